@@ -1,0 +1,295 @@
+"""From raw survey and interview data to the rendered manuscript.
+
+Read top to bottom, the rules are the table of contents of the analysis:
+clean -> weight -> describe -> model -> themes -> figures -> numbers -> manuscript.
+Rules are thin: each calls one function of the `analysis` package through a
+short script in scripts/. Expensive steps (model fits) are separate from cheap
+ones (figures, tables), so restyling a figure never refits a model.
+"""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+PATHS = config["paths"]
+FORMATS = config["manuscript"]["formats"]
+NOTEBOOKS = {
+    "survey": ["results/descriptives.json", "results/cleaning.json", "results/weighting.json", "figures/describe"],
+    "models": ["results/models.json", "results/tables/models", "figures/models"],
+    "interviews": ["results/themes.json", "results/tables/themes", "figures/themes"],
+}
+PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
+
+
+rule all:
+    input:
+        expand("build/paper/_manuscript/index.{fmt}", fmt=[f if f != "jats" else "xml" for f in FORMATS]),
+
+
+# ---------------------------------------------------------------- survey: clean
+rule clean:
+    input:
+        raw=PATHS["raw_survey"],
+        codebook=PATHS["survey_codebook"],
+        provinces=PATHS["provinces"],
+        code="analysis/cleaning.py",
+    output:
+        clean="results/survey_clean.parquet",
+        exclusions="results/exclusion_log.csv",
+        flow="results/cleaning.json",
+    params:
+        manifest=PATHS["raw_manifest"],
+        rules=config["cleaning"],
+    log:
+        "logs/clean.log",
+    conda:
+        "envs/survey.yaml"
+    script:
+        "scripts/clean.py"
+
+
+# ---------------------------------------------------------------- survey: weight
+rule weight:
+    input:
+        clean=rules.clean.output.clean,
+        targets=PATHS["population_targets"],
+        code="analysis/weighting.py",
+    output:
+        weights="results/weights.parquet",
+        diagnostics="results/weighting.json",
+    params:
+        settings=config["weighting"],
+    log:
+        "logs/weight.log",
+    conda:
+        "envs/survey.yaml"
+    script:
+        "scripts/weight.py"
+
+
+# ---------------------------------------------------------------- survey: describe
+rule describe:
+    input:
+        clean=rules.clean.output.clean,
+        weights=rules.weight.output.weights,
+        targets=PATHS["population_targets"],
+        code="analysis/describe.py",
+    output:
+        results="results/descriptives.json",
+        tables=directory("results/tables/describe"),
+    params:
+        settings=config["describe"],
+    log:
+        "logs/describe.log",
+    conda:
+        "envs/survey.yaml"
+    script:
+        "scripts/describe.py"
+
+
+# ---------------------------------------------------------------- survey: model (expensive)
+rule model:
+    input:
+        clean=rules.clean.output.clean,
+        weights=rules.weight.output.weights,
+        code="analysis/models.py",
+    output:
+        results="results/models.json",
+    params:
+        spec=config["models"],
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        "logs/model.log",
+    conda:
+        "envs/models.yaml"
+    script:
+        "scripts/model.py"
+
+
+# ---------------------------------------------------------------- interviews: themes
+rule themes:
+    input:
+        project=PATHS["interviews"],
+        code="analysis/themes.py",
+    output:
+        results="results/themes.json",
+        tables=directory("results/tables/themes"),
+    params:
+        settings=config["themes"],
+        manifest=PATHS["raw_manifest"],
+    log:
+        "logs/themes.log",
+    conda:
+        "envs/themes.yaml"
+    script:
+        "scripts/themes.py"
+
+
+# ---------------------------------------------------------------- figures and tables (cheap)
+rule figures_describe:
+    input:
+        results=rules.describe.output.results,
+        code="analysis/figures_describe.py",
+    output:
+        directory("figures/describe"),
+    log:
+        "logs/figures_describe.log",
+    conda:
+        "envs/figures.yaml"
+    script:
+        "scripts/figures_describe.py"
+
+
+rule model_table:
+    input:
+        results=rules.model.output.results,
+        code="analysis/model_table.py",
+    output:
+        directory("results/tables/models"),
+    log:
+        "logs/model_table.log",
+    conda:
+        "envs/figures.yaml"
+    script:
+        "scripts/model_table.py"
+
+
+rule figures_models:
+    input:
+        results=rules.model.output.results,
+        code="analysis/figures_models.py",
+    output:
+        directory("figures/models"),
+    log:
+        "logs/figures_models.log",
+    conda:
+        "envs/figures.yaml"
+    script:
+        "scripts/figures_models.py"
+
+
+rule figures_themes:
+    input:
+        results=rules.themes.output.results,
+        code="analysis/figures_themes.py",
+    output:
+        directory("figures/themes"),
+    log:
+        "logs/figures_themes.log",
+    conda:
+        "envs/figures.yaml"
+    script:
+        "scripts/figures_themes.py"
+
+
+# ---------------------------------------------------------------- numbers
+rule numbers:
+    input:
+        cleaning=rules.clean.output.flow,
+        weighting=rules.weight.output.diagnostics,
+        descriptives=rules.describe.output.results,
+        models=rules.model.output.results,
+        themes=rules.themes.output.results,
+        published=PATHS["published_values"],
+        code="analysis/numbers.py",
+    output:
+        numbers="results/numbers.json",
+        variables="build/paper/_variables.yml",
+    params:
+        settings=config["numbers"],
+    log:
+        "logs/numbers.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/numbers.py"
+
+
+# ---------------------------------------------------------------- manuscript
+rule notebook:
+    input:
+        notebook="paper/notebooks/{name}.ipynb",
+        results=lambda wildcards: NOTEBOOKS[wildcards.name],
+    output:
+        "build/paper/notebooks/{name}.ipynb",
+    log:
+        "logs/notebook_{name}.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/notebook.py"
+
+
+rule stage_paper:
+    input:
+        sources=expand("paper/{source}", source=PAPER_SOURCES),
+        tables=["results/tables/describe", "results/tables/models", "results/tables/themes"],
+    output:
+        sources=expand("build/paper/{source}", source=PAPER_SOURCES),
+        tables=directory("build/paper/_tables"),
+    log:
+        "logs/stage_paper.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/stage_paper.py"
+
+
+rule check_numbers:
+    input:
+        article="build/paper/index.qmd",
+        allowlist="build/paper/_number_allowlist.yml",
+        code="analysis/prose_check.py",
+    output:
+        "results/checks/numbers.txt",
+    log:
+        "logs/check_numbers.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/check_numbers.py"
+
+
+rule check_claims:
+    input:
+        article="build/paper/index.qmd",
+        claims="build/paper/claims.yml",
+        numbers=rules.numbers.output.numbers,
+        code="analysis/claims.py",
+    output:
+        "results/checks/claims.txt",
+    log:
+        "logs/check_claims.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/check_claims.py"
+
+
+rule manuscript:
+    input:
+        staged=rules.stage_paper.output,
+        variables=rules.numbers.output.variables,
+        notebooks=expand("build/paper/notebooks/{name}.ipynb", name=NOTEBOOKS),
+        checks=[rules.check_numbers.output[0], rules.check_claims.output[0]],
+        code="analysis/render.py",
+    output:
+        expand("build/paper/_manuscript/index.{fmt}", fmt=[f if f != "jats" else "xml" for f in FORMATS]),
+    params:
+        formats=FORMATS,
+        source_date_epoch=config["manuscript"]["source_date_epoch"],
+    log:
+        "logs/manuscript.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/manuscript.py"

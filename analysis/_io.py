@@ -1,0 +1,65 @@
+"""Small I/O helpers shared by every stage.
+
+Outputs are written to a temporary file in the target directory and renamed into
+place, so that an interrupted or failed step never leaves a half-written file that
+a later build could mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text atomically with Unix newlines."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    """Write JSON atomically, keys sorted, so that two builds give identical bytes."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def write_yaml(path: str | os.PathLike[str], data: Any) -> None:
+    """Write YAML atomically with a stable key order."""
+    write_text(path, yaml.safe_dump(data, sort_keys=True, allow_unicode=True, width=1000))
+
+
+def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
+    """Write a DataFrame to Parquet atomically, without the pandas index."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)

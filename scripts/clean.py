@@ -1,0 +1,20 @@
+"""Rule clean: verify, read and validate the raw survey export; apply the exclusions."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.cleaning import clean_survey
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    clean_survey,
+    raw_path=smk.input.raw,
+    codebook_path=smk.input.codebook,
+    provinces_path=smk.input.provinces,
+    manifest_path=smk.params.manifest,
+    rules=smk.params.rules,
+    out_clean=smk.output.clean,
+    out_log=smk.output.exclusions,
+    out_flow=smk.output.flow,
+)

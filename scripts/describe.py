@@ -1,0 +1,18 @@
+"""Rule describe: the weighted descriptive results of the survey."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.describe import describe_survey
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    describe_survey,
+    clean_path=smk.input.clean,
+    weights_path=smk.input.weights,
+    targets_path=smk.input.targets,
+    settings=smk.params.settings,
+    out_json=smk.output.results,
+    out_tables_dir=smk.output.tables,
+)

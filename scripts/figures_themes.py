@@ -1,0 +1,9 @@
+"""Rule figures_themes: barrier chart and co-occurrence heatmap (reads only the tallies)."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.figures_themes import make_theme_figures
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, make_theme_figures, themes_json=smk.input.results, out_dir=smk.output[0])

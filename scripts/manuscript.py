@@ -1,0 +1,20 @@
+"""Rule manuscript: render the staged manuscript to HTML, PDF and DOCX."""
+
+import os
+from pathlib import Path
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.render import render_manuscript
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+# Fixed build date, so that rebuilding the same sources gives the same documents.
+os.environ.setdefault("SOURCE_DATE_EPOCH", str(smk.params.source_date_epoch))
+run(
+    smk,
+    render_manuscript,
+    project_dir=Path(smk.output[0]).parent.parent,
+    formats=list(smk.params.formats),
+    out_dir=Path(smk.output[0]).parent,
+)

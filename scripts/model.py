@@ -1,0 +1,16 @@
+"""Rule model: fit the seven nested weighted ordered-logit models (the expensive step)."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.models import fit_paper_models
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    fit_paper_models,
+    clean_path=smk.input.clean,
+    weights_path=smk.input.weights,
+    spec=smk.params.spec,
+    out_json=smk.output.results,
+)

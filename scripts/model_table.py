@@ -1,0 +1,9 @@
+"""Rule model_table: the seven models side by side (reads only the fitted results)."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.model_table import make_model_table
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, make_model_table, models_json=smk.input.results, out_dir=smk.output[0])

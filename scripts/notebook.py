@@ -1,0 +1,9 @@
+"""Rule notebook: execute one analysis notebook with a Jupyter kernel."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.notebooks import execute_notebook
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, execute_notebook, source=smk.input.notebook, target=smk.output[0])

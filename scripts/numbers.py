@@ -1,0 +1,23 @@
+"""Rule numbers: gather every result the paper quotes into the numbers and variables files."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.numbers import write_numbers
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    write_numbers,
+    inputs={
+        "cleaning": smk.input.cleaning,
+        "weighting": smk.input.weighting,
+        "survey": smk.input.descriptives,
+        "models": smk.input.models,
+        "interviews": smk.input.themes,
+    },
+    published_path=smk.input.published,
+    settings=smk.params.settings,
+    out_numbers=smk.output.numbers,
+    out_variables=smk.output.variables,
+)

@@ -1,0 +1,16 @@
+"""Rule stage_paper: copy the manuscript sources and generated tables into build/paper/."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.notebooks import stage_sources
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    stage_sources,
+    sources=list(smk.input.sources),
+    targets=list(smk.output.sources),
+    table_dirs=list(smk.input.tables),
+    tables_out=smk.output.tables,
+)

@@ -1,0 +1,17 @@
+"""Rule weight: rake the valid sample to the population margins, with the weight cap."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.rule_support import run
+from analysis.weighting import weight_survey
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    weight_survey,
+    clean_path=smk.input.clean,
+    targets_path=smk.input.targets,
+    settings=smk.params.settings,
+    out_weights=smk.output.weights,
+    out_diagnostics=smk.output.diagnostics,
+)

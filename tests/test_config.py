@@ -1,0 +1,54 @@
+"""The configuration is validated against its schema, with errors that name the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from analysis.config import ConfigError, load_config, project_path, validate_config
+
+
+def test_shipped_config_is_valid():
+    config = load_config()
+    assert config["weighting"]["cap"] == 2.0
+
+
+def test_unknown_key_is_rejected_with_its_location():
+    config = copy.deepcopy(load_config())
+    config["weighting"]["cpa"] = 2.0
+    with pytest.raises(ConfigError, match=r"at 'weighting'.*'cpa'"):
+        validate_config(config)
+
+
+def test_wrong_type_is_rejected_with_key_path_and_rule():
+    config = copy.deepcopy(load_config())
+    config["weighting"]["max_iter"] = "many"
+    with pytest.raises(ConfigError, match=r"weighting\.max_iter.*schema rule: type"):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("bad", ["../outside.csv", "/etc/passwd", "data/../../x.csv"])
+def test_paths_that_escape_the_project_are_rejected(bad):
+    config = copy.deepcopy(load_config())
+    config["paths"]["raw_survey"] = bad
+    with pytest.raises(ConfigError, match="paths.raw_survey"):
+        validate_config(config)
+
+
+def test_project_path_refuses_a_path_outside_the_project(tmp_path):
+    with pytest.raises(ConfigError, match="leaves the project directory"):
+        project_path("../x", root=tmp_path / "proj")
+
+
+def test_snakemake_validation_agrees_with_the_schema():
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from analysis.config import SCHEMA_PATH
+
+    config = copy.deepcopy(load_config())
+    validate(config, str(SCHEMA_PATH))
+    config["manuscript"]["formats"] = ["epub"]
+    with pytest.raises(WorkflowError):
+        validate(config, str(SCHEMA_PATH))

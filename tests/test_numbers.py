@@ -1,0 +1,52 @@
+"""The numbers stage formats every value for the prose and refuses values it cannot quote."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analysis.config import load_config
+from analysis.numbers import NumbersError, format_p, format_tree, format_value
+
+RULES = load_config()["numbers"]["formats"]
+
+
+@pytest.mark.parametrize(
+    ("p", "text"), [(0.0004, "< .001"), (0.001, "= .001"), (0.0123, "= .012"), (0.5, "= .500")]
+)
+def test_p_values_follow_apa_style(p, text):
+    assert format_p(p) == text
+
+
+def test_integers_get_thousands_separators():
+    assert format_value("cleaning.valid", 2209, RULES) == "2,209"
+
+
+def test_percentages_have_one_decimal_and_a_percent_sign():
+    assert format_value("survey.approval.approve_any.pct", 80.26, RULES) == "80.3%"
+
+
+def test_coefficients_have_three_decimals_and_p_values_apa_style():
+    tree = {"models": {"m7": {"coef": {"ccp_member": {"estimate": 0.31449, "p": 0.00002}}}}}
+    out = format_tree(tree, RULES)
+    assert out["models"]["m7"]["coef"]["ccp_member"] == {"estimate": "0.314", "p": "< .001"}
+
+
+def test_first_matching_rule_wins():
+    rules = [{"pattern": "a.*", "format": "percent0"}, {"pattern": "a.b", "format": "decimal3"}]
+    assert format_value("a.b", 12.345, rules) == "12%"
+
+
+def test_undefined_values_are_said_in_words_not_as_nan():
+    assert format_value("interviews.reliability.kappa", None, RULES) == "not defined"
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_nan_and_infinity_stop_the_build_naming_the_key(bad):
+    with pytest.raises(NumbersError, match="survey.x.pct"):
+        format_value("survey.x.pct", bad, RULES)
+
+
+def test_lists_become_positional_keys():
+    assert format_tree({"a": [1, 2000]}, RULES) == {"a": {"0": "1", "1": "2,000"}}

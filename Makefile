@@ -13,7 +13,6 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
 paper: $(STAMP)
 	$(SNAKEMAKE)
-	@$(BIN)/python -m analysis.manuscript_outputs
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n $(CORES) --dist loadgroup

@@ -27,6 +27,18 @@ NOTEBOOKS = {
 PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
 
 
+onsuccess:
+    print(
+        "\nDone. The paper is in build/paper/_manuscript/ ("
+        + ", ".join("index." + (f if f != "jats" else "xml") for f in FORMATS)
+        + "); results in results/, figures in figures/."
+    )
+
+
+onerror:
+    print("\nThe build stopped. The message above names the failing step; its log is in logs/.")
+
+
 rule all:
     input:
         expand("build/paper/_manuscript/index.{fmt}", fmt=[f if f != "jats" else "xml" for f in FORMATS]),
@@ -34,6 +46,8 @@ rule all:
 
 # ---------------------------------------------------------------- survey: clean
 rule clean:
+    message:
+        "clean: validating and cleaning the raw survey export {input.raw}"
     input:
         raw=PATHS["raw_survey"],
         codebook=PATHS["survey_codebook"],
@@ -56,6 +70,8 @@ rule clean:
 
 # ---------------------------------------------------------------- survey: weight
 rule weight:
+    message:
+        "weight: raking the valid sample to the population margins (cap {params.settings[cap]})"
     input:
         clean=rules.clean.output.clean,
         targets=PATHS["population_targets"],
@@ -75,6 +91,8 @@ rule weight:
 
 # ---------------------------------------------------------------- survey: describe
 rule describe:
+    message:
+        "describe: weighted descriptive results"
     input:
         clean=rules.clean.output.clean,
         weights=rules.weight.output.weights,
@@ -95,6 +113,8 @@ rule describe:
 
 # ---------------------------------------------------------------- survey: model (expensive)
 rule model:
+    message:
+        "model: fitting the seven weighted ordered-logit models (expensive step)"
     input:
         clean=rules.clean.output.clean,
         weights=rules.weight.output.weights,
@@ -117,6 +137,8 @@ rule model:
 
 # ---------------------------------------------------------------- interviews: themes
 rule themes:
+    message:
+        "themes: tallying interview barriers and intercoder reliability from {input.project}"
     input:
         project=PATHS["interviews"],
         code="analysis/themes.py",
@@ -136,6 +158,8 @@ rule themes:
 
 # ---------------------------------------------------------------- figures and tables (cheap)
 rule figures_describe:
+    message:
+        "figures: descriptive figures"
     input:
         results=rules.describe.output.results,
         code="analysis/figures_describe.py",
@@ -150,6 +174,8 @@ rule figures_describe:
 
 
 rule model_table:
+    message:
+        "tables: the seven models side by side"
     input:
         results=rules.model.output.results,
         code="analysis/model_table.py",
@@ -164,6 +190,8 @@ rule model_table:
 
 
 rule figures_models:
+    message:
+        "figures: coefficient and predicted-probability plots"
     input:
         results=rules.model.output.results,
         code="analysis/figures_models.py",
@@ -178,6 +206,8 @@ rule figures_models:
 
 
 rule figures_themes:
+    message:
+        "figures: interview barriers and co-occurrence"
     input:
         results=rules.themes.output.results,
         code="analysis/figures_themes.py",
@@ -193,6 +223,8 @@ rule figures_themes:
 
 # ---------------------------------------------------------------- numbers
 rule numbers:
+    message:
+        "numbers: writing the numbers file and the manuscript variables"
     input:
         cleaning=rules.clean.output.flow,
         weighting=rules.weight.output.diagnostics,
@@ -216,6 +248,8 @@ rule numbers:
 
 # ---------------------------------------------------------------- manuscript
 rule notebook:
+    message:
+        "manuscript: executing notebook {wildcards.name}"
     input:
         notebook="paper/notebooks/{name}.ipynb",
         results=lambda wildcards: NOTEBOOKS[wildcards.name],
@@ -230,6 +264,8 @@ rule notebook:
 
 
 rule stage_paper:
+    message:
+        "manuscript: staging the sources in build/paper"
     input:
         sources=expand("paper/{source}", source=PAPER_SOURCES),
         tables=["results/tables/describe", "results/tables/models", "results/tables/themes"],
@@ -245,6 +281,8 @@ rule stage_paper:
 
 
 rule check_numbers:
+    message:
+        "manuscript: checking that every number in the prose comes from the pipeline"
     input:
         article="build/paper/index.qmd",
         allowlist="build/paper/_number_allowlist.yml",
@@ -260,6 +298,8 @@ rule check_numbers:
 
 
 rule check_claims:
+    message:
+        "manuscript: checking every claim of the text against the results"
     input:
         article="build/paper/index.qmd",
         claims="build/paper/claims.yml",
@@ -276,6 +316,8 @@ rule check_claims:
 
 
 rule manuscript:
+    message:
+        "manuscript: rendering {params.formats}"
     input:
         staged=rules.stage_paper.output,
         variables=rules.numbers.output.variables,

@@ -1,0 +1,49 @@
+"""Helpers for tests that run the Snakemake build in a scratch copy of the project."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+SKIP = {".venv", ".git", ".snakemake", "results", "build", "logs", ".pytest_cache",
+        ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
+
+
+def copy_project(dst: Path) -> Path:
+    """Copy the sources (not outputs, caches or the venv) into ``dst``."""
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        skipped = [n for n in names if n in SKIP or n.endswith(".pyc")]
+        if Path(directory).resolve() == (ROOT / "figures").resolve():
+            skipped += [n for n in names if n != "README.md"]
+        return skipped
+
+    shutil.copytree(ROOT, dst, ignore=ignore)
+    return dst
+
+
+def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run Snakemake in ``project`` with the test interpreter's environment."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(
+        [SNAKEMAKE, "--cores", "2", *args], cwd=project, env=env, capture_output=True, text=True
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def planned_rules(project: Path) -> set[str]:
+    """The rules a build would run now (from a dry run's job table)."""
+    proc = snakemake(project, "--dry-run")
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text.split("Job stats:", 1)[1]
+    rules = set(re.findall(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE))
+    return rules - {"total", "job"}

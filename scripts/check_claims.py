@@ -2,9 +2,12 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.claims import write_report
-from analysis.rule_support import run
+from analysis.claims import main
+from analysis.rule_support import run_cli
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
-run(smk, write_report, qmd_path=smk.input.article, claims_path=smk.input.claims,
-    numbers_path=smk.input.numbers, report_path=smk.output[0])
+run_cli(
+    smk,
+    main,
+    [smk.input.article, smk.input.claims, smk.input.numbers, "--report", smk.output[0]],
+)

@@ -2,9 +2,18 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.prose_check import write_report
-from analysis.rule_support import run
+from analysis.prose_check import main
+from analysis.rule_support import run_cli
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
-run(smk, write_report, qmd_path=smk.input.article, allow_path=smk.input.allowlist,
-    report_path=smk.output[0])
+run_cli(
+    smk,
+    main,
+    [
+        smk.input.article,
+        "--allow", smk.input.allowlist,
+        "--claims", smk.input.claims,
+        "--variables", smk.input.variables,
+        "--report", smk.output[0],
+    ],
+)

@@ -52,7 +52,13 @@ rule clean:
         raw=PATHS["raw_survey"],
         codebook=PATHS["survey_codebook"],
         provinces=PATHS["provinces"],
-        code="analysis/cleaning.py",
+        code=[
+            "analysis/cleaning.py",
+            "analysis/survey_io.py",
+            "analysis/validation.py",
+            "analysis/codebook.py",
+            "analysis/manifest.py",
+        ],
     output:
         clean="results/survey_clean.parquet",
         exclusions="results/exclusion_log.csv",
@@ -141,7 +147,8 @@ rule themes:
         "themes: tallying interview barriers and intercoder reliability from {input.project}"
     input:
         project=PATHS["interviews"],
-        code="analysis/themes.py",
+        codebook=config["themes"]["codebook"],
+        code=["analysis/themes.py", "analysis/qdpx.py"],
     output:
         results="results/themes.json",
         tables=directory("results/tables/themes"),
@@ -286,9 +293,11 @@ rule check_numbers:
     input:
         article="build/paper/index.qmd",
         allowlist="build/paper/_number_allowlist.yml",
+        claims="build/paper/claims.yml",
+        variables=rules.numbers.output.variables,
         code="analysis/prose_check.py",
     output:
-        "results/checks/numbers.txt",
+        "results/checks/numbers.json",
     log:
         "logs/check_numbers.log",
     conda:
@@ -306,7 +315,7 @@ rule check_claims:
         numbers=rules.numbers.output.numbers,
         code="analysis/claims.py",
     output:
-        "results/checks/claims.txt",
+        "results/checks/claims.json",
     log:
         "logs/check_claims.log",
     conda:

@@ -2,12 +2,14 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.manifest import verify_manifest_entry
+from analysis.config import PROJECT_ROOT
+from analysis.manifest import verify_manifest
 from analysis.rule_support import run
 from analysis.themes import tally_themes
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
-run(smk, verify_manifest_entry, manifest_path=smk.params.manifest, path=smk.input.project)
+run(smk, verify_manifest, manifest_path=smk.params.manifest, root=PROJECT_ROOT,
+    paths=[smk.input.project])
 run(
     smk,
     tally_themes,

@@ -239,18 +239,37 @@ rule numbers:
         models=rules.model.output.results,
         themes=rules.themes.output.results,
         published=PATHS["published_values"],
-        code="analysis/numbers.py",
+        code=["analysis/numbers.py", "analysis/fidelity.py"],
     output:
         numbers="results/numbers.json",
         variables="build/paper/_variables.yml",
     params:
         settings=config["numbers"],
+        fidelity=config["fidelity"],
     log:
         "logs/numbers.log",
     conda:
         "envs/manuscript.yaml"
     script:
         "scripts/numbers.py"
+
+
+rule appendix_tables:
+    message:
+        "tables: appendix tables (codebook, exclusion flow, fidelity, software)"
+    input:
+        numbers=rules.numbers.output.numbers,
+        codebook=PATHS["survey_codebook"],
+        flow=rules.clean.output.flow,
+        code="analysis/appendix.py",
+    output:
+        directory("results/tables/appendix"),
+    log:
+        "logs/appendix_tables.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/appendix_tables.py"
 
 
 # ---------------------------------------------------------------- manuscript
@@ -275,7 +294,12 @@ rule stage_paper:
         "manuscript: staging the sources in build/paper"
     input:
         sources=expand("paper/{source}", source=PAPER_SOURCES),
-        tables=["results/tables/describe", "results/tables/models", "results/tables/themes"],
+        tables=[
+            "results/tables/describe",
+            "results/tables/models",
+            "results/tables/themes",
+            "results/tables/appendix",
+        ],
     output:
         sources=expand("build/paper/{source}", source=PAPER_SOURCES),
         tables=directory("build/paper/_tables"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import platform
+import re
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
@@ -41,6 +42,9 @@ FORMATTERS = {
     "integer": lambda v: f"{round(v):,}",
     "percent": lambda v: f"{v:.1f}%",
     "percent0": lambda v: f"{v:.0f}%",
+    "percent2": lambda v: f"{v:.2f}%",
+    "fraction_percent": lambda v: f"{100 * v:.1f}%",
+    "fraction_percent2": lambda v: f"{100 * v:.2f}%",
     "decimal1": lambda v: f"{v:,.1f}",
     "decimal2": lambda v: f"{v:,.2f}",
     "decimal3": lambda v: f"{v:,.3f}",
@@ -81,6 +85,41 @@ def format_tree(tree: Any, rules: list[Mapping[str, str]], prefix: str = "") -> 
     return format_value(prefix, tree, rules)
 
 
+KEY_REPLACEMENTS = (("<=", "le"), (">=", "ge"), ("<", "lt"), (">", "gt"), ("%", "pct"))
+
+
+def sanitize_key(key: str) -> str:
+    """Make a result key usable in ``{{< var >}}`` and claim assertions.
+
+    Model terms such as ``income[>4000]`` become ``income_gt4000``; only lower-case
+    letters, digits and underscores remain.
+    """
+    text = key.lower()
+    for old, new in KEY_REPLACEMENTS:
+        text = text.replace(old, new)
+    text = re.sub(r"[^a-z0-9_]+", "_", text).strip("_")
+    return text or "_"
+
+
+def sanitize_tree(tree: Any, path: str = "") -> Any:
+    """Sanitise every mapping key; two keys that collide are an error naming both."""
+    if isinstance(tree, Mapping):
+        out: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        for key, value in tree.items():
+            new = sanitize_key(str(key))
+            if new in out:
+                raise NumbersError(
+                    f"keys '{origin[new]}' and '{key}' under '{path}' both become '{new}'"
+                )
+            origin[new] = str(key)
+            out[new] = sanitize_tree(value, f"{path}.{new}" if path else new)
+        return out
+    if isinstance(tree, list):
+        return [sanitize_tree(v, path) for v in tree]
+    return tree
+
+
 def software_versions() -> dict[str, str]:
     """Versions of the interpreter and key packages, for the paper's software appendix."""
     versions = {"python": platform.python_version()}
@@ -98,25 +137,34 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def gather(inputs: Mapping[str, str], published_path: str) -> dict[str, Any]:
-    """Collect the stage results (and the fidelity comparison) under one tree."""
+def gather(
+    inputs: Mapping[str, str], published_path: str, fidelity: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Collect the stage results, the published values and the fidelity comparison."""
     from analysis.fidelity import compare_with_published
 
     numbers: dict[str, Any] = {name: read_json(path) for name, path in sorted(inputs.items())}
-    numbers["fidelity"] = compare_with_published(numbers, read_yaml(published_path))
+    models = numbers.get("models", {})
+    if isinstance(models.get("models"), Mapping):  # models.m7... rather than models.models.m7
+        numbers["models"] = {**{k: v for k, v in models.items() if k != "models"},
+                             **models["models"]}
+    published = read_yaml(published_path)
+    numbers["fidelity"] = compare_with_published(numbers, published, fidelity)
+    numbers["published"] = published
     numbers["software"] = software_versions()
-    return numbers
+    return sanitize_tree(numbers)
 
 
 def write_numbers(
     inputs: Mapping[str, str],
     published_path: str,
     settings: Mapping[str, Any],
+    fidelity: Mapping[str, Any],
     out_numbers: str,
     out_variables: str,
 ) -> None:
     """Write results/numbers.json (raw) and the Quarto variables file (formatted)."""
-    numbers = gather(inputs, published_path)
+    numbers = gather(inputs, published_path, fidelity)
     variables = format_tree(numbers, list(settings["formats"]))
     write_json(out_numbers, numbers)
     write_yaml(out_variables, variables)

@@ -18,6 +18,7 @@ run(
     },
     published_path=smk.input.published,
     settings=smk.params.settings,
+    fidelity=smk.params.fidelity,
     out_numbers=smk.output.numbers,
     out_variables=smk.output.variables,
 )

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from analysis.config import load_config
-from analysis.numbers import NumbersError, format_p, format_tree, format_value
+from analysis.numbers import NumbersError, format_p, format_tree, format_value, sanitize_tree
 
 RULES = load_config()["numbers"]["formats"]
 
@@ -28,9 +28,20 @@ def test_percentages_have_one_decimal_and_a_percent_sign():
 
 
 def test_coefficients_have_three_decimals_and_p_values_apa_style():
-    tree = {"models": {"m7": {"coef": {"ccp_member": {"estimate": 0.31449, "p": 0.00002}}}}}
+    tree = {"models": {"m7": {"coefficients": {"ccp_member": {"coef": 0.31449, "p": 0.00002}}}}}
     out = format_tree(tree, RULES)
-    assert out["models"]["m7"]["coef"]["ccp_member"] == {"estimate": "0.314", "p": "< .001"}
+    assert out["models"]["m7"]["coefficients"]["ccp_member"] == {"coef": "0.314", "p": "< .001"}
+
+
+def test_result_keys_become_identifiers_for_var_shortcodes():
+    tree = {"m7": {"income[>4000]": 1, "income[1000-4000]": 2, "Region[West]": 3}}
+    assert sanitize_tree(tree) == {"m7": {"income_gt4000": 1, "income_1000_4000": 2,
+                                          "region_west": 3}}
+
+
+def test_keys_that_collide_after_sanitising_are_an_error():
+    with pytest.raises(NumbersError, match="both become 'a_b'"):
+        sanitize_tree({"x": {"a-b": 1, "a b": 2}})
 
 
 def test_first_matching_rule_wins():

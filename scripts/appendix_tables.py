@@ -1,0 +1,16 @@
+"""Rule appendix_tables: codebook, exclusion flow, fidelity and software tables."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.appendix import write_appendix_tables
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    write_appendix_tables,
+    numbers_path=smk.input.numbers,
+    codebook_path=smk.input.codebook,
+    flow_path=smk.input.flow,
+    out_dir=smk.output[0],
+)

@@ -9,12 +9,14 @@ STAMP  := $(VENV)/.installed
 CORES  ?= 2
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 
-.PHONY: paper test lint dag register-data system-deps bench lock clean
+.PHONY: paper test lint dag register-data bench lock clean
 
 paper: $(STAMP)
+	@bash scripts/install_system_deps.sh paper
 	$(SNAKEMAKE)
 
-test: $(STAMP) system-deps
+test: $(STAMP)
+	@bash scripts/install_system_deps.sh test
 	$(BIN)/pytest -n $(CORES) --dist loadgroup
 
 lint: $(STAMP)
@@ -30,10 +32,6 @@ register-data: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
-
-# Debian packages the tests use: poppler (pdftotext) and Chromium (HTML check).
-system-deps:
-	@bash scripts/install_system_deps.sh
 
 $(STAMP): envs/requirements.lock
 	@echo "Setting up $(VENV) from envs/requirements.lock ..."

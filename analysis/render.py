@@ -40,6 +40,20 @@ CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
 DEFAULT_FORMATS = ("html", "pdf", "docx")
 TYPST_FONT = "Libertinus Serif"  # shipped inside the typst wheel, so no system font needed
+# Chinese text (the codebook's questions) needs a CJK font, which the typst wheel lacks;
+# typst falls back to any font it is given for missing glyphs. `make paper` installs
+# Debian's fonts-wqy-microhei; these are the directories searched.
+CJK_FONT_DIRS = (
+    "/usr/share/fonts/truetype/wqy",
+    "/usr/share/fonts/opentype/noto",
+    "/usr/share/fonts/truetype/arphic",
+)
+CJK_CHARS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def cjk_font_paths() -> list[str]:
+    """System directories with a CJK font, if any are installed."""
+    return [d for d in CJK_FONT_DIRS if Path(d).is_dir()]
 DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest time a ZIP (DOCX) entry can carry
 MIN_QUARTO = (1, 4)
 # Quarto's own metadata keys; other front matter keys are passed through to pandoc.
@@ -791,10 +805,15 @@ def _typst_variables(options: dict[str, Any], keywords: Any) -> list[str]:
 def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
     import typst
 
+    fonts = cjk_font_paths()
+    if not fonts and CJK_CHARS.search(typ.read_text(encoding="utf-8")):
+        print("render: warning: the PDF contains Chinese text but no CJK font is installed "
+              "(install Debian's fonts-wqy-microhei); those characters will not show",
+              file=sys.stderr)
     try:
         _, warnings = typst.compile_with_warnings(
             str(typ), output=str(pdf), root=str(typ.parent), ignore_system_fonts=True,
-            timestamp=epoch,
+            font_paths=fonts, timestamp=epoch,
         )
     except typst.TypstError as exc:
         raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc

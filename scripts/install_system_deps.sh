@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
-# Debian packages that the test suite uses (not the build): poppler-utils for
-# pdftotext (the PDF's text is checked against the numbers file) and Chromium
-# (the HTML is loaded in a real headless browser). Installs only what is missing.
+# Debian packages the project uses beyond Python. Installs only what is missing.
+#   paper: fonts-wqy-microhei, a small CJK font for the Chinese question texts in the PDF
+#   test:  the paper's packages, plus poppler-utils (pdftotext: the PDF's text is checked
+#          against the numbers file) and chromium (the HTML is loaded in a headless browser)
 set -euo pipefail
+group="${1:-test}"
 
 need=()
-command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -d /usr/share/fonts/truetype/wqy ] || need+=(fonts-wqy-microhei)
+if [ "$group" = "test" ]; then
+  command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   SUDO="sudo"
 else
-  echo "warning: cannot install ${need[*]} (not root, no sudo); the tests that need them will be skipped" >&2
+  echo "warning: cannot install Debian packages ${need[*]} (not root, no sudo);" \
+       "install them yourself: the PDF lacks Chinese glyphs and the tests that need" \
+       "pdftotext or chromium are skipped without them" >&2
   exit 0
 fi
-echo "Installing Debian packages for the tests: ${need[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "warning: no apt-get; install ${need[*]} with your system's package manager" >&2
+  exit 0
+fi
+echo "Installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -223,8 +223,9 @@ def parse_assertion(expr: str) -> Assertion:
         raise UnsafeExpressionError(f"assertion must be a non-empty string, got {expr!r}")
     if len(expr) > 2000:
         raise UnsafeExpressionError("assertion longer than 2000 characters")
+    expr = " ".join(expr.split())  # YAML folded blocks keep line breaks; one line parses
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = ast.parse(expr, mode="eval")
     except SyntaxError as exc:
         raise UnsafeExpressionError(f"in {expr!r}: syntax error: {exc.msg}") from exc
     names: list[PathKey] = []

@@ -426,11 +426,22 @@ def _claim_allows(value: float | None, consts: set[float]) -> bool:
     return any(abs(value - c) < 1e-12 or abs(value / 100 - c) < 1e-12 for c in consts)
 
 
+# Directories of the staged manuscript whose files the pipeline writes (tables of
+# results): their numbers are pipeline output by construction, so they are not scanned.
+GENERATED_DIRS = ("_tables",)
+
+
+def is_generated(path: Path) -> bool:
+    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
+    return any(part in GENERATED_DIRS for part in path.parts)
+
+
 def find_includes(text: str, base: Path) -> list[Path]:
-    """Files pulled in by ``{{< include ... >}}``: their prose is checked too."""
+    """Hand-written files pulled in by ``{{< include ... >}}``: their prose is checked too."""
     visible = mask_code(text)
     found = re.findall(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}", visible)
-    return [base / f.strip("\"'") for f in found]
+    paths = [base / f.strip("\"'") for f in found]
+    return [p for p in paths if not is_generated(p.relative_to(base))]
 
 
 def _scan_text(

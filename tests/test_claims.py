@@ -320,3 +320,10 @@ def test_cli_fails_with_message_and_writes_no_report(
     assert rc == 1
     assert "models.m7.coef.age10.estimate = -0.02" in capsys.readouterr().err
     assert not report.exists()
+
+
+def test_assertions_written_over_several_lines_parse_as_one_expression():
+    from analysis.claims import parse_assertion
+
+    assertion = parse_assertion("max(a.x,\n    a.y)\n- min(a.x, a.y) < 5")
+    assert assertion.source == "max(a.x, a.y) - min(a.x, a.y) < 5"

@@ -23,12 +23,26 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ").strip()
 
 
-def pipe_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
-    """A Markdown pipe table; ``align`` holds one of l/r/c per column (default left)."""
-    marks = {"l": ":---", "r": "---:", "c": ":--:"}
+def pipe_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: str = "",
+    widths: Sequence[int] = (),
+) -> str:
+    """A Markdown pipe table; ``align`` holds l/r/c per column (default left).
+
+    ``widths`` are relative column widths: pandoc takes them from the number of dashes
+    in the separator line when a row is wider than the page, which long tables are.
+    """
     align = align or "l" * len(header)
+    widths = widths or [3] * len(header)
+
+    def mark(a: str, w: int) -> str:
+        dashes = "-" * max(3, w)
+        return {"l": ":" + dashes, "r": dashes + ":", "c": ":" + dashes + ":"}[a]
+
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "| " + " | ".join(marks[a] for a in align) + " |"]
+             "| " + " | ".join(mark(a, w) for a, w in zip(align, widths, strict=True)) + " |"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -40,16 +54,19 @@ def _codes(codes: Mapping[Any, Any] | None) -> str:
 
 
 def codebook_table(codebook: Mapping[str, Any]) -> str:
-    """One row per variable: block, name, question (English, Chinese), type, codes."""
+    """One row per variable: block, name, question (English; Chinese), type and codes."""
     blocks = codebook.get("blocks", {})
     rows = []
     for name, var in codebook["variables"].items():
         kind = var["type"] + (f" {var['range'][0]}–{var['range'][1]}" if var.get("range") else "")
-        rows.append([blocks.get(var["block"], var["block"]), f"`{name}`", var["question_en"],
-                     var.get("question_zh") or "", kind, _codes(var.get("codes")),
-                     _codes(var.get("missing_codes"))])
-    header = ["Block", "Variable", "Question", "Question (Chinese)", "Type", "Codes", "Missing"]
-    return pipe_table(header, rows)
+        codes = "; ".join(p for p in (kind, _codes(var.get("codes"))) if p)
+        if var.get("missing_codes"):
+            codes += f"; missing: {_codes(var['missing_codes'])}"
+        question = var["question_en"] + (f" ({var['question_zh']})" if var.get("question_zh")
+                                         else "")
+        rows.append([blocks.get(var["block"], var["block"]), f"`{name}`", question, codes])
+    header = ["Block", "Variable", "Question (English; Chinese)", "Type and codes"]
+    return pipe_table(header, rows, widths=(12, 18, 44, 26))
 
 
 def flow_table(flow: Mapping[str, Any]) -> str:
@@ -62,7 +79,7 @@ def flow_table(flow: Mapping[str, Any]) -> str:
                      f"−{flow['excluded_by_first_rule'][rule]:,}",
                      f"{reason} (rows failing this rule in all: {flow['failed_by_rule'][rule]:,})"])
     rows.append(["**Valid respondents**", f"**{flow['valid']:,}**", ""])
-    return pipe_table(["Step", "n", "Rule"], rows, "lrl")
+    return pipe_table(["Step", "n", "Rule"], rows, "lrl", widths=(24, 8, 60))
 
 
 def _num(value: Any, unit: str) -> str:
@@ -87,7 +104,7 @@ def fidelity_table(fidelity: Mapping[str, Any]) -> str:
                      "" if row["difference"] is None else _num(row["difference"], unit),
                      tol.format(t=row["tolerance"] or 0), "yes" if row["within"] else "**no**"])
     header = ["Value", "Source", "Published", "Rebuilt", "Difference", "Tolerance", "Within"]
-    return pipe_table(header, rows, "lllrrll")
+    return pipe_table(header, rows, "lllrrll", widths=(30, 16, 12, 18, 9, 11, 6))
 
 
 def software_table(software: Mapping[str, str]) -> str:

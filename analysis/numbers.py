@@ -48,6 +48,7 @@ FORMATTERS = {
     "decimal1": lambda v: f"{v:,.1f}",
     "decimal2": lambda v: f"{v:,.2f}",
     "decimal3": lambda v: f"{v:,.3f}",
+    "scientific": lambda v: f"{v:.1e}",
     "p_value": format_p,
     "text": str,
 }

@@ -9,13 +9,13 @@ and carries a note naming the weighting, the unweighted N and that the data are 
 from __future__ import annotations
 
 import argparse
+import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -30,6 +30,7 @@ from analysis.describe import (
     USE_ITEMS,
     WHO_SHOULD_RUN,
 )
+from analysis.numbers import format_p
 from analysis.plotting import (
     DOUBLE_COLUMN_IN,
     OKABE_ITO,
@@ -202,9 +203,10 @@ def _level_label(var: str, level: Any) -> str:
 
 
 def _p(p: float | None) -> str:
-    if p is None or not np.isfinite(p):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"= {p:.2f}"
+    """The p-value as the text gives it (APA style, see analysis.numbers.format_p)."""
+    if p is None or not math.isfinite(p):
+        return "not tested"
+    return format_p(p)
 
 
 def make_descriptive_figures(

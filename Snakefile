@@ -24,6 +24,24 @@ NOTEBOOKS = {
     "models": ["results/models.json", "results/tables/models", "figures/models"],
     "interviews": ["results/themes.json", "results/tables/themes", "figures/themes"],
 }
+RESULTS = [
+    "results/survey_clean.parquet",
+    "results/exclusion_log.csv",
+    "results/cleaning.json",
+    "results/weights.parquet",
+    "results/weighting.json",
+    "results/descriptives.json",
+    "results/models.json",
+    "results/themes.json",
+    "results/numbers.json",
+    "results/tables/describe",
+    "results/tables/models",
+    "results/tables/themes",
+    "results/tables/appendix",
+    "figures/describe",
+    "figures/models",
+    "figures/themes",
+]
 PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
 
 
@@ -39,9 +57,13 @@ onerror:
     print("\nThe build stopped. The message above names the failing step; its log is in logs/.")
 
 
+# Every results file is requested, not only the paper: a missing intermediate file (for
+# example one Snakemake deleted after a failed job) is then rebuilt, and everything
+# downstream of it with it, instead of being taken as up to date.
 rule all:
     input:
         expand("build/paper/_manuscript/index.{fmt}", fmt=[f if f != "jats" else "xml" for f in FORMATS]),
+        RESULTS,
 
 
 # ---------------------------------------------------------------- survey: clean
@@ -171,7 +193,7 @@ rule figures_describe:
         results=rules.describe.output.results,
         code="analysis/figures_describe.py",
     output:
-        directory("figures/describe"),
+        report(directory("figures/describe"), patterns=["{name}.png"], category="Survey: descriptive figures"),
     log:
         "logs/figures_describe.log",
     conda:
@@ -203,7 +225,7 @@ rule figures_models:
         results=rules.model.output.results,
         code="analysis/figures_models.py",
     output:
-        directory("figures/models"),
+        report(directory("figures/models"), patterns=["{name}.png"], category="Survey: model figures"),
     log:
         "logs/figures_models.log",
     conda:
@@ -219,7 +241,7 @@ rule figures_themes:
         results=rules.themes.output.results,
         code="analysis/figures_themes.py",
     output:
-        directory("figures/themes"),
+        report(directory("figures/themes"), patterns=["{name}.png"], category="Interviews: figures"),
     log:
         "logs/figures_themes.log",
     conda:
@@ -272,6 +294,37 @@ rule appendix_tables:
         "scripts/appendix_tables.py"
 
 
+def describe_rules(rules):
+    """The DAG as plain data for the provenance table: each rule's outputs, script and code."""
+    return {
+        r.name: {
+            "outputs": sorted(str(f) for f in r.output),
+            "script": str(r.script or ""),
+            "code": sorted(str(f) for f in r.input if isinstance(f, str) and f.startswith("analysis/")),
+        }
+        for r in sorted(rules, key=lambda r: r.name)
+    }
+
+
+rule provenance:
+    message:
+        "tables: provenance of every figure and table (from the workflow's rules)"
+    input:
+        article="paper/index.qmd",
+        notebooks=expand("paper/notebooks/{name}.ipynb", name=NOTEBOOKS),
+        code="analysis/provenance.py",
+    output:
+        directory("results/tables/provenance"),
+    params:
+        rules=lambda wildcards: describe_rules(workflow.rules),
+    log:
+        "logs/provenance.log",
+    conda:
+        "envs/manuscript.yaml"
+    script:
+        "scripts/provenance.py"
+
+
 # ---------------------------------------------------------------- manuscript
 rule notebook:
     message:
@@ -299,6 +352,7 @@ rule stage_paper:
             "results/tables/models",
             "results/tables/themes",
             "results/tables/appendix",
+            "results/tables/provenance",
         ],
     output:
         sources=expand("build/paper/{source}", source=PAPER_SOURCES),

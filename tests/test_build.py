@@ -8,8 +8,10 @@ reruns exactly the rules downstream of it and changes the number in the paper.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -18,7 +20,9 @@ from tests.buildutil import planned_rules, snakemake
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.xdist_group("build")]
 
-MANUSCRIPT_STEPS = {"all", "stage_paper", "check_numbers", "check_claims", "manuscript"}
+MANUSCRIPT_STEPS = {
+    "all", "provenance", "stage_paper", "check_numbers", "check_claims", "manuscript"
+}
 
 
 def _pdf_text(pdf) -> str:
@@ -58,12 +62,31 @@ def test_prose_edit_reruns_only_the_manuscript_steps(built):
         snakemake(built, "--touch")
 
 
-def test_changed_raw_survey_reruns_exactly_its_downstream_rules(built):
+def test_touching_a_raw_file_without_changing_it_reruns_nothing(built):
     raw = built / "data/raw/survey/scs_survey_2018_export.csv"
-    before = raw.read_bytes()
-    raw.write_bytes(before + b"")  # same bytes, new mtime: Snakemake must still rerun
     raw.touch()
+    assert planned_rules(built) == set()
+
+
+def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(built):
+    """Last on purpose: it rebuilds the shared project from changed data."""
+    raw = built / "data/raw/survey/scs_survey_2018_export.csv"
+    lines = raw.read_bytes().splitlines(keepends=True)
+    raw.write_bytes(b"".join(lines[:-40]))  # the last 40 questionnaires never arrived
+    unregistered = snakemake(built, "--dry-run", check=False)
+    assert unregistered.returncode == 0  # a dry run does not read the data
+    failed = snakemake(built, check=False)
+    assert failed.returncode != 0
+    assert "MANIFEST" in failed.stderr + failed.stdout or "register" in failed.stderr
+    env = dict(os.environ, PYTHONPATH=str(built))
+    subprocess.run([sys.executable, "-m", "analysis.manifest", "register",
+                    "data/raw/survey/scs_survey_2018_export.csv"],
+                   cwd=built, env=env, check=True, capture_output=True)
+    before = yaml.safe_load((built / "build/paper/_variables.yml").read_text())
     planned = planned_rules(built)
     assert {"clean", "weight", "describe", "model", "numbers", "manuscript"} <= planned
     assert not planned & {"themes", "figures_themes"}
-    snakemake(built, "--touch")
+    snakemake(built)
+    after = yaml.safe_load((built / "build/paper/_variables.yml").read_text())
+    assert after["cleaning"]["valid"] != before["cleaning"]["valid"]
+    assert after["cleaning"]["valid"] in _pdf_text(built / "build/paper/_manuscript/index.pdf")

@@ -1,0 +1,50 @@
+"""The workflow itself: lint-clean, stages named as the analysis is, thin rules."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+from tests.buildutil import ROOT, SNAKEMAKE
+
+STAGES = ["clean", "weight", "describe", "model", "themes", "figures_describe", "figures_models",
+          "figures_themes", "numbers", "manuscript"]
+
+
+def _snakemake(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SNAKEMAKE, *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_snakemake_lint_is_clean():
+    proc = _snakemake("--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "good condition" in proc.stdout + proc.stderr
+
+
+def test_rules_are_named_for_the_stages_of_the_analysis():
+    rules = set(_snakemake("--list-rules").stdout.split())
+    assert set(STAGES) <= rules
+
+
+def test_stages_appear_in_analysis_order_in_the_snakefile():
+    text = (ROOT / "Snakefile").read_text()
+    positions = [text.index(f"\nrule {stage}:") for stage in STAGES]
+    assert positions == sorted(positions)
+
+
+def test_every_rule_script_is_thin_and_calls_the_analysis_package():
+    for script in sorted((ROOT / "scripts").glob("[a-z]*.py")):
+        code = [line for line in script.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", '"""'))]
+        assert len(code) <= 30, f"{script.name} holds logic; move it into analysis/"
+        assert re.search(r"^from analysis\.", script.read_text(), re.M), script.name
+
+
+def test_every_rule_has_a_log_and_a_conda_environment():
+    text = (ROOT / "Snakefile").read_text()
+    for block in re.split(r"\n(?=rule \w+:)", text)[1:]:
+        name = block.split(":", 1)[0].removeprefix("rule ")
+        if name == "all":
+            continue
+        assert "\n    log:" in block, f"rule {name} has no log"
+        assert "\n    conda:" in block, f"rule {name} has no conda environment"

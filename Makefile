@@ -8,12 +8,28 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+REPORT := build/paper/_manuscript/report.html
 
-.PHONY: paper test lint dag register-data bench lock clean
+.PHONY: paper report archive test lint dag register-data bench lock clean
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
 	$(SNAKEMAKE)
+	@$(MAKE) --no-print-directory --silent $(REPORT)
+	@echo "Paper: build/paper/_manuscript/index.{html,pdf,docx,xml}; run report: $(REPORT)"
+
+# The Snakemake report of the run (figures annotated with their rules), next to the paper;
+# remade only when the paper was.
+$(REPORT): build/paper/_manuscript/index.html
+	$(SNAKEMAKE) --report $(REPORT)
+
+report: $(STAMP)
+	$(SNAKEMAKE) --report $(REPORT)
+
+# The replication package dist/scs-paper-replication-<version>.zip (analysis/archive.py):
+# code, de-identified data, the paper as built, report, README, RO-Crate, checksums.
+archive: paper
+	$(BIN)/python -m analysis.archive
 
 test: $(STAMP)
 	@bash scripts/install_system_deps.sh test
@@ -47,4 +63,4 @@ lock: $(STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | sort -f; } > envs/requirements.lock
 
 clean:
-	rm -rf results build figures/*/ logs .snakemake/log
+	rm -rf results build figures/*/ logs .snakemake/log dist

@@ -138,6 +138,18 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def _drop_input_checksums(stage: Any) -> None:
+    """Remove ``source.sha256`` of a stage result: a checksum of an input file, not a value.
+
+    The replication package rebuilds from de-identified raw files (other checksums, same
+    values); without this the numbers file would differ although every number is equal.
+    Input checksums are kept in data/raw/MANIFEST.sha256 and the stage results.
+    """
+    source = stage.get("source") if isinstance(stage, Mapping) else None
+    if isinstance(source, dict):
+        source.pop("sha256", None)
+
+
 def gather(
     inputs: Mapping[str, str], published_path: str, fidelity: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -145,6 +157,8 @@ def gather(
     from analysis.fidelity import compare_with_published
 
     numbers: dict[str, Any] = {name: read_json(path) for name, path in sorted(inputs.items())}
+    for stage in numbers.values():
+        _drop_input_checksums(stage)
     models = numbers.get("models", {})
     if isinstance(models.get("models"), Mapping):  # models.m7... rather than models.models.m7
         numbers["models"] = {**{k: v for k, v in models.items() if k != "models"},

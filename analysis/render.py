@@ -37,6 +37,8 @@ from analysis._io import atomic_path
 
 FILTER_DIR = Path(__file__).resolve().parent / "render_filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+# Where the executed notebooks sit relative to the rendered paper (figure source links).
+SOURCE_LINK_BASE = "../notebooks/"
 EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
 DEFAULT_FORMATS = ("html", "pdf", "docx")
 TYPST_FONT = "Libertinus Serif"  # shipped inside the typst wheel, so no system font needed
@@ -503,10 +505,21 @@ def _cell_markdown(
     path = _write_image(image, work, Path("embed") / nb_path.stem, label)
     alt = options.get("fig-alt")
     attr = f'{{fig-alt="{alt}"}}' if alt else ""
-    caption = str(options.get("fig-cap", ""))
+    caption = _with_source(str(options.get("fig-cap", "")), nb_path)
     if label.startswith("fig-"):
         return [f"::: {{#{label}}}", "", f"![](<{path}>){attr}", "", caption, "", ":::"]
     return [f"![](<{path}>){attr}"]
+
+
+def _with_source(caption: str, nb_path: Path) -> str:
+    """Append a link to the notebook that made the figure, so readers can trace it.
+
+    The link is relative to the rendered paper in ``_manuscript/``, next to which the
+    build keeps the executed notebooks (``notebooks/``).
+    """
+    name = nb_path.name
+    note = f"Source: [notebooks/{name}](<{SOURCE_LINK_BASE}{name}>) (rule notebook)."
+    return f"{caption.rstrip()} {note}".strip()
 
 
 def _write_image(image: tuple[str, Any], work: Path, folder: Path, label: str) -> Path:

@@ -8,5 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:
+# First on the path, even if already present further down: Snakemake appends the workflow
+# directory after site-packages, where a .pth may name another checkout of the project.
+if sys.path[:1] != [ROOT]:
     sys.path.insert(0, ROOT)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SKIP = {".venv", ".git", ".snakemake", "results", "build", "logs", ".pytest_cache",
+SKIP = {".venv", ".git", ".snakemake", "results", "build", "logs", "dist", ".pytest_cache",
         ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
 
 

@@ -1,0 +1,16 @@
+"""Rule provenance: trace every figure and table of the article to its rule and programs."""
+
+import _bootstrap  # noqa: F401 - puts the project root on sys.path
+
+from analysis.provenance import write_provenance
+from analysis.rule_support import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    write_provenance,
+    article=smk.input.article,
+    notebook_dir="paper/notebooks",
+    rules=smk.params.rules,
+    out_dir=smk.output[0],
+)

@@ -1,0 +1,211 @@
+"""The replication package: complete, private data removed, and it rebuilds the paper.
+
+One package is built from the shared cold build (`built`). The tests scan it for the
+interview transcripts and the values of every survey column the codebook marks as
+identifying, check its manifest and RO-Crate, and unpack it into an empty directory
+where the paper is rebuilt without network access; the numbers file, the tables and the
+figures must be byte-identical to the original build.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.archive import build_archive, deidentify_survey, reclock
+from tests.buildutil import ROOT, SNAKEMAKE, snakemake
+
+QDPX = "data/raw/interviews/scs_interviews.qdpx"
+SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
+CODEBOOK = "data/codebook/survey_codebook.yaml"
+# The simulator writes the stand-in transcripts from its template sentences, so it holds
+# their text by construction; with real interviews there is no such file. Exempt only it.
+GENERATORS = {"analysis/simulate_interviews.py"}
+
+
+def test_reclock_keeps_order_and_durations_but_not_the_dates() -> None:
+    rows = [{"s": "2018-03-02 10:00:00", "e": "2018-03-02 10:20:05"},
+            {"s": "2018-02-15 23:59:00", "e": ""},
+            {"s": "2018-03-02 10:00:00", "e": "2018-03-02 10:01:00"}]
+    reclock(rows, ["s", "e"])
+    assert rows == [{"s": "2000-01-01 00:01:00", "e": "2000-01-01 00:21:05"},
+                    {"s": "2000-01-01 00:00:00", "e": ""},
+                    {"s": "2000-01-01 00:01:00", "e": "2000-01-01 00:02:00"}]
+
+
+def test_deidentified_survey_changes_only_the_identifying_columns() -> None:
+    codebook = yaml.safe_load((ROOT / CODEBOOK).read_text())["variables"]
+    identifying = {c for c, v in codebook.items() if v.get("identifying")}
+    original = list(csv.DictReader(io.StringIO((ROOT / SURVEY).read_text("utf-8-sig"))))
+    shipped = list(csv.DictReader(io.StringIO(
+        deidentify_survey(ROOT / SURVEY, ROOT / CODEBOOK).decode("utf-8-sig"))))
+    assert len(original) == len(shipped) and identifying
+    for before, after in zip(original, shipped, strict=True):
+        assert {c: v for c, v in before.items() if c not in identifying} == \
+               {c: v for c, v in after.items() if c not in identifying}
+    for column in identifying:
+        assert not {r[column] for r in original if r[column]} & {r[column] for r in shipped}
+
+
+@pytest.fixture(scope="module")
+def package(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The replication package of the shared build (report generated first)."""
+    snakemake(built, "--report", "build/paper/_manuscript/report.html")
+    return build_archive(built, tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def members(package: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(package) as zf:
+        top = zf.namelist()[0].split("/", 1)[0]
+        return {n.split("/", 1)[1]: zf.read(n) for n in zf.namelist() if n.startswith(top + "/")}
+
+
+def _transcript_sentences(qdpx: Path) -> set[str]:
+    with zipfile.ZipFile(qdpx) as zf:
+        texts = [zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("sources/")]
+    return {s.strip() for t in texts for s in t.replace("\n", ".").split(".")
+            if len(s.strip()) > 25 and not s.strip().startswith(("[", "Interviewer"))}
+
+
+def _all_text(members: dict[str, bytes]) -> dict[str, str]:
+    """Every member as text, ZIP members (the .qdpx) opened too."""
+    out = {}
+    for name, data in members.items():
+        if data[:2] == b"PK" and name.endswith(".qdpx"):
+            with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                for sub in inner.namelist():
+                    out[f"{name}!{sub}"] = inner.read(sub).decode("utf-8", "ignore")
+        else:
+            out[name] = data.decode("utf-8", "ignore")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_package_holds_no_transcript_text_and_no_identifying_value(built, members) -> None:
+    texts = {n: t for n, t in _all_text(members).items() if n not in GENERATORS}
+    sentences = _transcript_sentences(built / QDPX)
+    segments = {r["text"] for r in csv.DictReader(
+        io.StringIO((built / "data/raw/interviews/scs_interviews_segments.csv").read_text()))}
+    assert len(sentences) > 30 and len(segments) > 30
+    leaks = [(n, s) for n, t in texts.items() for s in sentences | segments if s and s in t]
+    assert leaks == []
+    codebook = yaml.safe_load((built / CODEBOOK).read_text())["variables"]
+    original = list(csv.DictReader(io.StringIO((built / SURVEY).read_text("utf-8-sig"))))
+    for column in (c for c, v in codebook.items() if v.get("identifying")):
+        values = {r[column] for r in original if r[column]}
+        found = [(n, v) for n, t in texts.items() for v in values if v in t]
+        assert values and found == [], column
+    case_names = {r["case"] for r in csv.DictReader(io.StringIO(
+        (built / "data/raw/interviews/scs_interviews_participants.csv").read_text()))}
+    data_text = {n: t for n, t in texts.items() if n.startswith("data/")}
+    assert [(n, c) for n, t in data_text.items() for c in case_names if c in t] == []
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_package_lists_every_file_in_its_checksum_manifest(members) -> None:
+    manifest = dict(reversed(line.split("  ", 1)) for line in
+                    members["MANIFEST-sha256.txt"].decode().splitlines())
+    assert set(manifest) == set(members) - {"MANIFEST-sha256.txt"}
+    assert all(hashlib.sha256(members[p]).hexdigest() == d for p, d in manifest.items())
+    for required in ("README.md", "CITATION.cff", "LICENSE", "LICENSE-DATA.md", "Snakefile",
+                     "envs/requirements.lock", "outputs/paper/index.pdf",
+                     "outputs/paper/index.html", "outputs/paper/index.docx",
+                     "outputs/paper/report.html", "data/codebook/survey_codebook.yaml",
+                     "data/reference/published_values.yaml", "profiles/slurm/config.yaml"):
+        assert required in members, required
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_readme_follows_the_data_editors_template_and_lists_every_figure(members) -> None:
+    readme = members["README.md"].decode()
+    for heading in ("## Overview", "## Data availability and provenance statements",
+                    "### Dataset list", "## Computational requirements",
+                    "### Memory, runtime, storage", "## Instructions to replicators",
+                    "## List of tables and figures", "## References"):
+        assert heading in readme, heading
+    assert "fig-scs-use | `figures/describe/scs_use.png` | `figures_describe`" in readme
+    assert "`data/raw/survey/scs_survey_2018_export.csv`" in readme
+    assert "{" + "runtime}" not in readme
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_ro_crate_describes_the_workflow_run(members) -> None:
+    crate = json.loads(members["ro-crate-metadata.json"])
+    graph = {e["@id"]: e for e in crate["@graph"]}
+    root = graph["./"]
+    profiles = {p["@id"] for p in root["conformsTo"]}
+    assert "https://w3id.org/ro/wfrun/workflow/0.5" in profiles
+    assert root["mainEntity"] == {"@id": "Snakefile"}
+    assert "ComputationalWorkflow" in graph["Snakefile"]["@type"]
+    run = next(e for e in graph.values() if e["@type"] == "CreateAction")
+    inputs = {o["@id"] for o in run["object"]}
+    outputs = {o["@id"] for o in run["result"]}
+    assert SURVEY in inputs and QDPX in inputs
+    assert {"outputs/results/numbers.json", "outputs/paper/index.pdf"} <= outputs
+    files = [i for i, e in graph.items() if e["@type"] == "File"
+             or "File" in e["@type"]]
+    assert all(f in members for f in files)
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_package_build_is_deterministic(built, package, tmp_path) -> None:
+    again = build_archive(built, tmp_path)
+    assert again.read_bytes() == package.read_bytes()
+
+
+def _offline(command: list[str]) -> list[str]:
+    """Run without network when user namespaces allow it (loopback only, for the kernels)."""
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True) \
+        if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        return command
+    return ["unshare", "-rn", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh",
+            *command]
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_unpacked_package_rebuilds_the_paper_offline_byte_for_byte(built, package,
+                                                                   tmp_path) -> None:
+    with zipfile.ZipFile(package) as zf:
+        zf.extractall(tmp_path)
+    project = next(tmp_path.iterdir())
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PIP_NO_INDEX": "1",
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    proc = subprocess.run(_offline([SNAKEMAKE, "--cores", "2"]), cwd=project, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (project / "results/numbers.json").read_bytes() == \
+        (built / "results/numbers.json").read_bytes()
+    for folder in ("figures", "results/tables"):
+        original = {p.relative_to(built / folder): p.read_bytes()
+                    for p in (built / folder).rglob("*") if p.is_file()}
+        rebuilt = {p.relative_to(project / folder): p.read_bytes()
+                   for p in (project / folder).rglob("*") if p.is_file()}
+        assert original == rebuilt, folder
+    if shutil.which("pdftotext"):
+        texts = [subprocess.run(["pdftotext", str(p / "build/paper/_manuscript/index.pdf"), "-"],
+                                capture_output=True, text=True).stdout for p in (built, project)]
+        assert texts[0] == texts[1]

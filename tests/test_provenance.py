@@ -1,0 +1,81 @@
+"""Every figure and table of the manuscript is traced to its file, rule and programs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
+from analysis.render import _with_source
+from tests.buildutil import ROOT
+
+RULES = {
+    "figures_describe": {"outputs": ["figures/describe"], "script": "scripts/f.py",
+                         "code": ["analysis/figures_describe.py"]},
+    "describe": {"outputs": ["results/descriptives.json", "results/tables/describe"],
+                 "script": "scripts/describe.py", "code": ["analysis/describe.py"]},
+    "notebook": {"outputs": ["build/paper/notebooks/{name}.ipynb"], "script": "", "code": []},
+}
+
+
+def test_notebook_cells_map_labels_to_the_files_they_display() -> None:
+    cells = notebook_cells(ROOT / "paper/notebooks/survey.ipynb")
+    assert cells["fig-scs-use"] == "figures/describe/scs_use.png"
+    assert cells["tbl-composition"] == "results/tables/describe/composition.md"
+
+
+def test_producing_rule_matches_directory_outputs_and_wildcards() -> None:
+    assert producing_rule("figures/describe/scs_use.png", RULES) == "figures_describe"
+    assert producing_rule("build/paper/notebooks/survey.ipynb", RULES) == "notebook"
+    with pytest.raises(ProvenanceError, match="no rule of the Snakefile produces 'x/y.png'"):
+        producing_rule("x/y.png", RULES)
+
+
+def test_include_without_caption_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    article = tmp_path / "index.qmd"
+    article.write_text("Text.\n\n{{< include _tables/describe/other.md >}}\n\nMore text.\n")
+    with pytest.raises(ProvenanceError, match=rf"{re.escape(str(article))}:3: an included"):
+        trace_article(article, ROOT / "paper/notebooks", RULES)
+
+
+def test_embedded_cell_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    article = tmp_path / "index.qmd"
+    article.write_text("{{< embed notebooks/survey.ipynb#fig-nowhere >}}\n")
+    with pytest.raises(ProvenanceError, match="survey.ipynb has no labelled cell 'fig-nowhere'"):
+        trace_article(article, ROOT / "paper/notebooks", RULES)
+
+
+def test_figure_caption_links_to_its_notebook() -> None:
+    caption = _with_source("Use of SCSs", Path("build/paper/notebooks/survey.ipynb"))
+    assert caption == ("Use of SCSs Source: [notebooks/survey.ipynb]"
+                       "(<../notebooks/survey.ipynb>) (rule notebook).")
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file(built) -> None:
+    record = json.loads((built / "results/tables/provenance/provenance.json").read_text())
+    items = {i["label"]: i for i in record["items"]}
+    staged = (built / "build/paper/index.qmd").read_text()
+    labels = set(re.findall(r"#((?:fig|tbl)-[\w-]+)", staged))
+    assert labels and labels <= set(items)
+    for item in items.values():
+        assert (built / item["output"]).is_file(), item
+        assert any(item["output"].startswith(o) for o in record["rules"][item["rule"]]["outputs"])
+        assert all((built / p).is_file() for p in item["programs"]), item
+    table = (built / "build/paper/_tables/provenance/provenance.md").read_text()
+    assert "`figures/describe/scs_use.png` | `figures_describe`" in table
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_html_figure_captions_link_to_the_notebook_that_made_them(built) -> None:
+    html = (built / "build/paper/_manuscript/index.html").read_text()
+    for name in ("survey", "models", "interviews"):
+        assert f'href="../notebooks/{name}.ipynb"' in html
+    assert (built / "build/paper/notebooks/survey.ipynb").is_file()

@@ -82,12 +82,14 @@ def flow_table(flow: Mapping[str, Any]) -> str:
     return pipe_table(["Step", "n", "Rule"], rows, "lrl", widths=(24, 8, 60))
 
 
-def _num(value: Any, unit: str) -> str:
+def _num(value: Any, unit: str, decimals: int | None = None) -> str:
     if isinstance(value, str) or value is None:
         return _cell(value)
     if unit in ("n",) and float(value).is_integer():
         return f"{value:,.0f}"
-    return f"{value:,.2f}" if unit in ("logodds", "weight") else f"{value:,.1f}"
+    if decimals is None:
+        decimals = {"logodds": 3, "weight": 2}.get(unit, 1)
+    return f"{round(value, decimals) + 0.0:,.{decimals}f}"  # + 0.0: no "-0.0"
 
 
 def fidelity_table(fidelity: Mapping[str, Any]) -> str:
@@ -95,13 +97,14 @@ def fidelity_table(fidelity: Mapping[str, Any]) -> str:
     rows = []
     for row in fidelity["rows"]:
         unit = row["unit"]
-        published = PUBLISHED_SIGN.get(row["published"], row["published"]) \
-            if unit == "sign" else _num(row["published"], unit)
         tol = {"points": "± {t:.1f} pt", "absolute": "± {t:.0f}", "relative": "± {t:.0f}",
-               "z": "± {t:.2f} (1.96 SE)", "exact": "exact", "at_most": "at most",
+               "z": "± {t:.2f} (z × SE)", "exact": "exact", "at_most": "at most",
                "sign": "sign and p"}[row["rule"]]
-        rows.append([f"`{row['key']}`", row["where"], published, _num(row["rebuilt"], unit),
-                     "" if row["difference"] is None else _num(row["difference"], unit),
+        dec = 2 if row["key"].endswith("margin_of_error") else None
+        published = (PUBLISHED_SIGN.get(row["published"], row["published"]) if unit == "sign"
+                     else _num(row["published"], unit, dec))
+        rows.append([f"`{row['key']}`", row["where"], published, _num(row["rebuilt"], unit, dec),
+                     "" if row["difference"] is None else _num(row["difference"], unit, dec),
                      tol.format(t=row["tolerance"] or 0), "yes" if row["within"] else "**no**"])
     header = ["Value", "Source", "Published", "Rebuilt", "Difference", "Tolerance", "Within"]
     return pipe_table(header, rows, "lllrrll", widths=(30, 16, 12, 18, 9, 11, 6))

@@ -9,12 +9,17 @@ ones (figures, tables), so restyling a figure never refits a model.
 
 from snakemake.utils import min_version, validate
 
+from analysis.config import validate_config
+
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
 
 
+# The project's validator names the file, the key path and the rule of every error;
+# Snakemake's own check (same schema) then fills in nothing else, as there are no defaults.
+validate_config(config, source="config/config.yaml")
 validate(config, "config/schema.yaml")
 
 PATHS = config["paths"]

@@ -24,6 +24,7 @@ CSV_ENCODINGS = ("utf-8", "gb18030")
 _SUSPECT_DELIMITERS = (";", "\t", "|")
 _HEADER_SEARCH_LINES = 20
 _MAX_LISTED = 10
+_SNIFF_BYTES = 1 << 16
 
 
 class SurveyReadError(ValueError):
@@ -88,6 +89,28 @@ def decode_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
     )
 
 
+def _reject_binary(path: Path) -> None:
+    """Refuse a binary file from its first bytes, before the whole file is read.
+
+    NUL bytes never occur in a UTF-8 or GB18030 CSV. UTF-16 text has them at every other
+    position and is left to :func:`decode_bytes`, which names that encoding; anything else
+    with NUL bytes (an archive, a spreadsheet, a corrupted download) is rejected here, so a
+    multi-gigabyte file of garbage fails at once instead of being loaded into memory.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return
+    even, odd = head[0::2], head[1::2]
+    if any(h.count(0) > 0.9 * len(h) and o.count(0) < 0.1 * len(o)
+           for h, o in ((even, odd), (odd, even))):
+        return  # UTF-16 without a byte-order mark
+    raise SurveyReadError(
+        f"{path}: not a text file: binary data (NUL bytes) in the first "
+        f"{len(head):,} bytes; expected a comma-separated CSV export"
+    )
+
+
 def _parse_rows(text: str, path: Path) -> list[tuple[int, list[str]]]:
     """Split CSV text into (physical line, fields), skipping fully blank lines."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -124,6 +147,7 @@ def _find_header(
     names = [h.strip() for h in header]
     expected_set = set(expected or ())
     if expected_set and len(expected_set & set(names)) >= max(1, len(expected_set) // 2):
+        _check_blank_names(names, first_line, path)
         return
     for line, fields in rows[1:_HEADER_SEARCH_LINES]:
         cells = {f.strip() for f in fields}
@@ -138,11 +162,16 @@ def _find_header(
                 f"{first_line}; line(s) above it hold a title or notes (Excel export?). Delete "
                 f"them so the header is the first line"
             )
+    _check_blank_names(names, first_line, path)
+
+
+def _check_blank_names(names: list[str], line: int, path: Path) -> None:
+    """A blank column name: a title row, an offset header or merged Excel header cells."""
     if "" in names:
         blank = names.index("")
         raise SurveyReadError(
-            f"{path}: line {first_line}: header cell {blank + 1} is blank (a title row or an "
-            "Excel export with an offset header?)"
+            f"{path}: line {line}: header cell {blank + 1} is blank (a title row, an "
+            "Excel export with an offset header, or merged header cells?)"
         )
 
 
@@ -173,6 +202,7 @@ def _check_shape(
 def read_csv_export(path: str | Path, expected_columns: Sequence[str] | None = None) -> SurveyData:
     """Read a vendor CSV, detecting its encoding and rejecting broken layouts."""
     path = Path(path)
+    _reject_binary(path)
     data = path.read_bytes()
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise SurveyReadError(f"{path}: empty file (no header, no data)")

@@ -565,8 +565,15 @@ def read_targets(path: str | Path, margins: Sequence[str]) -> dict[str, dict[str
         cats = doc["margins"][m]
         if not isinstance(cats, dict):
             raise WeightingError(f"{path}: margins.{m} must map category -> proportion")
-        out[m] = {str(k): float(v) for k, v in cats.items()}
+        out[m] = {str(k): _share(v, f"{path}: margins.{m}.{k}") for k, v in cats.items()}
     return out
+
+
+def _share(value: Any, where: str) -> float:
+    """A target value as a float; a string such as '61%' is an error naming its key."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WeightingError(f"{where}: target must be a number, not {value!r}")
+    return float(value)
 
 
 def weight_survey(

@@ -1,0 +1,1 @@
+"""Robustness suite: bad inputs, interrupted builds, changed inputs, numerical edge cases."""

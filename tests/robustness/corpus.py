@@ -1,0 +1,364 @@
+"""The bad-input corpus: one damaged copy of a project input per case.
+
+Each :class:`Case` names the input it replaces (a path relative to the project root),
+how to damage the good bytes, whether the damaged file is registered in the raw-data
+manifest first (so that the case is about the content, not about the manifest), the
+build target that reads it, and what the error must say. The survey damage reuses
+``tests/fixtures/survey_bad/corrupt.py``; the rest is built here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import yaml
+
+from tests.fixtures.survey_bad import corrupt
+
+SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
+SURVEY_CODEBOOK = "data/codebook/survey_codebook.yaml"
+INTERVIEWS = "data/raw/interviews/scs_interviews.qdpx"
+INTERVIEW_CODEBOOK = "data/codebook/interview_codebook.yaml"
+TARGETS = "data/targets/population_margins.yaml"
+CONFIG = "config/config.yaml"
+
+CLEAN = ("clean", "results/survey_clean.parquet",
+         ("results/survey_clean.parquet", "results/exclusion_log.csv", "results/cleaning.json"))
+THEMES = ("themes", "results/themes.json", ("results/themes.json", "results/tables/themes"))
+WEIGHT = ("weight", "results/weights.parquet",
+          ("results/weights.parquet", "results/weighting.json"))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One damaged input and the failure it must cause."""
+
+    family: str
+    name: str
+    path: str
+    damage: Callable[[bytes], bytes]
+    problem: str  # regex the error message must match
+    register: bool = False
+    stage: tuple[str, str, tuple[str, ...]] = CLEAN  # (rule, target, outputs of the rule)
+
+    @property
+    def id(self) -> str:
+        return f"{self.family}-{self.name}"
+
+
+# --------------------------------------------------------------------------- survey export
+
+
+def _lines(data: bytes) -> tuple[bytes, list[bytes]]:
+    prefix = corrupt.BOM if data.startswith(corrupt.BOM) else b""
+    return prefix, data[len(prefix):].split(b"\n")
+
+
+def tab_delimited(data: bytes) -> bytes:
+    """A 'Text (tab delimited)' export saved under the .csv name."""
+    return data.replace(b",", b"\t")
+
+
+def merged_header_cells(data: bytes) -> bytes:
+    """Excel merged the q8_* header cells into one: only the first keeps its label."""
+    prefix, lines = _lines(data)
+    names = lines[0].split(b",")
+    lines[0] = b",".join(b"" if n.startswith(b"q8_") and n != b"q8_use_sesame" else n
+                         for n in names)
+    return prefix + b"\n".join(lines)
+
+
+def two_row_header(data: bytes) -> bytes:
+    """Excel block labels (merged cells) in a row above the column names."""
+    prefix, lines = _lines(data)
+    width = lines[0].count(b",")
+    blocks = b"Administrative" + b"," * 5 + b"Demographics" + b"," * (width - 5)
+    return prefix + b"\n".join([blocks, *lines])
+
+
+def ragged_row(data: bytes) -> bytes:
+    """A data row in the middle lost its last field (a hand edit in a text editor)."""
+    prefix, lines = _lines(data)
+    lines[40] = lines[40].rsplit(b",", 1)[0]
+    return prefix + b"\n".join(lines)
+
+
+def unclosed_quote(data: bytes) -> bytes:
+    """An opening quote that is never closed swallows the rest of the file."""
+    prefix, lines = _lines(data)
+    cells = lines[5].split(b",")
+    cells[4] = b'"' + cells[4]
+    lines[5] = b",".join(cells)
+    return prefix + b"\n".join(lines)
+
+
+def duplicated_column(data: bytes) -> bytes:
+    prefix, lines = _lines(data)
+    lines[0] = lines[0].replace(b",q1_gender,", b",age,", 1)
+    return prefix + b"\n".join(lines)
+
+
+def excel_date_serial(data: bytes) -> bytes:
+    """Excel turned a timestamp into its serial number (43146.51)."""
+    return corrupt.set_cell(data, 0, "start_time", "43146.51")
+
+
+def codebook_unknown_type(data: bytes) -> bytes:
+    doc = yaml.safe_load(data)
+    doc["variables"]["age"]["type"] = "integr"
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+def codebook_not_yaml(data: bytes) -> bytes:
+    return data[: len(data) // 3] + b"\n  variables: [unclosed\n"
+
+
+SURVEY_CASES = [
+    Case("survey", "wrong-encoding", SURVEY, corrupt.wrong_encoding,
+         r"wrong encoding.*0xe9 on line 3", register=True),
+    Case("survey", "utf16", SURVEY, corrupt.utf16, r"wrong encoding.*UTF-16", register=True),
+    Case("survey", "semicolon-delimiter", SURVEY, corrupt.semicolon_delimited,
+         r"wrong delimiter.*semicolon", register=True),
+    Case("survey", "tab-delimiter", SURVEY, tab_delimited, r"wrong delimiter.*tab",
+         register=True),
+    Case("survey", "truncated-last-line", SURVEY, corrupt.truncated_last_line,
+         r"truncated last line", register=True),
+    Case("survey", "ragged-row", SURVEY, ragged_row,
+         r"1 row\(s\) do not have the header's \d+ fields: line 41 has \d+", register=True),
+    Case("survey", "unclosed-quote", SURVEY, unclosed_quote, r"malformed CSV", register=True),
+    Case("survey", "excel-title-row", SURVEY, corrupt.excel_title_row,
+         r"header row offset: the column names are on line 3", register=True),
+    Case("survey", "excel-two-row-header", SURVEY, two_row_header,
+         r"header row offset: the column names are on line 2", register=True),
+    Case("survey", "excel-merged-header-cells", SURVEY, merged_header_cells,
+         r"header cell \d+ is blank", register=True),
+    Case("survey", "duplicated-column", SURVEY, duplicated_column,
+         r"duplicated column name\(s\) \['age'\]", register=True),
+    Case("survey", "empty-file", SURVEY, corrupt.empty, r"empty file", register=True),
+    Case("survey", "header-only", SURVEY, corrupt.header_only, r"header only", register=True),
+    Case("survey", "missing-column", SURVEY, lambda d: corrupt.missing_column(d, "age"),
+         r"column 'age' -- rule: required column missing", register=True),
+    Case("survey", "type-error-integer", SURVEY,
+         lambda d: corrupt.set_cell(d, 0, "age", "thirty"),
+         r":2 \(respondent_id R\d+\) column 'age': value 'thirty'", register=True),
+    Case("survey", "type-error-excel-date-serial", SURVEY, excel_date_serial,
+         r":2 \(respondent_id R\d+\) column 'start_time': value '43146.51'", register=True),
+    Case("survey", "out-of-range-code", SURVEY,
+         lambda d: corrupt.set_cell(d, 0, "q21_approval", "7"),
+         r"column 'q21_approval': value '7' -- rule: allowed codes \[1, 2, 3, 4, 5\]",
+         register=True),
+    Case("survey", "out-of-range-age", SURVEY, lambda d: corrupt.set_cell(d, 1, "age", "130"),
+         r":3 \(respondent_id R\d+\) column 'age': value '130'", register=True),
+    Case("survey", "duplicate-id", SURVEY, lambda d: corrupt.duplicated_record(d, 0),
+         r":3 .*column 'respondent_id'.*unique per submission", register=True),
+    Case("survey", "changed-not-registered", SURVEY,
+         lambda d: corrupt.set_cell(d, 0, "age", "31"),
+         r"changed since it was registered[\s\S]*python -m analysis.manifest register"),
+    Case("survey", "codebook-unknown-type", SURVEY_CODEBOOK, codebook_unknown_type,
+         r"age.*integr"),
+    Case("survey", "codebook-not-yaml", SURVEY_CODEBOOK, codebook_not_yaml,
+         r"line \d+"),
+]
+
+
+# --------------------------------------------------------------------------- interviews
+
+
+def _rewrite_project_xml(data: bytes, edit: Callable[[str], str]) -> bytes:
+    """Copy the .qdpx ZIP, passing project.qde through ``edit``; other members as they are."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = src.read(info.filename)
+            if info.filename == "project.qde":
+                member = edit(member.decode("utf-8")).encode("utf-8")
+            dst.writestr(info, member)
+    return out.getvalue()
+
+
+def _first(pattern: str, text: str) -> re.Match[str]:
+    match = re.search(pattern, text)
+    if match is None:
+        raise AssertionError(f"corpus builder: {pattern!r} not found in project.qde")
+    return match
+
+
+UNKNOWN_GUID = "00000000-dead-beef-0000-000000000000"
+
+
+def unknown_code(data: bytes) -> bytes:
+    def edit(xml: str) -> str:
+        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
+        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{UNKNOWN_GUID}"', 1)
+    return _rewrite_project_xml(data, edit)
+
+
+def selection_out_of_range(data: bytes) -> bytes:
+    def edit(xml: str) -> str:
+        sel = _first(r'endPosition="\d+"', xml)
+        return xml.replace(sel.group(0), 'endPosition="99999999"', 1)
+    return _rewrite_project_xml(data, edit)
+
+
+def selection_reversed(data: bytes) -> bytes:
+    def edit(xml: str) -> str:
+        sel = _first(r'startPosition="(\d+)" endPosition="(\d+)"', xml)
+        start, end = sel.groups()
+        return xml.replace(sel.group(0), f'startPosition="{end}" endPosition="{start}"', 1)
+    return _rewrite_project_xml(data, edit)
+
+
+def selection_not_integer(data: bytes) -> bytes:
+    def edit(xml: str) -> str:
+        sel = _first(r'startPosition="\d+"', xml)
+        return xml.replace(sel.group(0), 'startPosition="12.5"', 1)
+    return _rewrite_project_xml(data, edit)
+
+
+def malformed_xml(data: bytes) -> bytes:
+    return _rewrite_project_xml(data, lambda xml: xml.replace("</CodeBook>", "</Codebook>", 1))
+
+
+def entity_expansion(data: bytes) -> bytes:
+    """A 'billion laughs' DOCTYPE: must be refused, not expanded."""
+    doctype = ('<!DOCTYPE Project [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;'
+               '&a;&a;&a;&a;&a;">]>\n')
+    return _rewrite_project_xml(
+        data, lambda xml: xml.replace("<Project ", doctype + "<Project ", 1))
+
+
+def missing_project_member(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            if info.filename != "project.qde":
+                dst.writestr(info, src.read(info.filename))
+    return out.getvalue()
+
+
+def interview_codebook_unknown_category(data: bytes) -> bytes:
+    doc = yaml.safe_load(data)
+    first = next(iter(doc["barriers"]))
+    doc["barriers"][first]["category"] = "Awarenes"
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+def interview_codebook_code_not_in_project(data: bytes) -> bytes:
+    doc = yaml.safe_load(data)
+    first = next(iter(doc["barriers"]))
+    doc["barriers"][first]["label"] = "A barrier nobody coded"
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+INTERVIEW_CASES = [
+    Case("interviews", "not-a-zip", INTERVIEWS, lambda d: b"PK\x03\x04 this is not a zip" * 50,
+         r"not a readable .qdpx ZIP archive", register=True, stage=THEMES),
+    Case("interviews", "truncated-zip", INTERVIEWS, lambda d: d[: len(d) // 2],
+         r"not a readable .qdpx ZIP archive", register=True, stage=THEMES),
+    Case("interviews", "no-project-xml", INTERVIEWS, missing_project_member,
+         r"ZIP member 'project.qde' not found", register=True, stage=THEMES),
+    Case("interviews", "malformed-xml", INTERVIEWS, malformed_xml,
+         r"project.qde: malformed XML at line \d+", register=True, stage=THEMES),
+    Case("interviews", "entity-expansion", INTERVIEWS, entity_expansion,
+         r"DOCTYPE/ENTITY declarations are not allowed", register=True, stage=THEMES),
+    Case("interviews", "unknown-code", INTERVIEWS, unknown_code,
+         r"CodeRef targetGUID 00000000-dead-beef-0000-000000000000 names no Code",
+         register=True, stage=THEMES),
+    Case("interviews", "selection-out-of-range", INTERVIEWS, selection_out_of_range,
+         r"PlainTextSelection .*selection \[\d+, 99999999\) lies outside source",
+         register=True, stage=THEMES),
+    Case("interviews", "selection-reversed", INTERVIEWS, selection_reversed,
+         r"PlainTextSelection .*lies outside source", register=True, stage=THEMES),
+    Case("interviews", "selection-not-integer", INTERVIEWS, selection_not_integer,
+         r"startPosition/endPosition must be integers", register=True, stage=THEMES),
+    Case("interviews", "changed-not-registered", INTERVIEWS, selection_out_of_range,
+         r"changed since it was registered", stage=THEMES),
+    Case("interviews", "codebook-unknown-category", INTERVIEW_CODEBOOK,
+         interview_codebook_unknown_category, r"unknown category 'Awarenes'", stage=THEMES),
+    Case("interviews", "codebook-code-not-in-project", INTERVIEW_CODEBOOK,
+         interview_codebook_code_not_in_project,
+         r"CodeBook has no code .*A barrier nobody coded", stage=THEMES),
+]
+
+
+# --------------------------------------------------------------------------- population targets
+
+
+def _edit_targets(edit: Callable[[dict], None]) -> Callable[[bytes], bytes]:
+    def damage(data: bytes) -> bytes:
+        doc = yaml.safe_load(data)
+        edit(doc["margins"])
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+    return damage
+
+
+def _set(margin: str, category: str, value: object) -> Callable[[dict], None]:
+    def edit(margins: dict) -> None:
+        margins[margin][category] = value
+    return edit
+
+
+def _rename(margin: str, old: str, new: str) -> Callable[[dict], None]:
+    def edit(margins: dict) -> None:
+        margins[margin] = {new if k == old else k: v for k, v in margins[margin].items()}
+    return edit
+
+
+TARGET_CASES = [
+    Case("targets", "not-summing-to-one", TARGETS, _edit_targets(_set("gender", "male", 0.51)),
+         r"gender.*sum to 0.9", stage=WEIGHT),
+    Case("targets", "unknown-category", TARGETS,
+         _edit_targets(_rename("region", "West", "North")), r"region.*'North'", stage=WEIGHT),
+    Case("targets", "missing-margin", TARGETS,
+         _edit_targets(lambda m: m.pop("gender")),
+         r"no targets for configured margins \['gender'\]", stage=WEIGHT),
+    Case("targets", "not-a-number", TARGETS, _edit_targets(_set("gender", "male", "61%")),
+         r"margins.gender.male: target must be a number, not '61%'", stage=WEIGHT),
+    Case("targets", "negative-share", TARGETS,
+         _edit_targets(lambda m: m["gender"].update(female=-0.39, male=1.39)),
+         r"gender.*positive and finite", stage=WEIGHT),
+    Case("targets", "not-a-mapping", TARGETS, lambda d: b"- age_band\n- gender\n",
+         r"expected a top-level 'margins' mapping", stage=WEIGHT),
+]
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _edit_config(edit: Callable[[dict], None]) -> Callable[[bytes], bytes]:
+    def damage(data: bytes) -> bytes:
+        doc = yaml.safe_load(data)
+        edit(doc)
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+    return damage
+
+
+def _config_set(section: str, key: str, value: object) -> Callable[[dict], None]:
+    def edit(doc: dict) -> None:
+        doc[section][key] = value
+    return edit
+
+
+CONFIG_CASES = [
+    Case("config", "unknown-key", CONFIG, _edit_config(_config_set("weighting", "cpa", 2.0)),
+         r"Additional properties are not allowed \('cpa' was unexpected\)"),
+    Case("config", "unknown-section", CONFIG, _edit_config(_config_set("paths", "extra", "x")),
+         r"'extra' was unexpected"),
+    Case("config", "wrong-type", CONFIG, _edit_config(_config_set("weighting", "cap", "two")),
+         r"'two' is not of type 'number', 'null'"),
+    Case("config", "path-escapes-project", CONFIG,
+         _edit_config(_config_set("paths", "raw_survey", "../../outside/export.csv")),
+         r"'../../outside/export.csv' does not match"),
+    Case("config", "absolute-path", CONFIG,
+         _edit_config(_config_set("paths", "raw_survey", "/etc/passwd")),
+         r"'/etc/passwd' does not match"),
+    Case("config", "yaml-syntax", CONFIG, lambda d: d + b"\nweighting: [unclosed\n",
+         r"Config file is not valid JSON or YAML"),
+]
+
+ALL_CASES = SURVEY_CASES + INTERVIEW_CASES + TARGET_CASES + CONFIG_CASES

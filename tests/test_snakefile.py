@@ -48,3 +48,12 @@ def test_every_rule_has_a_log_and_a_conda_environment():
             continue
         assert "\n    log:" in block, f"rule {name} has no log"
         assert "\n    conda:" in block, f"rule {name} has no conda environment"
+
+
+def test_the_code_base_is_ruff_clean():
+    import sys
+    from pathlib import Path
+
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout

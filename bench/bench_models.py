@@ -63,6 +63,9 @@ def time_statsmodels(X, y, w) -> tuple[float, np.ndarray]:
     return time.perf_counter() - t0, np.asarray(res.params[: X.shape[1]])
 
 
+# The command that runs R; bench/bench_scale.py prefixes /usr/bin/time to measure R's memory.
+RSCRIPT: list[str] = ["Rscript"]
+
 R_SCRIPT = """
 suppressPackageStartupMessages(library(MASS))
 d <- read.csv("{csv}")
@@ -85,7 +88,7 @@ def time_r(X, y, w) -> tuple[float, np.ndarray] | None:
                    fmt="%.17g")
         script = os.path.join(tmp, "b.R")
         Path(script).write_text(R_SCRIPT.format(csv=csv, p=X.shape[1]))
-        out = subprocess.run(["Rscript", script], check=True, capture_output=True, text=True)
+        out = subprocess.run([*RSCRIPT, script], check=True, capture_output=True, text=True)
     vals = np.array([float(v) for v in out.stdout.split()])
     return float(vals[0]), vals[1:]
 

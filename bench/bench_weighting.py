@@ -35,6 +35,9 @@ TARGETS = {
 }
 CAP = 2.0
 
+# The command that runs R; bench/bench_scale.py prefixes /usr/bin/time to measure R's memory.
+RSCRIPT: list[str] = ["Rscript"]
+
 R_SCRIPT = r"""
 suppressMessages(library(survey))
 args <- commandArgs(TRUE)
@@ -123,7 +126,7 @@ def run_r(data: pd.DataFrame, repeats: int) -> dict[str, tuple[list[float], np.n
         data.astype(str).to_csv(src, index=False)
         script.write_text(R_SCRIPT.replace("%CAP%", repr(CAP)), encoding="utf-8")
         res = subprocess.run(
-            ["Rscript", str(script), str(src), str(out), str(repeats)],
+            [*RSCRIPT, str(script), str(src), str(out), str(repeats)],
             capture_output=True,
             text=True,
             check=False,

@@ -68,8 +68,14 @@ def test_touching_a_raw_file_without_changing_it_reruns_nothing(built):
     assert planned_rules(built) == set()
 
 
-def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(built):
-    """Last on purpose: it rebuilds the shared project from changed data."""
+@pytest.fixture
+def changed(built, tmp_path):
+    """A private copy of the built project (mtimes kept), free to change and rebuild."""
+    return shutil.copytree(built, tmp_path / "project", symlinks=True)
+
+
+def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(changed):
+    built = changed
     raw = built / "data/raw/survey/scs_survey_2018_export.csv"
     lines = raw.read_bytes().splitlines(keepends=True)
     raw.write_bytes(b"".join(lines[:-40]))  # the last 40 questionnaires never arrived

@@ -124,14 +124,24 @@ def _caption_label(lines: list[str], number: int, where: str) -> str:
     raise ProvenanceError(f"{where}: an included table needs a caption ': ... {{#tbl-...}}'")
 
 
+BREAK = "\u200b"  # zero-width space: lets long paths wrap inside narrow PDF table cells
+
+
+def breakable(path: str) -> str:
+    """A path that may wrap after each slash (code spans never wrap in the PDF)."""
+    return path.replace("/", "/" + BREAK)
+
+
 def markdown(items: list[Item]) -> str:
     """The appendix table: item, output file, rule, programs, how the paper shows it."""
     head = "| Item | Output file | Rule | Programs | Shown in the paper by |\n"
-    head += "|:---|:---|:---|:---|:---|\n"
+    # Relative column widths (pandoc reads them from the dashes of wide tables).
+    head += "|:----------|:------------------------|:-------------|:------------------------|" \
+            ":---------------|\n"
     rows = [
-        f"| @{i.label} | `{i.output}` | `{i.rule}` | "
-        + ", ".join(f"`{p}`" for p in i.programs)
-        + f" | {i.shown_by} |"
+        f"| @{i.label} | {breakable(i.output)} | {i.rule} | "
+        + ", ".join(breakable(p) for p in i.programs)
+        + f" | {breakable(i.shown_by)} |"
         for i in items
     ]
     return head + "\n".join(rows) + "\n"

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from analysis._io import read_json, read_yaml, write_json
+from analysis._safe_ast import COMPARISONS
 from analysis.prose_check import ClaimSpan, find_claim_spans, find_includes
 
 PathKey = tuple[str | int, ...]
@@ -94,14 +95,7 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
 }
-_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
+_CMPOPS = COMPARISONS
 _UNARY: dict[type, Callable[[Any], Any]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,

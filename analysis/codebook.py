@@ -9,7 +9,6 @@ and evaluated column-wise, never with ``eval``, so a codebook cannot run code.
 from __future__ import annotations
 
 import ast
-import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from analysis._safe_ast import COMPARISONS
 
 TYPES = ("string", "integer", "float", "binary", "categorical", "timestamp")
 REQUIRED = ("always", "if_finished", "if_asked", "never")
@@ -147,14 +148,7 @@ def load_codebook(path: str | Path) -> Codebook:
 
 # --- skip-logic conditions -------------------------------------------------------
 
-_CMP = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-}
+_CMP = COMPARISONS
 _ALLOWED = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare,
     ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple, ast.In, ast.NotIn,

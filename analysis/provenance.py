@@ -132,19 +132,30 @@ def breakable(path: str) -> str:
     return path.replace("/", "/" + BREAK)
 
 
-def markdown(items: list[Item]) -> str:
-    """The appendix table: item, output file, rule, programs, how the paper shows it."""
+def markdown(items: list[Item], wrap_paths: bool = True) -> str:
+    """The appendix table: item, output file, rule, programs, how the paper shows it.
+
+    For the paper (``wrap_paths``) paths are plain text that may wrap after a slash, as
+    code spans never wrap in narrow PDF cells; for READMEs they are code spans.
+    """
+    path = breakable if wrap_paths else (lambda p: f"`{p}`")
+    name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
     head = "| Item | Output file | Rule | Programs | Shown in the paper by |\n"
     # Relative column widths (pandoc reads them from the dashes of wide tables).
     head += "|:----------|:------------------------|:-------------|:------------------------|" \
             ":---------------|\n"
     rows = [
-        f"| @{i.label} | {breakable(i.output)} | {i.rule} | "
-        + ", ".join(breakable(p) for p in i.programs)
-        + f" | {breakable(i.shown_by)} |"
+        f"| @{i.label} | {path(i.output)} | {name(i.rule)} | "
+        + ", ".join(path(p) for p in i.programs)
+        + f" | {path(i.shown_by) if wrap_paths else i.shown_by} |"
         for i in items
     ]
     return head + "\n".join(rows) + "\n"
+
+
+def items_from_json(record: Mapping[str, Any]) -> list[Item]:
+    """The items of a provenance.json record."""
+    return [Item(**{**i, "programs": tuple(i["programs"])}) for i in record["items"]]
 
 
 def write_provenance(

@@ -76,7 +76,10 @@ def readme(root: Path, config: dict[str, Any], files: dict[str, bytes],
     python, software = software_list(files)
     identifying = ", ".join(f"`{c}`" for c in _identifying(root / config["paths"]
                                                            ["survey_codebook"]))
-    provenance = files["outputs/results/tables/provenance/provenance.md"].decode("utf-8")
+    from analysis.provenance import items_from_json, markdown
+
+    record = json.loads(files["outputs/results/tables/provenance/provenance.json"])
+    provenance = markdown(items_from_json(record), wrap_paths=False)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
     return template.format(
         title=meta["title"],

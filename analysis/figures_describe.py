@@ -101,23 +101,27 @@ def _single(rows: int) -> tuple[plt.Figure, plt.Axes]:
     return plt.subplots(figsize=(SINGLE_COLUMN_IN, 1.1 + 0.24 * rows))
 
 
+def _bar_figure(res: Mapping[str, Any], data: pd.DataFrame, title: str, data_note: str,
+                n: int | None = None) -> plt.Figure:
+    """One single-column bar chart of weighted percentages with the standard note."""
+    fig, ax = _single(len(data))
+    _bars(ax, data)
+    ax.set_title(title)
+    n = int(data["n"].max()) if n is None else n
+    _note(fig, n, "Respondents", data_note, res["meta"]["ci_method"])
+    return fig
+
+
 def fig_approval_distribution(res: Mapping[str, Any], data_note: str) -> plt.Figure:
     data = _rows(res["approval_distribution"],
                  {k: APPROVAL_LABELS[k] for k in APPROVAL_LEVELS.values()})
-    fig, ax = _single(len(data))
-    _bars(ax, data)
-    ax.set_title("Approval of social credit systems")
-    _note(fig, int(data["n"].max()), "Respondents", data_note, res["meta"]["ci_method"])
-    return fig
+    return _bar_figure(res, data, "Approval of social credit systems", data_note)
 
 
 def fig_scs_use(res: Mapping[str, Any], data_note: str) -> plt.Figure:
     data = _rows(res["use"], USE_ITEMS)
-    fig, ax = _single(len(data))
-    _bars(ax, data)
-    ax.set_title("Use of social credit systems (select all)")
-    _note(fig, res["design"]["n_valid"], "Respondents", data_note, res["meta"]["ci_method"])
-    return fig
+    return _bar_figure(res, data, "Use of social credit systems (select all)", data_note,
+                       n=res["design"]["n_valid"])
 
 
 def fig_approval_by_group(res: Mapping[str, Any], data_note: str) -> plt.Figure:
@@ -169,21 +173,13 @@ def fig_benefits_urban_rural(res: Mapping[str, Any], data_note: str) -> plt.Figu
 def fig_who_should_run(res: Mapping[str, Any], data_note: str) -> plt.Figure:
     labels = {v: k.capitalize() for k, v in WHO_SHOULD_RUN.items()}
     data = _rows(res["who_should_manage"], labels)
-    fig, ax = _single(len(data))
-    _bars(ax, data)
-    ax.set_title("Who should run a nationwide SCS?")
-    _note(fig, int(data["n"].max()), "Respondents", data_note, res["meta"]["ci_method"])
-    return fig
+    return _bar_figure(res, data, "Who should run a nationwide SCS?", data_note)
 
 
 def fig_responsible_data_use(res: Mapping[str, Any], data_note: str) -> plt.Figure:
     labels = {v: RESPONSIBLE_LABELS[v] for v in RESPONSIBLE.values()}
     data = _rows(res["responsible_data_use"], labels)
-    fig, ax = _single(len(data))
-    _bars(ax, data)
-    ax.set_title("Who uses personal data responsibly? (select all)")
-    _note(fig, int(data["n"].max()), "Respondents", data_note, res["meta"]["ci_method"])
-    return fig
+    return _bar_figure(res, data, "Who uses personal data responsibly? (select all)", data_note)
 
 
 FIGURES: dict[str, Callable[[Mapping[str, Any], str], plt.Figure]] = {

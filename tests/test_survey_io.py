@@ -7,20 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
-from fixtures.survey_bad import corrupt
+from fixtures.survey_bad import corrupt, mini
 
-from analysis.codebook import load_codebook
 from analysis.survey_io import SurveyReadError, read_survey
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_bad"
-CODEBOOK = load_codebook(FIXTURES / "mini_codebook.yaml")
-
-HEADER = "respondent_id,start_time,end_time,finished,age,gender,use_sesame,sesame_score,approval"
-ROWS = [
-    "R0000001,2018-02-20 10:00:00,2018-02-20 10:21:13,1,23,1,1,612,5",
-    "R0000002,2018-02-20 11:00:00,,0,41,0,,,",
-    "R0000003,2018-02-21 09:15:00,2018-02-21 09:30:02,1,35,0,0,,4",
-]
+CODEBOOK = mini.CODEBOOK
+HEADER = mini.HEADER
+ROWS = mini.ROWS
 
 
 def good_bytes(newline: str = "\n") -> bytes:

@@ -26,10 +26,10 @@ $(REPORT): build/paper/_manuscript/index.html
 report: $(STAMP)
 	$(SNAKEMAKE) --report $(REPORT)
 
-# The replication package dist/scs-paper-replication-<version>.zip (analysis/archive.py):
+# The replication package dist/scs-paper-replication-<version>.zip (paperkit/archive.py):
 # code, de-identified data, the paper as built, report, README, RO-Crate, checksums.
 archive: paper
-	$(BIN)/python -m analysis.archive
+	$(BIN)/python -m paperkit.archive
 
 test: $(STAMP)
 	@bash scripts/install_system_deps.sh test
@@ -44,7 +44,7 @@ dag: $(STAMP)
 
 # Authors who hold the real data replace the files under data/raw/ and record them.
 register-data: $(STAMP)
-	$(BIN)/python -m analysis.manifest register
+	$(BIN)/python -m paperkit.manifest register
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

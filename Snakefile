@@ -9,7 +9,7 @@ ones (figures, tables), so restyling a figure never refits a model.
 
 from snakemake.utils import min_version, validate
 
-from analysis.config import validate_config
+from analysis.project import validate_config
 
 min_version("9.0")
 
@@ -80,11 +80,11 @@ rule clean:
         codebook=PATHS["survey_codebook"],
         provinces=PATHS["provinces"],
         code=[
-            "analysis/cleaning.py",
-            "analysis/survey_io.py",
-            "analysis/validation.py",
-            "analysis/codebook.py",
-            "analysis/manifest.py",
+            "analysis/survey/cleaning.py",
+            "analysis/survey/reader.py",
+            "analysis/survey/validation.py",
+            "analysis/survey/codebook.py",
+            "paperkit/manifest.py",
         ],
     output:
         clean="results/survey_clean.parquet",
@@ -108,7 +108,7 @@ rule weight:
     input:
         clean=rules.clean.output.clean,
         targets=PATHS["population_targets"],
-        code="analysis/weighting.py",
+        code="analysis/survey/weighting.py",
     output:
         weights="results/weights.parquet",
         diagnostics="results/weighting.json",
@@ -130,7 +130,7 @@ rule describe:
         clean=rules.clean.output.clean,
         weights=rules.weight.output.weights,
         targets=PATHS["population_targets"],
-        code="analysis/describe.py",
+        code="analysis/survey/describe.py",
     output:
         results="results/descriptives.json",
         tables=directory("results/tables/describe"),
@@ -151,7 +151,7 @@ rule model:
     input:
         clean=rules.clean.output.clean,
         weights=rules.weight.output.weights,
-        code="analysis/models.py",
+        code="analysis/survey/models.py",
     output:
         results="results/models.json",
     params:
@@ -175,7 +175,7 @@ rule themes:
     input:
         project=PATHS["interviews"],
         codebook=config["themes"]["codebook"],
-        code=["analysis/themes.py", "analysis/qdpx.py"],
+        code=["analysis/interviews/themes.py", "analysis/interviews/qdpx.py"],
     output:
         results="results/themes.json",
         tables=directory("results/tables/themes"),
@@ -196,7 +196,7 @@ rule figures_describe:
         "figures: descriptive figures"
     input:
         results=rules.describe.output.results,
-        code="analysis/figures_describe.py",
+        code="analysis/figures/describe.py",
     output:
         report(directory("figures/describe"), patterns=["{name}.png"], category="Survey: descriptive figures"),
     log:
@@ -212,7 +212,7 @@ rule model_table:
         "tables: the seven models side by side"
     input:
         results=rules.model.output.results,
-        code="analysis/model_table.py",
+        code="analysis/survey/model_table.py",
     output:
         directory("results/tables/models"),
     log:
@@ -228,7 +228,7 @@ rule figures_models:
         "figures: coefficient and predicted-probability plots"
     input:
         results=rules.model.output.results,
-        code="analysis/figures_models.py",
+        code="analysis/figures/models.py",
     output:
         report(directory("figures/models"), patterns=["{name}.png"], category="Survey: model figures"),
     log:
@@ -244,7 +244,7 @@ rule figures_themes:
         "figures: interview barriers and co-occurrence"
     input:
         results=rules.themes.output.results,
-        code="analysis/figures_themes.py",
+        code="analysis/figures/themes.py",
     output:
         report(directory("figures/themes"), patterns=["{name}.png"], category="Interviews: figures"),
     log:
@@ -266,7 +266,7 @@ rule numbers:
         models=rules.model.output.results,
         themes=rules.themes.output.results,
         published=PATHS["published_values"],
-        code=["analysis/numbers.py", "analysis/fidelity.py"],
+        code=["analysis/paper/numbers.py", "paperkit/fidelity.py"],
     output:
         numbers="results/numbers.json",
         variables="build/paper/_variables.yml",
@@ -288,7 +288,7 @@ rule appendix_tables:
         numbers=rules.numbers.output.numbers,
         codebook=PATHS["survey_codebook"],
         flow=rules.clean.output.flow,
-        code="analysis/appendix.py",
+        code="analysis/paper/appendix.py",
     output:
         directory("results/tables/appendix"),
     log:
@@ -317,7 +317,7 @@ rule provenance:
     input:
         article="paper/index.qmd",
         notebooks=expand("paper/notebooks/{name}.ipynb", name=NOTEBOOKS),
-        code="analysis/provenance.py",
+        code="paperkit/provenance.py",
     output:
         directory("results/tables/provenance"),
     params:
@@ -378,7 +378,7 @@ rule check_numbers:
         allowlist="build/paper/_number_allowlist.yml",
         claims="build/paper/claims.yml",
         variables=rules.numbers.output.variables,
-        code="analysis/prose_check.py",
+        code="paperkit/prose_check.py",
     output:
         "results/checks/numbers.json",
     log:
@@ -396,7 +396,7 @@ rule check_claims:
         article="build/paper/index.qmd",
         claims="build/paper/claims.yml",
         numbers=rules.numbers.output.numbers,
-        code="analysis/claims.py",
+        code="paperkit/claims.py",
     output:
         "results/checks/claims.json",
     log:
@@ -415,7 +415,7 @@ rule manuscript:
         variables=rules.numbers.output.variables,
         notebooks=expand("build/paper/notebooks/{name}.ipynb", name=NOTEBOOKS),
         checks=[rules.check_numbers.output[0], rules.check_claims.output[0]],
-        code="analysis/render.py",
+        code="paperkit/render.py",
     output:
         expand("build/paper/_manuscript/index.{fmt}", fmt=[f if f != "jats" else "xml" for f in FORMATS]),
     params:

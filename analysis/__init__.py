@@ -1,7 +1,9 @@
-"""Analysis package of the reproducible paper build.
+"""The study: a mixed-methods rebuild of research on social credit systems in China.
 
-One module per pipeline stage; the Snakefile calls these functions through thin
-scripts in ``scripts/``. Everything here is importable and unit-tested.
+Sub-packages follow the rules of the workflow: ``survey`` (clean, weight, describe,
+model), ``interviews`` (themes), ``figures``, ``paper`` (numbers and appendix tables);
+``stats`` holds the estimators and ``standin`` the simulated-data generators. The
+generic paper-build machinery is the separate package ``paperkit``.
 """
 
 __all__ = ["__version__"]

@@ -183,7 +183,7 @@ def _diff_cells(row: dict) -> list[str]:
 def scale_section(rows: list[dict], data_rows: list[dict], limits: dict[str, int]) -> str:
     """Raking and fit at each n: time, per-row cost, peak memory, agreement; ratios; growth."""
     out = ["## Scale: raking and the weighted ordered-logit fit", "",
-           "Data: `analysis.simulate_survey.simulate_clean_sample(n)`; raking on age band x "
+           "Data: `analysis.standin.survey.simulate_clean_sample(n)`; raking on age band x "
            "gender x region; fit: the paper's model 7 on its common sample (commercial users, "
            f"{data_rows[0]['fit_terms']} terms, 5 levels). Each method runs in a fresh "
            "process; peak = that process's peak RSS (VmHWM, including the interpreter and "

@@ -108,7 +108,7 @@ def recode_one_segment(project: Path, i: int) -> str:
 
     The i-th CodeRef (cycling) that points at a barrier code is pointed at the next
     barrier code. Only that attribute changes: the ZIP keeps its entry order, dates and
-    storage. The new checksum is recorded with `python -m analysis.manifest register`,
+    storage. The new checksum is recorded with `python -m paperkit.manifest register`,
     as an author who recodes in a QDA tool would do. Returns the GUID of the new code.
     """
     path = project / INTERVIEWS
@@ -127,7 +127,7 @@ def recode_one_segment(project: Path, i: int) -> str:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         for info, data in members:
             zf.writestr(info, qde if info.filename == "project.qde" else data)
-    subprocess.run([sys.executable, "-m", "analysis.manifest", "register", INTERVIEWS,
+    subprocess.run([sys.executable, "-m", "paperkit.manifest", "register", INTERVIEWS,
                     "--root", str(project)], cwd=project, check=True, capture_output=True)
     return new
 
@@ -186,11 +186,11 @@ def profile_cold(project: Path) -> dict[str, object]:
 # The figure rules, which the profile of the cold build shows to be the slowest stages:
 # rule -> (module, function, name of its results argument, results file).
 PROFILABLE = {
-    "figures_describe": ("analysis.figures_describe", "make_descriptive_figures",
+    "figures_describe": ("analysis.figures.describe", "make_descriptive_figures",
                          "descriptives_json", "results/descriptives.json"),
-    "figures_themes": ("analysis.figures_themes", "make_theme_figures", "themes_json",
+    "figures_themes": ("analysis.figures.themes", "make_theme_figures", "themes_json",
                        "results/themes.json"),
-    "figures_models": ("analysis.figures_models", "make_model_figures", "models_json",
+    "figures_models": ("analysis.figures.models", "make_model_figures", "models_json",
                        "results/models.json"),
 }
 # Where a figure rule's time goes: pstats function name -> label (cumulative seconds).

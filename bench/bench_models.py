@@ -1,4 +1,4 @@
-"""Benchmark (not a test): analysis.models against statsmodels OrderedModel and R MASS::polr.
+"""Benchmark (not a test): analysis.survey.models against statsmodels OrderedModel and R MASS::polr.
 
 Default: 1,000,000 rows, 20 covariates, 5 categories, sampling weights, sandwich SEs.
 statsmodels and R are timed at smaller n (they take minutes at 1e6) and compared per row;
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analysis.models import fit_ordered_logit  # noqa: E402
+from analysis.survey.models import fit_ordered_logit  # noqa: E402
 
 
 def make_data(n: int, p: int = 20, seed: int = 1):

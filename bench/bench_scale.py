@@ -1,15 +1,15 @@
 """Benchmark at scale: raking and the weighted ordered-logit fit at 10^4 to 10^6 respondents.
 
-The simulated survey generator (analysis.simulate_survey.simulate_clean_sample) makes the
+The simulated survey generator (analysis.standin.survey.simulate_clean_sample) makes the
 data once per size; every method then runs in its own fresh subprocess, so each process's
 peak resident memory (getrusage maxrss; for R, the Rscript child) belongs to one method.
 Methods run interleaved round by round, so their ratios are measured side by side under the
 same machine load, and the table reports medians over the rounds.
 
-Raking: analysis.weighting.rake (bounded, cap 2 x mean; and unbounded) next to weightipy
+Raking: analysis.survey.weighting.rake (bounded, cap 2 x mean; and unbounded) next to weightipy
 (cap 2) and R survey rake() / calibrate(raking, bounded) on the margins of
 bench/bench_weighting.py. Fit: the paper's model 7 (26 terms, 5 outcome levels, sampling
-weights, sandwich SEs) with analysis.models next to R MASS::polr (weighted) and statsmodels
+weights, sandwich SEs) with analysis.survey.models next to R MASS::polr (weighted) and statsmodels
 OrderedModel (which takes no weights: compared with our unweighted fit). statsmodels and R
 are slow at the large sizes: they run up to --others-max-n and are compared per row.
 
@@ -73,9 +73,9 @@ METHODS = [
 
 def prepare(n: int, seed: int, out_dir: Path) -> dict[str, object]:
     """Simulate ``n`` respondents; write the raking frame and model 7's design matrix."""
-    from analysis.config import load_config
-    from analysis.models import build_design, common_sample, model_terms
-    from analysis.simulate_survey import simulate_clean_sample
+    from analysis.project import load_config
+    from analysis.standin.survey import simulate_clean_sample
+    from analysis.survey.models import build_design, common_sample, model_terms
 
     frame = simulate_clean_sample(n, seed)
     margins = frame[list(bench_weighting.TARGETS)].reset_index(drop=True)
@@ -127,7 +127,7 @@ def _work_rake(key: str, n: int, data_dir: Path) -> dict[str, object]:
 
 
 def _work_fit(key: str, n: int, data_dir: Path) -> dict[str, object]:
-    from analysis.models import fit_ordered_logit
+    from analysis.survey.models import fit_ordered_logit
 
     arrays = np.load(data_dir / f"fit_{n}.npz")
     X, y, w = arrays["X"], arrays["y"], arrays["w"]

@@ -1,7 +1,7 @@
 """Benchmark: bounded raking of 1,000,000 respondents on three margins, cap 2.0.
 
-Not a test. Prints medians of several runs of analysis.weighting.rake next to weightipy on the
-same data (runs interleaved, so ratios are measured side by side), and next to R survey
+Not a test. Prints medians of several runs of analysis.survey.weighting.rake next to weightipy on
+the same data (runs interleaved, so ratios are measured side by side), and next to R survey
 (rake() and calibrate(calfun = "raking", bounds, bounds.const = TRUE)) when Rscript is
 installed, with each method's largest margin error and its distance from our weights.
 
@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis.weighting import rake  # noqa: E402
+from analysis.survey.weighting import rake  # noqa: E402
 
 TARGETS = {
     "age_band": {"14-30": 0.55, "31-50": 0.42, "51-65": 0.03},
@@ -72,9 +72,9 @@ cat("calibrate", t_cal, "\n")
 
 
 def make_data(n: int, seed: int) -> pd.DataFrame:
-    """Survey-like sample; uses analysis.simulate_survey when that module provides it."""
+    """Survey-like sample; uses analysis.standin.survey when that module provides it."""
     with contextlib.suppress(ImportError, AttributeError):
-        from analysis.simulate_survey import simulate_clean_sample
+        from analysis.standin.survey import simulate_clean_sample
 
         frame = simulate_clean_sample(n, seed)
         return frame[list(TARGETS)].reset_index(drop=True)

@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.appendix import write_appendix_tables
-from analysis.rule_support import run
+from analysis.paper.appendix import write_appendix_tables
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(

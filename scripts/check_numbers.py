@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.prose_check import main
-from analysis.rule_support import run_cli
+from paperkit.prose_check import main
+from paperkit.rules import run_cli
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run_cli(

@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.cleaning import clean_survey
-from analysis.rule_support import run
+from analysis.survey.cleaning import clean_survey
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.render import render_manuscript
-from analysis.rule_support import run
+from paperkit.render import render_manuscript
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 # Fixed build date, so that rebuilding the same sources gives the same documents.

@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.model_table import make_model_table
-from analysis.rule_support import run
+from analysis.survey.model_table import make_model_table
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(smk, make_model_table, models_json=smk.input.results, out_dir=smk.output[0])

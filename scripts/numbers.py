@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.numbers import write_numbers
-from analysis.rule_support import run
+from analysis.paper.numbers import write_numbers
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(

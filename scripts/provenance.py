@@ -2,8 +2,8 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.provenance import write_provenance
-from analysis.rule_support import run
+from paperkit.provenance import write_provenance
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(

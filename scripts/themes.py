@@ -2,10 +2,10 @@
 
 import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
-from analysis.config import PROJECT_ROOT
-from analysis.manifest import verify_manifest
-from analysis.rule_support import run
-from analysis.themes import tally_themes
+from analysis.interviews.themes import tally_themes
+from analysis.project import PROJECT_ROOT
+from paperkit.manifest import verify_manifest
+from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 run(smk, verify_manifest, manifest_path=smk.params.manifest, root=PROJECT_ROOT,

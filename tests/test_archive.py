@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.archive import build_archive, deidentify_survey, reclock
+from paperkit.archive import build_archive, deidentify_survey, reclock
 from tests.buildutil import ROOT, SNAKEMAKE, snakemake
 
 QDPX = "data/raw/interviews/scs_interviews.qdpx"
@@ -30,7 +30,7 @@ SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
 CODEBOOK = "data/codebook/survey_codebook.yaml"
 # The simulator writes the stand-in transcripts from its template sentences, so it holds
 # their text by construction; with real interviews there is no such file. Exempt only it.
-GENERATORS = {"analysis/simulate_interviews.py"}
+GENERATORS = {"analysis/standin/interviews.py"}
 
 
 def test_reclock_keeps_order_and_durations_but_not_the_dates() -> None:

@@ -85,7 +85,7 @@ def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(ch
     assert failed.returncode != 0
     assert "MANIFEST" in failed.stderr + failed.stdout or "register" in failed.stderr
     env = dict(os.environ, PYTHONPATH=str(built))
-    subprocess.run([sys.executable, "-m", "analysis.manifest", "register",
+    subprocess.run([sys.executable, "-m", "paperkit.manifest", "register",
                     "data/raw/survey/scs_survey_2018_export.csv"],
                    cwd=built, env=env, check=True, capture_output=True)
     before = yaml.safe_load((built / "build/paper/_variables.yml").read_text())

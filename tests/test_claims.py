@@ -1,4 +1,4 @@
-"""Tests of the machine-checked claims (analysis.claims)."""
+"""Tests of the machine-checked claims (paperkit.claims)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.claims import (
+from paperkit.claims import (
     ClaimsError,
     NameResolutionError,
     UnsafeExpressionError,
@@ -323,7 +323,7 @@ def test_cli_fails_with_message_and_writes_no_report(
 
 
 def test_assertions_written_over_several_lines_parse_as_one_expression():
-    from analysis.claims import parse_assertion
+    from paperkit.claims import parse_assertion
 
     assertion = parse_assertion("max(a.x,\n    a.y)\n- min(a.x, a.y) < 5")
     assert assertion.source == "max(a.x, a.y) - min(a.x, a.y) < 5"

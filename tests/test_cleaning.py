@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 from fixtures.survey_bad import corrupt
 
-from analysis.cleaning import (
+from analysis.project import PROJECT_ROOT, load_config
+from analysis.survey.cleaning import (
     CleaningError,
     apply_rules,
     clean_survey,
     exclusion_log,
     longest_run,
 )
-from analysis.codebook import load_codebook
-from analysis.config import PROJECT_ROOT, load_config
-from analysis.manifest import ManifestError, register, sha256_file
-from analysis.survey_io import SurveyReadError
-from analysis.validation import CLEAN_COLUMNS, ValidationError, validate_clean
+from analysis.survey.codebook import load_codebook
+from analysis.survey.reader import SurveyReadError
+from analysis.survey.validation import CLEAN_COLUMNS, ValidationError, validate_clean
+from paperkit.manifest import ManifestError, register, sha256_file
 
 RAW = PROJECT_ROOT / "data/raw/survey/scs_survey_2018_export.csv"
 CODEBOOK_PATH = PROJECT_ROOT / "data/codebook/survey_codebook.yaml"
@@ -241,7 +241,7 @@ def test_unregistered_change_stops_before_reading_and_says_how_to_register(tmp_p
     raw = corrupted_project(tmp_path, RAW.read_bytes())
     raw.write_bytes(corrupt.set_cell(raw.read_bytes(), 0, "age", "30"))
     with pytest.raises(ManifestError, match=r"changed since it was registered[\s\S]*"
-                       r"python -m analysis.manifest register data/raw/survey/export.csv"):
+                       r"python -m paperkit.manifest register data/raw/survey/export.csv"):
         run(tmp_path, raw, tmp_path / "data/raw/MANIFEST.sha256", tmp_path)
     assert not (tmp_path / "out").exists()
 
@@ -281,8 +281,8 @@ def _labelled_copy(path: Path, fmt: str) -> None:
     """The committed export as a vendor's SPSS/Stata file, value labels from the codebook."""
     import pyreadstat
 
-    from analysis.survey_io import read_survey
-    from analysis.validation import validate_raw
+    from analysis.survey.reader import read_survey
+    from analysis.survey.validation import validate_raw
 
     cb = load_codebook(CODEBOOK_PATH)
     typed = validate_raw(read_survey(RAW, cb.columns), cb)

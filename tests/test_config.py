@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from analysis.config import ConfigError, load_config, project_path, validate_config
+from analysis.project import ConfigError, load_config, project_path, validate_config
 
 
 def test_shipped_config_is_valid():
@@ -45,7 +45,7 @@ def test_snakemake_validation_agrees_with_the_schema():
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    from analysis.config import SCHEMA_PATH
+    from analysis.project import SCHEMA_PATH
 
     config = copy.deepcopy(load_config())
     validate(config, str(SCHEMA_PATH))

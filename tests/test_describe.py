@@ -1,4 +1,4 @@
-"""Tests of analysis/describe.py: estimators against R survey, and the descriptive stage."""
+"""Tests of analysis/survey/describe.py: estimators against R survey, and the descriptive stage."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 import yaml
 from scipy import stats
 
-from analysis import describe as ds
-from analysis.config import ConfigError, load_config, validate_config
+from analysis.project import ConfigError, load_config, validate_config
+from analysis.survey import describe as ds
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 PUBLISHED = Path(__file__).parent.parent / "data" / "reference" / "published_values.yaml"

@@ -1,4 +1,4 @@
-"""Tests of analysis/figures_describe.py: figures drawn from descriptives.json alone."""
+"""Tests of analysis/figures/describe.py: figures drawn from descriptives.json alone."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis import figures_describe as fd
-from analysis._io import write_json
-from analysis.describe import describe_frame
-from analysis.plotting import DOUBLE_COLUMN_IN, OKABE_ITO, set_theme
+from analysis.figures import describe as fd
+from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, set_theme
+from analysis.survey.describe import describe_frame
+from paperkit.io import write_json
 from tests.test_describe import synthetic_clean, synthetic_weights
 
 

@@ -1,4 +1,4 @@
-"""Tests of analysis.model_table and analysis.figures_models on models.json fitted from a
+"""Tests of analysis.survey.model_table and analysis.figures.models on models.json fitted from a
 synthetic frame in the cleaned layout."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from test_models import synthetic_clean, synthetic_weights
 
-from analysis import models as M
-from analysis.config import load_config
-from analysis.figures_models import make_model_figures
-from analysis.model_table import ModelTableError, display_table, make_model_table, stars
+from analysis.figures.models import make_model_figures
+from analysis.project import load_config
+from analysis.survey import models as M
+from analysis.survey.model_table import ModelTableError, display_table, make_model_table, stars
 
 
 @pytest.fixture(scope="module")

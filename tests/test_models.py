@@ -1,4 +1,4 @@
-"""Tests of analysis.models: agreement with R (MASS::polr, survey::svyolr), the API's rules
+"""Tests of analysis.survey.models: agreement with R (MASS::polr, survey::svyolr), the API's rules
 on weights and bad input, properties (row order, frequency weights = duplicated rows), and the
 paper's seven models on a synthetic frame in the cleaned layout."""
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import models as M
-from analysis._io import read_json
-from analysis.config import load_config
+from analysis.project import load_config
+from analysis.survey import models as M
+from paperkit.io import read_json
 
 FIX = Path(__file__).parent / "fixtures" / "r"
 

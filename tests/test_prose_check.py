@@ -1,4 +1,4 @@
-"""Tests of the manuscript's number check (analysis.prose_check)."""
+"""Tests of the manuscript's number check (paperkit.prose_check)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.prose_check import (
+from paperkit.prose_check import (
     KIND_SPELLED,
     AllowlistError,
     ProseCheckError,
@@ -362,7 +362,7 @@ def test_masking_never_moves_text_whatever_the_input(parts: list[str]) -> None:
 
 
 def test_tables_written_by_the_pipeline_are_not_scanned(tmp_path):
-    from analysis.prose_check import check_numeric_literals
+    from paperkit.prose_check import check_numeric_literals
 
     (tmp_path / "_tables").mkdir()
     (tmp_path / "_tables" / "t.md").write_text("| n |\n|---|\n| 2,209 |\n")

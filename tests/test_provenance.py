@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from analysis.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
-from analysis.render import _with_source
+from paperkit.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
+from paperkit.render import _with_source
 from tests.buildutil import ROOT
 
 RULES = {
     "figures_describe": {"outputs": ["figures/describe"], "script": "scripts/f.py",
-                         "code": ["analysis/figures_describe.py"]},
+                         "code": ["analysis/figures/describe.py"]},
     "describe": {"outputs": ["results/descriptives.json", "results/tables/describe"],
-                 "script": "scripts/describe.py", "code": ["analysis/describe.py"]},
+                 "script": "scripts/describe.py", "code": ["analysis/survey/describe.py"]},
     "notebook": {"outputs": ["build/paper/notebooks/{name}.ipynb"], "script": "", "code": []},
 }
 

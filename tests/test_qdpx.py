@@ -1,4 +1,4 @@
-"""Tests of the REFI-QDA reader and the tidy-export readers (analysis/qdpx.py)."""
+"""Tests of the REFI-QDA reader and the tidy-export readers (analysis/interviews/qdpx.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.config import PROJECT_ROOT
-from analysis.qdpx import (
+from analysis.interviews.qdpx import (
     QdpxError,
     read_case_code_csv,
     read_participants,
@@ -17,6 +16,7 @@ from analysis.qdpx import (
     read_segments_csv,
     validate_qde,
 )
+from analysis.project import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "refi"
 XSD = FIXTURES / "Project-mrt2019.xsd"

@@ -1,4 +1,4 @@
-"""Tests of analysis.render on the sample Quarto manuscript in tests/fixtures/render/.
+"""Tests of paperkit.render on the sample Quarto manuscript in tests/fixtures/render/.
 
 PDF text is read with pdftotext (poppler-utils); DOCX text from word/document.xml.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from analysis import render
-from analysis.render import RenderError, quarto_version, render_manuscript
+from paperkit import render
+from paperkit.render import RenderError, quarto_version, render_manuscript
 
 FIXTURE = Path(__file__).parent / "fixtures" / "render"
 ALL_FORMATS = ["html", "pdf", "docx", "jats"]

@@ -1,4 +1,4 @@
-"""Tests of the simulated interview stand-in (analysis/simulate_interviews.py)."""
+"""Tests of the simulated interview stand-in (analysis/standin/interviews.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import zipfile
 
 import pytest
 
-from analysis._io import read_yaml
-from analysis.config import PROJECT_ROOT, load_config
-from analysis.qdpx import read_qdpx
-from analysis.simulate_interviews import (
+from analysis.interviews.qdpx import read_qdpx
+from analysis.interviews.themes import analyse, load_codebook
+from analysis.project import PROJECT_ROOT, load_config
+from analysis.standin.interviews import (
     BARRIER_COUNTS,
     N_DOUBLE_CODED,
     ZIP_DATE,
     build_files,
     write_stand_in,
 )
-from analysis.themes import analyse, load_codebook
+from paperkit.io import read_yaml
 
 CONFIG = load_config()
 SEED = CONFIG["simulation"]["interview_seed"]

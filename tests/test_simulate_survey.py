@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import simulate_survey as ss
-from analysis.config import PROJECT_ROOT, load_config
+from analysis.project import PROJECT_ROOT, load_config
+from analysis.standin import survey as ss
 
 CONFIG = load_config()
 SEED = CONFIG["simulation"]["survey_seed"]
@@ -24,7 +24,7 @@ PUBLISHED = yaml.safe_load((PROJECT_ROOT / CONFIG["paths"]["published_values"])
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
-    """The committed export, read as plain CSV (independent of analysis.survey_io)."""
+    """The committed export, read as plain CSV (independent of analysis.survey.reader)."""
     return pd.read_csv(EXPORT, dtype={"respondent_id": str}, encoding="utf-8-sig")
 
 
@@ -229,7 +229,7 @@ def test_clean_sample_has_the_cleaned_layout_with_skip_logic_as_missing():
 
 
 def test_clean_sample_passes_the_projects_cleaned_file_schema():
-    from analysis.validation import validate_clean
+    from analysis.survey.validation import validate_clean
 
     clean = ss.simulate_clean_sample(2000, 6)
     validate_clean(clean, "simulate_clean_sample(2000, 6)")
@@ -265,7 +265,7 @@ def _clean_minimal(raw: pd.DataFrame, codebook: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def weighted(raw, codebook):
-    from analysis.weighting import rake
+    from analysis.survey.weighting import rake
 
     clean = _clean_minimal(raw, codebook)
     weights = rake(clean, ss.POPULATION_MARGINS, cap=2.0).weights.to_numpy()

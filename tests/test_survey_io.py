@@ -9,7 +9,7 @@ import pyreadstat
 import pytest
 from fixtures.survey_bad import corrupt, mini
 
-from analysis.survey_io import SurveyReadError, read_survey
+from analysis.survey.reader import SurveyReadError, read_survey
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_bad"
 CODEBOOK = mini.CODEBOOK

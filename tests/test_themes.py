@@ -1,4 +1,4 @@
-"""Tests of the interview-theme tallies, reliability and figures (analysis/themes.py)."""
+"""Tests of the interview-theme tallies, reliability and figures (analysis/interviews/themes.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis._io import read_json, read_yaml
-from analysis.config import PROJECT_ROOT, ConfigError, load_config, validate_config
-from analysis.figures_themes import FIGURE_STEMS, make_theme_figures
-from analysis.qdpx import read_qdpx
-from analysis.themes import (
+from analysis.figures.themes import FIGURE_STEMS, make_theme_figures
+from analysis.interviews.qdpx import read_qdpx
+from analysis.interviews.themes import (
     ThemesError,
     analyse,
     case_code_matrix,
@@ -27,6 +25,8 @@ from analysis.themes import (
     project_from_tidy,
     tally_themes,
 )
+from analysis.project import PROJECT_ROOT, ConfigError, load_config, validate_config
+from paperkit.io import read_json, read_yaml
 
 RAW = PROJECT_ROOT / "data" / "raw" / "interviews"
 QDPX = RAW / "scs_interviews.qdpx"
@@ -290,7 +290,7 @@ def test_config_themes_section_rejects_unknown_denominator():
 
 
 def test_case_code_export_gives_table1_among_non_participants(codebook):
-    from analysis.qdpx import read_case_code_csv
+    from analysis.interviews.qdpx import read_case_code_csv
 
     labels = {b["label"]: k for k, b in codebook.barriers.items()}
     status = read_yaml(PROJECT_ROOT / SETTINGS["codebook"])["status"]

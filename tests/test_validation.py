@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from fixtures.survey_bad import corrupt, mini
 
-from analysis.codebook import CodebookError, evaluate_condition, load_codebook
-from analysis.survey_io import read_survey
-from analysis.validation import ValidationError, check_unique, validate_raw
+from analysis.survey.codebook import CodebookError, evaluate_condition, load_codebook
+from analysis.survey.reader import read_survey
+from analysis.survey.validation import ValidationError, check_unique, validate_raw
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survey_bad"
 ROWS = [

@@ -1,4 +1,4 @@
-"""Tests of analysis.weighting: R agreement, bounded-raking semantics, errors, entry point."""
+"""Tests of analysis.survey.weighting: R agreement, bounded-raking semantics, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.weighting import (
+from analysis.survey.weighting import (
     RakeDiagnostics,
     RakingConvergenceError,
     WeightingError,

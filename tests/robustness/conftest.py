@@ -37,7 +37,7 @@ def tree_digest(directory: Path) -> dict[str, str]:
 def register(project: Path, rel: str) -> None:
     """Record ``rel`` in the scratch manifest through the real command line."""
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.manifest", "register", rel, "--root", str(project),
+        [sys.executable, "-m", "paperkit.manifest", "register", rel, "--root", str(project),
          "--manifest", MANIFEST],
         cwd=project, capture_output=True, text=True,
     )

@@ -157,7 +157,7 @@ SURVEY_CASES = [
          r":3 .*column 'respondent_id'.*unique per submission", register=True),
     Case("survey", "changed-not-registered", SURVEY,
          lambda d: corrupt.set_cell(d, 0, "age", "31"),
-         r"changed since it was registered[\s\S]*python -m analysis.manifest register"),
+         r"changed since it was registered[\s\S]*python -m paperkit.manifest register"),
     Case("survey", "codebook-unknown-type", SURVEY_CODEBOOK, codebook_unknown_type,
          r"age.*integr"),
     Case("survey", "codebook-not-yaml", SURVEY_CODEBOOK, codebook_not_yaml,

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.cleaning import clean_survey
-from analysis.config import load_config
-from analysis.manifest import register
-from analysis.survey_io import SurveyReadError
+from analysis.project import load_config
+from analysis.survey.cleaning import clean_survey
+from analysis.survey.reader import SurveyReadError
+from paperkit.manifest import register
 from tests.buildutil import snakemake
 from tests.robustness.conftest import (
     MANIFEST,

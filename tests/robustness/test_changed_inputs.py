@@ -75,7 +75,7 @@ CHANGES = {
                                      MODEL_DOWN | PAPER),
     "weight cap (weighting.cap)": ("config/config.yaml", _set_config("weighting", "cap", 2.5),
                                    WEIGHT_DOWN),
-    "figure code": ("analysis/figures_themes.py", COMMENT, {"figures_themes", "notebook",
+    "figure code": ("analysis/figures/themes.py", COMMENT, {"figures_themes", "notebook",
                                                             "manuscript", "all"}),
 }
 

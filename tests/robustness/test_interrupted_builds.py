@@ -1,7 +1,7 @@
 """A build killed at any point and rerun gives the same bytes as an uninterrupted one.
 
 Snakemake marks each job's outputs incomplete until the job finishes, and our rule
-outputs are written to temporary names and renamed into place (analysis/_io.py), so a
+outputs are written to temporary names and renamed into place (paperkit/io.py), so a
 SIGKILL can leave at most a temporary file or an output flagged incomplete, never a
 half-written file that a rerun would take as up to date. The test kills the whole
 process group (Snakemake and its rule scripts) after seeded random delays, reruns to

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.config import load_config
-from analysis.models import ModelError, SeparationError, fit_paper_models
-from analysis.weighting import WeightingError, rake, weight_survey
+from analysis.project import load_config
+from analysis.survey.models import ModelError, SeparationError, fit_paper_models
+from analysis.survey.weighting import WeightingError, rake, weight_survey
 from tests.buildutil import snakemake
 from tests.robustness.conftest import assert_failed_cleanly, replaced
 from tests.test_models import synthetic_clean

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import models as M
-from analysis.weighting import rake
+from analysis.survey import models as M
+from analysis.survey.weighting import rake
 from tests.test_weighting import assert_margins_met, rake_or_skip, raking_problems
 
 RAKE_SETTINGS = settings(max_examples=40, deadline=None,

@@ -1,0 +1,1 @@
+"""Interview strand: read the coded REFI-QDA project and tally the barriers."""

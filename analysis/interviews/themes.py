@@ -1,0 +1,497 @@
+"""Interview themes: the barrier tally (Table 1), demographics (Table A1), reliability.
+
+Unit of analysis: the interviewee (case) x code *presence*. A case has a code when the
+chosen coder applied it to at least one segment of the case's transcript(s); a code is
+counted once per person however often it was applied. Codes are not mutually exclusive,
+so the percentages of a category do not add up to 100.
+
+Reliability is measured on the double-coded subset with the same unit: for each code,
+the two coders agree on a case when both applied it or both did not. Per code we report
+percent agreement and Cohen's kappa (undefined, and then reported as such with the
+agreement, when both coders are constant on the subset, i.e. chance agreement is 1);
+over all case x code units, Krippendorff's alpha for nominal data.
+
+Privacy: transcripts and case names never leave ``data/``. Outputs carry only codes,
+counts, coder pseudonyms ("Coder A") and demographic bands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.interviews.qdpx import (
+    Case,
+    Code,
+    Project,
+    Segment,
+    Source,
+    read_participants,
+    read_qdpx,
+    read_segments_csv,
+)
+from analysis.project import PROJECT_ROOT, project_path
+from paperkit.io import read_yaml, write_json, write_text
+
+UNIT_OF_ANALYSIS = (
+    "interviewee x code presence: a code counts once per interviewee if the coder applied "
+    "it to at least one segment of that interviewee's transcript"
+)
+NOT_EXCLUSIVE = "Codes are not mutually exclusive: an interviewee can name several barriers."
+DENOMINATOR_LABELS = {
+    "non_participants": "interviewees not taking part in a local government-run SCS",
+    "participants": "interviewees taking part in a local government-run SCS",
+    "all": "all interviewees",
+}
+
+
+class ThemesError(ValueError):
+    """The coded interviews and the codebook do not fit together."""
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """The YAML codebook: stable keys for the project's codes and demographic bands."""
+
+    path: str
+    categories: list[str]
+    barriers: dict[str, dict[str, str]]  # key -> {category, label}
+    code_paths: dict[str, tuple[str, ...]]  # key -> path of names in the code tree
+    demographics: dict[str, dict[str, str]]  # variable -> {band key: value}
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read data/codebook/interview_codebook.yaml."""
+    raw = read_yaml(path)
+    try:
+        barriers = raw["barriers"]
+        paths = {k: (raw["barrier_root"], b["category"], b["label"]) for k, b in barriers.items()}
+        paths.update({f"status:{k}": (raw["status_root"], v) for k, v in raw["status"].items()})
+        for key, b in barriers.items():
+            if b["category"] not in raw["categories"]:
+                raise ThemesError(f"{path}: barriers.{key}: unknown category {b['category']!r}")
+        return Codebook(str(path), list(raw["categories"]), barriers, paths, raw["demographics"])
+    except (KeyError, TypeError) as exc:
+        raise ThemesError(f"{path}: codebook lacks required key {exc}") from exc
+
+
+def code_keys(project: Project, codebook: Codebook) -> dict[str, str]:
+    """Map project code GUIDs to codebook keys, matching the code's path of names."""
+    by_path = {code.path: guid for guid, code in project.codes.items()}
+    out = {}
+    for key, path in codebook.code_paths.items():
+        if path not in by_path:
+            raise ThemesError(
+                f"{project.path}!project.qde: CodeBook has no code {'/'.join(path)!r} "
+                f"required by {codebook.path} ({key})"
+            )
+        out[by_path[path]] = key
+    return out
+
+
+def presence(project: Project, keys: dict[str, str]) -> pd.DataFrame:
+    """Long table of (case GUID, coder name, code key), one row per coded presence."""
+    case_of = project.case_of_source()
+    rows = {
+        (case_of[s.source], project.users.get(s.coder, s.coder) or "(unknown)", keys[s.code])
+        for s in project.segments
+        if s.code in keys
+    }
+    return pd.DataFrame(sorted(rows), columns=["case", "coder", "code"])
+
+
+def coder_ranking(long: pd.DataFrame) -> list[str]:
+    """Coders by number of cases coded (descending), ties by name: rank 1 is 'primary'."""
+    counts = long.groupby("coder")["case"].nunique()
+    return sorted(counts.index, key=lambda c: (-counts[c], c))
+
+
+def select_coding(long: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, list[str]]:
+    """Keep the coding that counts: per case the top-ranked coder, the union, or one coder."""
+    ranking = coder_ranking(long)
+    if rule == "union":
+        return long, ranking
+    if rule == "primary":
+        rank = {c: i for i, c in enumerate(ranking)}
+        best = long.assign(r=long["coder"].map(rank)).groupby("case")["r"].transform("min")
+        return long[long["coder"].map(rank) == best], ranking[:1]
+    if rule not in ranking:
+        raise ThemesError(f"themes.tally_coder: {rule!r} is not a coder in the project {ranking}")
+    return long[long["coder"] == rule], [rule]
+
+
+def case_code_matrix(long: pd.DataFrame, cases: list[str], codes: list[str]) -> pd.DataFrame:
+    """Cases x codes, 1 if the code is present for the case (any segment), else 0."""
+    matrix = pd.crosstab(long["case"], long["code"]).clip(upper=1)
+    return matrix.reindex(index=cases, columns=codes, fill_value=0).astype(int)
+
+
+def participation(matrix: pd.DataFrame, project: Project) -> pd.Series:
+    """True for participants; every case needs exactly one participation code."""
+    part = matrix["status:participant"]
+    non = matrix["status:non_participant"]
+    bad = matrix.index[(part + non) != 1]
+    if len(bad):
+        raise ThemesError(
+            f"{project.path}!project.qde: Case {bad[0]}: needs exactly one of the codes "
+            "'participant'/'non_participant' in the tallied coding"
+        )
+    return part.astype(bool)
+
+
+def demographics(project: Project, codebook: Codebook, participants: str | None) -> pd.DataFrame:
+    """Band key per case and demographic variable, from case variables or the CSV."""
+    variables = list(codebook.demographics)
+    if participants:
+        by_name = read_participants(participants, variables)
+        names = {guid: case.name for guid, case in project.cases.items()}
+        values = {guid: by_name.get(names.get(guid, guid), {}) for guid in _case_ids(project)}
+        where = participants
+    else:
+        values = {g: c.variables for g, c in project.cases.items()}
+        where = f"{project.path}!project.qde"
+    rows = {}
+    for guid in _case_ids(project):
+        rows[guid] = {}
+        for var, bands in codebook.demographics.items():
+            value = str(values.get(guid, {}).get(var, "")).strip()
+            match = [k for k, v in bands.items() if v == value]
+            if not match:
+                raise ThemesError(
+                    f"{where}: Case {guid}: variable {var!r} has value {value!r}; expected one "
+                    f"of {sorted(bands.values())} (every case needs its demographics)"
+                )
+            rows[guid][var] = match[0]
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _case_ids(project: Project) -> list[str]:
+    return sorted(project.cases) if project.cases else sorted(project.sources)
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Cohen's kappa of two binary ratings; None when chance agreement is 1."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    po = float(np.mean(a == b))
+    pe = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
+    if np.isclose(pe, 1.0):
+        return None
+    return (po - pe) / (1 - pe)
+
+
+def krippendorff_alpha_nominal(units: list[list[Any]]) -> float | None:
+    """Krippendorff's alpha (nominal) from the values each unit received (missing dropped).
+
+    Uses the coincidence matrix; units with fewer than two values are not pairable.
+    None when all pairable values are identical (no variation, alpha undefined).
+    """
+    coincidence: dict[tuple[Any, Any], float] = {}
+    for values in units:
+        m = len(values)
+        if m < 2:
+            continue
+        for i, c in enumerate(values):
+            for j, k in enumerate(values):
+                if i != j:
+                    coincidence[(c, k)] = coincidence.get((c, k), 0.0) + 1.0 / (m - 1)
+    totals: dict[Any, float] = {}
+    for (c, _k), w in coincidence.items():
+        totals[c] = totals.get(c, 0.0) + w
+    n = sum(totals.values())
+    disagree = sum(w for (c, k), w in coincidence.items() if c != k)
+    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k)
+    if expected == 0:
+        return None
+    return 1.0 - (n - 1) * disagree / expected
+
+
+def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
+    """Agreement, kappa per code and overall alpha on cases coded by the top two coders."""
+    ranking = coder_ranking(long)
+    coded = long.groupby("coder")["case"].apply(set)
+    pairs = [(a, b) for i, a in enumerate(ranking) for b in ranking[i + 1 :]]
+    if not pairs:
+        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
+    a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
+    shared = sorted(coded[a] & coded[b])
+    if not shared:
+        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
+    ma = case_code_matrix(long[long["coder"] == a], shared, codes)
+    mb = case_code_matrix(long[long["coder"] == b], shared, codes)
+    per_code = {}
+    for code in codes:
+        kappa = cohen_kappa(ma[code].to_numpy(), mb[code].to_numpy())
+        per_code[code] = {
+            "agreement_pct": round(100 * float((ma[code] == mb[code]).mean()), 2),
+            "kappa": None if kappa is None else round(kappa, 4),
+            "kappa_defined": kappa is not None,
+            "n_both": int(((ma[code] == 1) & (mb[code] == 1)).sum()),
+            "n_coder1_only": int(((ma[code] == 1) & (mb[code] == 0)).sum()),
+            "n_coder2_only": int(((ma[code] == 0) & (mb[code] == 1)).sum()),
+        }
+    units = [[int(ma.at[c, k]), int(mb.at[c, k])] for c in shared for k in codes]
+    alpha = krippendorff_alpha_nominal(units)
+    return {
+        "coders": [a, b],
+        "n_cases": len(shared),
+        "n_units": len(units),
+        "unit": "case x code presence over the double-coded cases and the barrier codes",
+        "overall_agreement_pct": round(100 * float((ma.to_numpy() == mb.to_numpy()).mean()), 2),
+        "krippendorff_alpha_nominal": None if alpha is None else round(alpha, 4),
+        "per_code": per_code,
+    }
+
+
+def analyse(project: Project, codebook: Codebook, settings: dict[str, Any]) -> dict[str, Any]:
+    """Everything results/themes.json holds, computed before anything is written."""
+    keys = code_keys(project, codebook)
+    long = presence(project, keys)
+    cases = _case_ids(project)
+    barrier_keys = list(codebook.barriers)
+    all_keys = barrier_keys + [k for k in codebook.code_paths if k.startswith("status:")]
+    chosen, tally_coders = select_coding(long, settings.get("tally_coder", "primary"))
+    matrix = case_code_matrix(chosen, cases, all_keys)
+    is_part = participation(matrix, project)
+    group = settings.get("denominator", "non_participants")
+    mask = {"non_participants": ~is_part, "participants": is_part}.get(group)
+    x = matrix.loc[mask if mask is not None else slice(None), barrier_keys]
+    n_den = int(len(x))
+    if n_den == 0:
+        raise ThemesError(f"themes.denominator: group {group!r} has no interviewees")
+    demo = demographics(project, codebook, settings.get("participants"))
+    return {
+        "barriers": _tallies(x, codebook, n_den),
+        "categories": codebook.categories,
+        "barrier_order": barrier_keys,
+        "demographic_order": [band for bands in codebook.demographics.values() for band in bands],
+        "denominator": {"group": group, "label": DENOMINATOR_LABELS[group], "n": n_den},
+        "design": {
+            "n_interviews": len(cases),
+            "from_model_cities": int(matrix["status:model_city"].sum()),
+            "participants": int(is_part.sum()),
+            "non_participants": int((~is_part).sum()),
+        },
+        "demographics": _demographic_counts(demo, codebook),
+        "demographics_n": len(cases),
+        "demographic_bands": {
+            band: {"variable": var, "label": value}
+            for var, bands in codebook.demographics.items()
+            for band, value in bands.items()
+        },
+        "cooccurrence": {
+            "codes": barrier_keys,
+            "matrix": (x.T @ x).to_numpy().astype(int).tolist(),
+        },
+        "reliability": reliability(long, barrier_keys),
+        "tally_coder": {"rule": settings.get("tally_coder", "primary"), "coders": tally_coders},
+        "unit_of_analysis": UNIT_OF_ANALYSIS,
+        "notes": [NOT_EXCLUSIVE],
+        "source": {
+            "format": "REFI-QDA",
+            "namespace": project.namespace,
+            "version": project.version,
+            "schema_version": project.schema_version,
+            "simulated": "SIMULATED" in project.name.upper(),
+        },
+    }
+
+
+def _tallies(x: pd.DataFrame, codebook: Codebook, n_den: int) -> dict[str, dict[str, Any]]:
+    return {
+        key: {
+            "category": codebook.barriers[key]["category"],
+            "label": codebook.barriers[key]["label"],
+            "n": int(x[key].sum()),
+            "pct": round(100 * int(x[key].sum()) / n_den, 2),
+            "denominator": n_den,
+        }
+        for key in x.columns
+    }
+
+
+def _demographic_counts(demo: pd.DataFrame, codebook: Codebook) -> dict[str, int]:
+    out = {}
+    for var, bands in codebook.demographics.items():
+        counts = demo[var].value_counts()
+        out.update({band: int(counts.get(band, 0)) for band in bands})
+    return out
+
+
+def project_from_tidy(
+    segments_csv: str | Path, participants_csv: str | Path, codebook: Codebook
+) -> Project:
+    """Build a :class:`Project` from a segments CSV and a participants CSV.
+
+    Lets tidy exports (QualCoder/Taguette, hand-made) go through the same analysis as a
+    .qdpx. Codes are matched by name against the codebook; every case needs a row in the
+    participants file.
+    """
+    paths = {path[-1]: path for path in codebook.code_paths.values()}
+    segments = read_segments_csv(segments_csv, set(paths))
+    people = read_participants(participants_csv, list(codebook.demographics))
+    project = Project(str(segments_csv), "tidy-export", "1.0", None, Path(segments_csv).name)
+    for path in paths.values():
+        for depth in range(1, len(path) + 1):
+            sub = path[:depth]
+            guid = "/".join(sub)
+            parent = "/".join(sub[:-1]) or None
+            project.codes[guid] = Code(guid, sub[-1], depth == len(path), parent, sub)
+    for seg in segments:
+        if seg.case not in people:
+            raise ThemesError(
+                f"{participants_csv}: case {seg.case!r} of {segments_csv} has no row "
+                "(every case needs its demographics)"
+            )
+        project.users.setdefault(seg.coder, seg.coder)
+        project.segments.append(
+            Segment(seg.case, "/".join(paths[seg.code]), seg.coder, seg.start, seg.end, "")
+        )
+    for case, values in people.items():
+        project.sources[case] = Source(case, case, "")
+        project.cases[case] = Case(case, case, dict(values), (case,))
+    return project
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+def _md_table(header: list[str], rows: list[list[Any]], align: str) -> str:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|")
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """Table 1, Table A1 and the reliability table as data frames."""
+    t1 = pd.DataFrame(
+        [[b["category"], b["label"], k, b["n"], b["pct"]] for k, b in result["barriers"].items()],
+        columns=["category", "barrier", "code", "n", "pct"],
+    )
+    t1["category"] = pd.Categorical(t1["category"], result["categories"], ordered=True)
+    t1 = t1.sort_values("category", kind="stable").assign(
+        category=lambda d: d["category"].astype(str)
+    )
+    demo, bands, n = result["demographics"], result["demographic_bands"], result["demographics_n"]
+    ta1 = pd.DataFrame(
+        [
+            [bands[k]["variable"], bands[k]["label"], k, v, round(100 * v / n, 1)]
+            for k, v in demo.items()
+        ],
+        columns=["variable", "label", "band", "n", "pct"],
+    )
+    rel = result["reliability"]
+    tr = pd.DataFrame(
+        [
+            [
+                result["barriers"][k]["category"],
+                result["barriers"][k]["label"],
+                k,
+                v["agreement_pct"],
+                "not defined" if v["kappa"] is None else f"{v['kappa']:.2f}",
+            ]
+            for k, v in rel.get("per_code", {}).items()
+        ],
+        columns=["category", "barrier", "code", "agreement_pct", "kappa"],
+    )
+    return {"table1_barriers": t1, "tableA1_demographics": ta1, "reliability": tr}
+
+
+def markdown_tables(result: dict[str, Any], frames: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Pipe tables with captions that state denominator, non-exclusivity and simulation."""
+    den = result["denominator"]
+    sim = " Simulated interviews." if result["source"]["simulated"] else ""
+    t1 = frames["table1_barriers"]
+    md1 = (
+        _md_table(
+            ["Category", "Barrier", "n", "%"],
+            [[r.category, r.barrier, r.n, f"{r.pct:.0f}"] for r in t1.itertuples()],
+            "llrr",
+        )
+        + f"\nN = {den['n']} {den['label']}. {NOT_EXCLUSIVE}{sim}\n"
+    )
+    ta1 = frames["tableA1_demographics"]
+    mda1 = (
+        _md_table(
+            ["Variable", "Band", "n", "%"],
+            [[r.variable, r.label, r.n, f"{r.pct:.0f}"] for r in ta1.itertuples()],
+            "llrr",
+        )
+        + f"\nN = {result['demographics_n']} interviewees.{sim}\n"
+    )
+    rel = result["reliability"]
+    tr = frames["reliability"]
+    alpha = rel.get("krippendorff_alpha_nominal")
+    mdr = _md_table(
+        ["Category", "Barrier", "Agreement (%)", "Cohen's kappa"],
+        [[r.category, r.barrier, f"{r.agreement_pct:.1f}", r.kappa] for r in tr.itertuples()],
+        "llrr",
+    ) + (
+        f"\n{rel.get('n_cases', 0)} double-coded transcripts; unit: {UNIT_OF_ANALYSIS}. "
+        f"Kappa is not defined when both coders are constant on a code. Krippendorff's alpha "
+        f"(nominal, all units): {'not defined' if alpha is None else f'{alpha:.2f}'}.{sim}\n"
+    )
+    return {"table1_barriers": md1, "tableA1_demographics": mda1, "reliability": mdr}
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return path.name
+
+
+def tally_themes(
+    qdpx_path: str | Path,
+    settings: dict[str, Any],
+    out_json: str | Path,
+    out_tables_dir: str | Path,
+) -> None:
+    """Snakemake entry: read the project, compute, then write JSON, Markdown and CSV tables.
+
+    ``settings`` is the ``themes`` section of config/config.yaml; its paths are relative to
+    the project root. Nothing is written unless every check passes.
+    """
+    qdpx_path = Path(qdpx_path)
+    codebook = load_codebook(project_path(settings["codebook"]))
+    resolved = dict(settings)
+    if settings.get("participants"):
+        resolved["participants"] = str(project_path(settings["participants"]))
+    project = read_qdpx(qdpx_path)
+    result = analyse(project, codebook, resolved)
+    result["source"]["file"] = _relative(qdpx_path)
+    result["source"]["sha256"] = hashlib.sha256(qdpx_path.read_bytes()).hexdigest()
+    frames = tables(result)
+    md = markdown_tables(result, frames)
+    out_dir = Path(out_tables_dir)
+    for stem, frame in frames.items():
+        write_text(out_dir / f"{stem}.csv", frame.to_csv(index=False, lineterminator="\n"))
+        write_text(out_dir / f"{stem}.md", md[stem])
+    write_json(out_json, result)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from analysis.project import load_config
+
+    parser = argparse.ArgumentParser(description="Tally coded interview themes.")
+    parser.add_argument("--out-json", default="results/themes.json")
+    parser.add_argument("--out-tables", default="results/tables")
+    args = parser.parse_args(argv)
+    config = load_config()
+    tally_themes(
+        project_path(config["paths"]["interviews"]),
+        config["themes"],
+        args.out_json,
+        args.out_tables,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The paper's appendix tables, built from pipeline files (never typed by hand).
+
+Codebook (from the codebook YAML), exclusion flow (from the cleaning log),
+replication fidelity and software versions (from the numbers file). Each is a
+Markdown pipe table, which pandoc and Quarto render in HTML, PDF and DOCX alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from paperkit.io import read_json, read_yaml, write_text
+
+PUBLISHED_SIGN = {"positive_sig": "positive, p < .05", "negative_sig": "negative, p < .05",
+                  "not_sig": "p ≥ .05", "negative_not_sig": "negative, p ≥ .05",
+                  "positive_not_sig": "positive, p ≥ .05"}
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ").strip()
+
+
+def pipe_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: str = "",
+    widths: Sequence[int] = (),
+) -> str:
+    """A Markdown pipe table; ``align`` holds l/r/c per column (default left).
+
+    ``widths`` are relative column widths: pandoc takes them from the number of dashes
+    in the separator line when a row is wider than the page, which long tables are.
+    """
+    align = align or "l" * len(header)
+    widths = widths or [3] * len(header)
+
+    def mark(a: str, w: int) -> str:
+        dashes = "-" * max(3, w)
+        return {"l": ":" + dashes, "r": dashes + ":", "c": ":" + dashes + ":"}[a]
+
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
+             "| " + " | ".join(mark(a, w) for a, w in zip(align, widths, strict=True)) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _codes(codes: Mapping[Any, Any] | None) -> str:
+    if not codes:
+        return ""
+    return "; ".join(f"{k} {v}" for k, v in codes.items())
+
+
+def codebook_table(codebook: Mapping[str, Any]) -> str:
+    """One row per variable: block, name, question (English; Chinese), type and codes."""
+    blocks = codebook.get("blocks", {})
+    rows = []
+    for name, var in codebook["variables"].items():
+        kind = var["type"] + (f" {var['range'][0]}–{var['range'][1]}" if var.get("range") else "")
+        codes = "; ".join(p for p in (kind, _codes(var.get("codes"))) if p)
+        if var.get("missing_codes"):
+            codes += f"; missing: {_codes(var['missing_codes'])}"
+        question = var["question_en"] + (f" ({var['question_zh']})" if var.get("question_zh")
+                                         else "")
+        rows.append([blocks.get(var["block"], var["block"]), f"`{name}`", question, codes])
+    header = ["Block", "Variable", "Question (English; Chinese)", "Type and codes"]
+    return pipe_table(header, rows, widths=(12, 18, 44, 26))
+
+
+def flow_table(flow: Mapping[str, Any]) -> str:
+    """Started -> completed -> excluded by first rule -> valid, with all failures per rule."""
+    rows = [["Questionnaires started", f"{flow['started']:,}", ""],
+            ["Completed", f"{flow['completed']:,}", ""]]
+    for rule in flow["rule_order"]:
+        reason = flow["rules"].get(rule, {}).get("reason", "")
+        rows.append([f"Excluded: {rule.replace('_', ' ')}",
+                     f"−{flow['excluded_by_first_rule'][rule]:,}",
+                     f"{reason} (rows failing this rule in all: {flow['failed_by_rule'][rule]:,})"])
+    rows.append(["**Valid respondents**", f"**{flow['valid']:,}**", ""])
+    return pipe_table(["Step", "n", "Rule"], rows, "lrl", widths=(24, 8, 60))
+
+
+def _num(value: Any, unit: str, decimals: int | None = None) -> str:
+    if isinstance(value, str) or value is None:
+        return _cell(value)
+    if unit in ("n",) and float(value).is_integer():
+        return f"{value:,.0f}"
+    if decimals is None:
+        decimals = {"logodds": 3, "weight": 2}.get(unit, 1)
+    return f"{round(value, decimals) + 0.0:,.{decimals}f}"  # + 0.0: no "-0.0"
+
+
+def fidelity_table(fidelity: Mapping[str, Any]) -> str:
+    """Published vs rebuilt for every value the simulation was calibrated to."""
+    rows = []
+    for row in fidelity["rows"]:
+        unit = row["unit"]
+        tol = {"points": "± {t:.1f} pt", "absolute": "± {t:.0f}", "relative": "± {t:.0f}",
+               "z": "± {t:.2f} (z × SE)", "exact": "exact", "at_most": "at most",
+               "sign": "sign and p"}[row["rule"]]
+        dec = 2 if row["key"].endswith("margin_of_error") else None
+        published = (PUBLISHED_SIGN.get(row["published"], row["published"]) if unit == "sign"
+                     else _num(row["published"], unit, dec))
+        rows.append([f"`{row['key']}`", row["where"], published, _num(row["rebuilt"], unit, dec),
+                     "" if row["difference"] is None else _num(row["difference"], unit, dec),
+                     tol.format(t=row["tolerance"] or 0), "yes" if row["within"] else "**no**"])
+    header = ["Value", "Source", "Published", "Rebuilt", "Difference", "Tolerance", "Within"]
+    return pipe_table(header, rows, "lllrrll", widths=(30, 16, 12, 18, 9, 11, 6))
+
+
+def software_table(software: Mapping[str, str]) -> str:
+    rows = [[name, version] for name, version in sorted(software.items())]
+    return pipe_table(["Software", "Version"], rows)
+
+
+def write_appendix_tables(
+    numbers_path: str, codebook_path: str, flow_path: str, out_dir: str
+) -> list[Path]:
+    """Write codebook.md, flow.md, fidelity.md and software.md into ``out_dir``."""
+    numbers = read_json(numbers_path)
+    tables = {
+        "codebook": codebook_table(read_yaml(codebook_path)),
+        "flow": flow_table(read_json(flow_path)),
+        "fidelity": fidelity_table(numbers["fidelity"]),
+        "software": software_table(numbers["software"]),
+    }
+    written = []
+    for name, text in tables.items():
+        path = Path(out_dir) / f"{name}.md"
+        write_text(path, text)
+        written.append(path)
+    return written

@@ -1,0 +1,35 @@
+"""Where this study's configuration lives: the one place that names its files.
+
+Everything else receives paths from the validated configuration; paperkit receives
+them from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from paperkit import config as _config
+from paperkit.config import ConfigError
+
+__all__ = ["PROJECT_ROOT", "CONFIG_PATH", "SCHEMA_PATH", "ConfigError", "load_config",
+           "validate_config", "project_path"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PATH = PROJECT_ROOT / "config" / "config.yaml"
+SCHEMA_PATH = PROJECT_ROOT / "config" / "schema.yaml"
+
+
+def load_config(path: str | Path = CONFIG_PATH) -> dict[str, Any]:
+    """The study's validated configuration, with the schema's defaults filled in."""
+    return _config.load_config(path, SCHEMA_PATH)
+
+
+def validate_config(config: dict[str, Any], source: str = str(CONFIG_PATH)) -> dict[str, Any]:
+    """Validate an already-loaded configuration against the study's schema."""
+    return _config.validate_config(config, SCHEMA_PATH, source)
+
+
+def project_path(relative: str | Path, root: Path = PROJECT_ROOT) -> Path:
+    """A config path resolved inside the project directory."""
+    return _config.project_path(relative, root)

@@ -1,0 +1,844 @@
+"""Weighted descriptive estimates of the survey, and the paper's descriptive results.
+
+Estimators (all checked against R ``survey`` 4.1 in tests/test_describe.py, fixtures made
+by tests/fixtures/r/make_describe_fixtures.R):
+
+* **Percentages and standard errors.** The weights are treated as given: the design is
+  R ``svydesign(ids = ~1, weights = ~w)`` (one stage, no strata, with-replacement
+  linearization). A percentage is the weighted mean of a 0/1 indicator and its variance is
+  ``n/(n-1) * sum(z_i^2)`` with ``z_i = w_i (y_i - p) / sum(w)``, exactly ``svymean``.
+  Raking is *not* reflected in the SE (R would need ``calibrate()`` for that), which is the
+  usual, slightly conservative choice for raked opt-in panels.
+* **Domains** (e.g. "among commercial users", "rural") are estimated on the subset of the
+  design, as R ``svymean(~y, subset(design, domain))`` does for this design; rows with a
+  missing answer are dropped from the base (the item's own non-response).
+* **95% confidence intervals.** ``ci_method = "logit"`` (default): R
+  ``svyciprop(method = "logit")``, a Wald interval on the logit scale with t(n-1)
+  quantiles, which stays inside [0, 100] for percentages near 0 (1% disapprove).
+  ``ci_method = "wald"``: R ``confint(svymean(...))``, p +- z * SE.
+* **Crosstab tests.** Rao-Scott second-order correction of the Pearson chi-square of the
+  weighted table, referred to an F distribution: R ``svychisq(statistic = "F")`` (the
+  default) on the complete cases of the two variables.
+
+Counts are given both unweighted (``n``: respondents in the base, ``count``: respondents
+with the attribute) and weighted (``weighted_n``, ``weighted_count``; weights have mean 1
+over the valid sample, so weighted counts are on the respondent scale).
+
+Entry point for Snakemake: :func:`describe_survey` writes ``results/descriptives.json``
+(keys mirror ``survey.*`` of ``data/reference/published_values.yaml`` where a published value
+exists) and one CSV plus one Markdown pipe table per table of the paper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from paperkit.io import read_yaml, write_json, write_text
+
+CI_METHODS = ("logit", "wald")
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "ci_level": 0.95,
+    "ci_method": "logit",
+    "approve_codes": [4, 5],
+    "strong_codes": [5],
+    "doubter_codes": [1, 2, 3],
+    "higher_than_peers_codes": [4],
+    "dont_know_calc_codes": [1],
+    "table_decimals": 1,
+}
+
+# Category -> stable key, per grouping variable, in display order. Keys mirror
+# published_values.yaml survey.composition_weighted.
+CATEGORY_KEYS: dict[str, dict[Any, str]] = {
+    "gender": {"female": "female", "male": "male"},
+    "age_band": {"14-30": "age_14_30", "31-50": "age_31_50", "51-65": "age_51_65"},
+    "region": {"East": "region_east", "Central": "region_central", "West": "region_west"},
+    "urban": {1: "urban", 0: "rural"},
+    "income": {
+        "<1000": "income_lt1000",
+        "1000-4000": "income_1000_4000",
+        ">4000": "income_gt4000",
+        "undisclosed": "income_undisclosed",
+    },
+    "education": {"none": "edu_none", "low": "edu_low", "medium": "edu_medium", "high": "edu_high"},
+    "employment": {
+        "employed": "employed",
+        "not employed": "not_employed",
+        "in education": "in_education",
+        "self-employed": "self_employed",
+        "other": "employment_other",
+    },
+}
+GROUP_LABELS = {
+    "age_band": "Age band",
+    "income": "Income (RMB/month)",
+    "gender": "Gender",
+    "education": "Education",
+    "urban": "Urban/rural",
+    "region": "Region",
+    "employment": "Employment",
+}
+APPROVAL_GROUPS = ("age_band", "income", "gender", "education", "urban", "region")
+PROFILE_GROUPS = ("gender", "age_band", "income", "education", "urban", "region")
+APPROVAL_LEVELS = {
+    1: "strongly_disapprove",
+    2: "somewhat_disapprove",
+    3: "neither",
+    4: "somewhat_approve",
+    5: "strongly_approve",
+}
+USE_ITEMS = {  # key -> (label, column or rule)
+    "any_commercial": "Sesame or Tencent Credit",
+    "sesame": "Sesame Credit",
+    "tencent": "Tencent Credit",
+    "sesame_and_tencent": "Both Sesame and Tencent",
+    "local_government": "Local government pilot",
+    "none": "None",
+    "dont_know": "Don't know",
+}
+WHO_SHOULD_RUN = {
+    "central government": "central_government",
+    "local governments": "local_governments",
+    "government with private firms": "government_with_private",
+    "private firms": "private_companies",
+    "should not exist": "should_not_exist",
+    "don't know": "dont_know",
+}
+RESPONSIBLE = {
+    "resp_central": "central_government",
+    "resp_provincial": "provincial_government",
+    "resp_municipal": "municipal_government",
+    "resp_soe": "state_owned_companies",
+    "resp_foreign": "foreign_companies",
+    "resp_private": "private_companies",
+}
+ADV_ITEMS = {
+    "credit_access": "Credit access",
+    "loan_rates": "Loan and savings rates",
+    "visa": "Visa applications",
+    "deposit_free": "Deposit-free sharing services",
+    "transport": "Transport / flight check-in",
+    "dating": "Online dating",
+}
+BINARY_COLUMNS = (
+    "male", "urban", "use_sesame", "use_tencent", "use_local_pilot", "use_none",
+    "use_dont_know", "commercial_user", "lives_in_pilot_locality", "mutual_mistrust",
+    "received_benefits", "received_disadvantages", *RESPONSIBLE,
+    *(f"adv_{k}" for k in ADV_ITEMS), *(f"dis_{k}" for k in ADV_ITEMS),
+)
+REQUIRED_COLUMNS = (
+    "resp_id", "approval", "who_should_run", "score_vs_peers", "knows_calc",
+    *CATEGORY_KEYS, *BINARY_COLUMNS,
+)
+
+
+class DescribeInputError(ValueError):
+    """The cleaned file, the weights or the targets break a rule this stage relies on."""
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A weighted percentage with its uncertainty and its unweighted/weighted counts."""
+
+    pct: float
+    se: float
+    ci: tuple[float, float]
+    n: int
+    weighted_n: float
+    count: int
+    weighted_count: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pct": _r(self.pct),
+            "se": _r(self.se),
+            "ci": [_r(self.ci[0]), _r(self.ci[1])],
+            "n": self.n,
+            "weighted_n": _r(self.weighted_n),
+            "count": self.count,
+            "weighted_count": _r(self.weighted_count),
+        }
+
+
+def _r(x: float) -> float | None:
+    """Round to 10 decimals so that JSON bytes do not carry last-bit noise; NaN -> null."""
+    return None if x is None or not math.isfinite(x) else round(float(x), 10)
+
+
+def _base(y: Any, w: Any, domain: Any = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Values and weights of the base (in domain, y not NA) and the design's size n."""
+    y = pd.to_numeric(pd.Series(y).reset_index(drop=True), errors="raise").astype("Float64")
+    w = pd.Series(w).reset_index(drop=True).astype(float).to_numpy()
+    if len(y) != len(w):
+        raise ValueError(f"indicator has {len(y)} values but weights have {len(w)}")
+    keep = y.notna().to_numpy()
+    if domain is not None:
+        keep = keep & _mask(domain)
+    return y[keep].to_numpy(dtype=float), w[keep], len(w)
+
+
+def weighted_mean_se(y: Any, w: Any, domain: Any = None) -> tuple[float, float, int]:
+    """Weighted mean of y over a domain, its linearization SE and the base n.
+
+    ``y`` and ``w`` cover the whole design (every respondent); NA in ``y`` or False in
+    ``domain`` leaves a row out of the base. As in R ``svymean(~y, subset(des, ...))`` the
+    rows outside the base contribute zero to the variance but still count as PSUs: the
+    factor is n_design / (n_design - 1), with n_design = len(w).
+    """
+    yv, wv, n_design = _base(y, w, domain)
+    n = len(yv)
+    if n == 0:
+        return math.nan, math.nan, 0
+    total = wv.sum()
+    mean = float(np.dot(wv, yv) / total)
+    if n_design < 2:
+        return mean, math.nan, n
+    z = wv * (yv - mean) / total
+    return mean, float(math.sqrt(n_design / (n_design - 1) * np.dot(z, z))), n
+
+
+def proportion_ci(
+    p: float, se: float, n: int, level: float = 0.95, method: str = "logit"
+) -> tuple[float, float]:
+    """Confidence interval of a proportion: R svyciprop(method="logit") or confint(svymean)."""
+    if method not in CI_METHODS:
+        raise ValueError(f"ci_method must be one of {CI_METHODS}, got {method!r}")
+    if not (math.isfinite(p) and math.isfinite(se)):
+        return math.nan, math.nan
+    if method == "wald":
+        z = stats.norm.ppf(0.5 + level / 2)
+        return float(p - z * se), float(p + z * se)
+    if p <= 0.0 or p >= 1.0:
+        return p, p
+    t = stats.t.ppf(0.5 + level / 2, df=n - 1)
+    centre, half = math.log(p / (1 - p)), t * se / (p * (1 - p))
+    return _expit(centre - half), _expit(centre + half)
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def weighted_proportion(
+    y: Any, w: Any, domain: Any = None, level: float = 0.95, ci_method: str = "logit"
+) -> Estimate:
+    """Weighted percentage of a 0/1 indicator over a domain (see weighted_mean_se)."""
+    yv, wv, _ = _base(y, w, domain)
+    if np.any((yv != 0) & (yv != 1)):
+        raise ValueError("indicator must be 0/1 (or NA)")
+    p, se, n = weighted_mean_se(y, w, domain)
+    lo, hi = proportion_ci(p, se, n, level, ci_method)
+    return Estimate(
+        pct=100 * p,
+        se=100 * se,
+        ci=(100 * lo, 100 * hi),
+        n=n,
+        weighted_n=float(wv.sum()),
+        count=int(yv.sum()),
+        weighted_count=float(np.dot(wv, yv)),
+    )
+
+
+def indicator(values: pd.Series, codes: Iterable[Any]) -> pd.Series:
+    """1 where ``values`` is one of ``codes``, 0 elsewhere, NA where ``values`` is missing."""
+    out = values.isin(list(codes)).astype("Float64")
+    out[values.isna().to_numpy()] = pd.NA
+    return out
+
+
+@dataclass(frozen=True)
+class RaoScottResult:
+    """Rao-Scott second-order (F) test of independence in a weighted two-way table."""
+
+    f: float
+    ndf: float
+    ddf: float
+    p_value: float
+    pearson: float
+    mean_deff: float
+    n: int
+    rows: str
+    cols: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "statistic": "F",
+            "method": "Rao-Scott second-order correction (R svychisq, statistic='F')",
+            "f": _r(self.f),
+            "ndf": _r(self.ndf),
+            "ddf": _r(self.ddf),
+            "p_value": _r(self.p_value),
+            "pearson_chisq": _r(self.pearson),
+            "mean_deff": _r(self.mean_deff),
+            "n": self.n,
+            "rows": self.rows,
+            "cols": self.cols,
+        }
+
+
+def rao_scott_test(
+    rows: Any, cols: Any, w: Any, domain: Any = None, row_name: str = "rows",
+    col_name: str = "cols",
+) -> RaoScottResult:
+    """Rao-Scott F test of rows x cols, as R svychisq(statistic="F").
+
+    Computed on the complete cases of the domain, i.e. R ``svychisq(~r + c, subset(des,
+    domain & !is.na(r) & !is.na(c)))``: N and the denominator df use those n rows, while
+    the cell-share covariance keeps the design's n_design = len(w) PSUs, as R does.
+    """
+    frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
+                          "w": pd.Series(w).to_numpy(dtype=float)})
+    n_design = len(frame)
+    if domain is not None:
+        frame = frame[_mask(domain)]
+    frame = frame.dropna()
+    n = len(frame)
+    r_codes, r_levels = pd.factorize(frame["r"], sort=True)
+    c_codes, c_levels = pd.factorize(frame["c"], sort=True)
+    nr, nc = len(r_levels), len(c_levels)
+    if nr < 2 or nc < 2 or n < 2:
+        return RaoScottResult(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, n,
+                              row_name, col_name)
+    wv = frame["w"].to_numpy()
+    cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
+    mm = np.zeros((n, nr * nc))
+    mm[np.arange(n), cell] = 1.0
+    total = wv.sum()
+    mean = wv @ mm / total
+    z = wv[:, None] * (mm - mean) / total
+    vcov = n_design / (n_design - 1) * z.T @ z
+
+    grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
+    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
+    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
+    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
+    inter = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1)
+                             for i in range(nr - 1)])
+    cmat = inter - x1 @ np.linalg.lstsq(x1, inter, rcond=None)[0]
+    inv_mean = np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean))
+    denom = cmat.T @ (np.diag(inv_mean) / n) @ cmat
+    numr = cmat.T @ np.diag(inv_mean) @ vcov @ np.diag(inv_mean) @ cmat
+    delta = np.linalg.solve(denom, numr)
+    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
+    d0 = tr**2 / tr2
+
+    table = np.bincount(cell, weights=wv, minlength=nr * nc).reshape(nc, nr).T * n / total
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    pearson = float(((table - expected) ** 2 / expected).sum())
+    f = pearson / tr
+    nu = n - 1
+    p_value = float(stats.f.sf(f, d0, d0 * nu))
+    return RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
+                          row_name, col_name)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_inputs(clean_path: str | Path, weights_path: str | Path) -> pd.DataFrame:
+    """Cleaned respondents joined to their weights (column ``weight``), checked."""
+    clean = pd.read_parquet(clean_path)
+    weights = pd.read_parquet(weights_path)
+    check_clean(clean, str(clean_path))
+    return attach_weights(clean, weights, str(weights_path))
+
+
+def check_clean(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a cleaned file this stage cannot describe correctly, naming row and column."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DescribeInputError(f"{source}: missing column(s) {missing} (rule: CONTRACT layout)")
+    dup = frame["resp_id"].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DescribeInputError(f"{source}: row {row}, column 'resp_id': duplicate "
+                                 f"{frame['resp_id'].iloc[row]!r} (rule: unique)")
+    for col, allowed in CATEGORY_KEYS.items():
+        _check_values(frame, col, set(allowed), source)
+    for col in BINARY_COLUMNS:
+        _check_values(frame, col, {0, 1}, source)
+    _check_values(frame, "approval", set(APPROVAL_LEVELS), source)
+    _check_values(frame, "who_should_run", set(WHO_SHOULD_RUN), source)
+    _check_values(frame, "score_vs_peers", {1, 2, 3, 4, 5}, source)
+    _check_values(frame, "knows_calc", {1, 2, 3}, source)
+
+
+def _check_values(frame: pd.DataFrame, col: str, allowed: set[Any], source: str) -> None:
+    values = frame[col]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    bad = values.notna() & ~values.isin(list(allowed))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DescribeInputError(
+            f"{source}: row {row}, column '{col}': value {values.iloc[row]!r} not in "
+            f"{sorted(map(str, allowed))} (rule: allowed values)"
+        )
+
+
+def attach_weights(clean: pd.DataFrame, weights: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Join weights by resp_id; every respondent needs exactly one positive finite weight."""
+    for col in ("resp_id", "weight"):
+        if col not in weights.columns:
+            raise DescribeInputError(f"{source}: missing column '{col}' (rule: resp_id, weight)")
+    dup = weights["resp_id"].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DescribeInputError(f"{source}: row {row}, column 'resp_id': duplicate "
+                                 f"{weights['resp_id'].iloc[row]!r} (rule: unique)")
+    w = pd.to_numeric(weights["weight"], errors="coerce")
+    bad = ~(np.isfinite(w.to_numpy(dtype=float, na_value=np.nan)) & (w > 0).to_numpy())
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DescribeInputError(f"{source}: row {row}, column 'weight': "
+                                 f"{weights['weight'].iloc[row]!r} (rule: positive, finite)")
+    lookup = pd.Series(w.to_numpy(dtype=float), index=weights["resp_id"].astype(str))
+    ids = clean["resp_id"].astype(str)
+    absent = ~ids.isin(lookup.index)
+    if absent.any():
+        row = int(np.flatnonzero(absent.to_numpy())[0])
+        raise DescribeInputError(f"{source}: no weight for resp_id {ids.iloc[row]!r} "
+                                 f"(cleaned file row {row}; rule: one weight per respondent)")
+    out = clean.copy()
+    out["weight"] = lookup.reindex(ids).to_numpy()
+    return out
+
+
+def read_targets(path: str | Path) -> dict[str, dict[str, float]]:
+    """Population margins as {variable: {category: proportion}} (accepts percent too)."""
+    data = read_yaml(path)
+    margins = data.get("margins") if isinstance(data, dict) else None
+    if not isinstance(margins, dict):
+        raise DescribeInputError(f"{path}: top-level key 'margins' missing (rule: targets shape)")
+    out: dict[str, dict[str, float]] = {}
+    for var, cats in margins.items():
+        if not isinstance(cats, dict):
+            raise DescribeInputError(f"{path}: margins.{var} is not a mapping")
+        vals = {str(k): float(v) for k, v in cats.items()}
+        total = sum(vals.values())
+        if abs(total - 100) < 0.5:
+            vals = {k: v / 100 for k, v in vals.items()}
+        elif abs(total - 1) > 0.005:
+            raise DescribeInputError(f"{path}: margins.{var} sums to {total} (rule: 1 or 100)")
+        out[str(var)] = vals
+    return out
+
+
+# --------------------------------------------------------------------------- results
+
+
+class _Describer:
+    """Holds the weighted frame and settings so every estimate is made the same way."""
+
+    def __init__(self, frame: pd.DataFrame, settings: Mapping[str, Any]):
+        self.frame = frame
+        self.s = {**DEFAULT_SETTINGS, **settings}
+        if self.s["ci_method"] not in CI_METHODS:
+            raise ValueError(f"describe.ci_method must be one of {CI_METHODS}")
+
+    def est(self, y: pd.Series, domain: pd.Series | None = None) -> dict[str, Any]:
+        e = weighted_proportion(y, self.frame["weight"], domain, self.s["ci_level"],
+                                self.s["ci_method"])
+        return e.as_dict()
+
+    def col(self, name: str, codes: Iterable[Any] = (1,)) -> pd.Series:
+        return indicator(_plain(self.frame[name]), codes)
+
+    def test(self, rows: str | pd.Series, cols: str, domain: pd.Series | None = None
+             ) -> dict[str, Any]:
+        r = _plain(self.frame[rows]) if isinstance(rows, str) else rows
+        rname = rows if isinstance(rows, str) else str(rows.name)
+        res = rao_scott_test(r, _plain(self.frame[cols]), self.frame["weight"], domain, rname,
+                             cols)
+        return res.as_dict()
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    """Categoricals as objects so that isin/grouping see the labels."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype(object)
+    return values
+
+
+def _mask(domain: pd.Series) -> np.ndarray:
+    return pd.Series(domain).fillna(False).astype(bool).to_numpy()
+
+
+def describe_frame(
+    frame: pd.DataFrame,
+    settings: Mapping[str, Any] | None = None,
+    targets: Mapping[str, Mapping[str, float]] | None = None,
+) -> dict[str, Any]:
+    """Every descriptive estimate of the paper as a nested dict (frame has ``weight``)."""
+    d = _Describer(frame, settings or {})
+    out: dict[str, Any] = {"meta": _meta(d), "design": _design(frame)}
+    out.update(_composition(d, targets or {}))
+    out["use"] = _use(d)
+    out["approval"] = _approval(d)
+    out["approval_distribution"] = {
+        key: d.est(d.col("approval", [code])) for code, key in APPROVAL_LEVELS.items()
+    }
+    out["approval_by_group"], group_tests = _approval_by_group(d)
+    out["doubters_profile"], doubter_tests = _doubters(d)
+    out["commercial_urban_rural"], ur_tests = _urban_rural(d)
+    out["other"] = _other(d)
+    out["who_should_manage"] = {
+        key: d.est(d.col("who_should_run", [label])) for label, key in WHO_SHOULD_RUN.items()
+    }
+    out["responsible_data_use"] = {key: d.est(d.col(c)) for c, key in RESPONSIBLE.items()}
+    out["tests"] = {**group_tests, **doubter_tests, **ur_tests}
+    return out
+
+
+def _meta(d: _Describer) -> dict[str, Any]:
+    return {
+        "ci_level": d.s["ci_level"],
+        "ci_method": d.s["ci_method"],
+        "units": "pct, se and ci in percent of the weighted base; n/count unweighted",
+        "variance": "linearization, weights as given (R svydesign(ids=~1, weights=~w))",
+        "test": "Rao-Scott second-order F (R svychisq statistic='F'), complete cases",
+        "definitions": {
+            k: d.s[k] for k in ("approve_codes", "strong_codes", "doubter_codes",
+                                "higher_than_peers_codes", "dont_know_calc_codes")
+        },
+    }
+
+
+def _design(frame: pd.DataFrame) -> dict[str, Any]:
+    w = frame["weight"].to_numpy(dtype=float)
+    n = len(w)
+    deff = float(n * np.dot(w, w) / w.sum() ** 2)
+    return {
+        "n_valid": n,
+        "weighted_n": _r(float(w.sum())),
+        "weight_min": _r(float(w.min())),
+        "weight_max": _r(float(w.max())),
+        "deff_kish": _r(deff),
+        "n_effective": _r(n / deff),
+        "margin_of_error": _r(100 * 1.959963984540054 * math.sqrt(deff * 0.25 / n)),
+    }
+
+
+def _composition(d: _Describer, targets: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    unweighted = _Describer(d.frame.assign(weight=1.0), d.s)
+    comp_w, comp_u, comp_t = {}, {}, {}
+    for var, cats in CATEGORY_KEYS.items():
+        for level, key in cats.items():
+            comp_w[key] = d.est(d.col(var, [level]))
+            comp_u[key] = unweighted.est(unweighted.col(var, [level]))
+            if var in targets and str(level) in targets[var]:
+                comp_t[key] = {"pct": _r(100 * float(targets[var][str(level)]))}
+    return {"composition_weighted": comp_w, "composition_unweighted": comp_u,
+            "composition_target": comp_t}
+
+
+def _use(d: _Describer) -> dict[str, Any]:
+    f = d.frame
+    both = (d.col("use_sesame") * d.col("use_tencent"))
+    return {
+        "any_commercial": d.est(d.col("commercial_user")),
+        "sesame": d.est(d.col("use_sesame")),
+        "tencent": d.est(d.col("use_tencent")),
+        "sesame_and_tencent": d.est(both),
+        "local_government": d.est(d.col("use_local_pilot")),
+        "none": d.est(d.col("use_none")),
+        "dont_know": d.est(d.col("use_dont_know")),
+        "lives_in_pilot_locality": d.est(d.col("lives_in_pilot_locality")),
+        "aware_among_pilot_locality": d.est(d.col("use_local_pilot"),
+                                            f["lives_in_pilot_locality"] == 1),
+    }
+
+
+def _approval(d: _Describer) -> dict[str, Any]:
+    f, s = d.frame, d.s
+    approve, strong = d.col("approval", s["approve_codes"]), d.col("approval", s["strong_codes"])
+    out = {
+        "approve_any": d.est(approve),
+        "approve_strongly": d.est(strong),
+        "neutral": d.est(d.col("approval", [3])),
+        "disapprove_any": d.est(d.col("approval", [1, 2])),
+        "doubters": d.est(d.col("approval", s["doubter_codes"])),
+        "no_national_scs": d.est(d.col("who_should_run", ["should not exist"])),
+        "strong_local_pilot_members": d.est(strong, f["use_local_pilot"] == 1),
+        "strong_commercial_users": d.est(strong, f["commercial_user"] == 1),
+        "approve_local_pilot_members": d.est(approve, f["use_local_pilot"] == 1),
+        "approve_commercial_users": d.est(approve, f["commercial_user"] == 1),
+        "strong_age_51_65": d.est(strong, _plain(f["age_band"]) == "51-65"),
+    }
+    for var in ("urban", "region"):
+        for level, key in CATEGORY_KEYS[var].items():
+            name = key.removeprefix("region_")
+            out[f"approve_{name}"] = d.est(approve, _plain(f[var]) == level)
+    return out
+
+
+def _approval_by_group(d: _Describer) -> tuple[dict[str, Any], dict[str, Any]]:
+    s = d.s
+    approve, strong = d.col("approval", s["approve_codes"]), d.col("approval", s["strong_codes"])
+    doubt = d.col("approval", s["doubter_codes"])
+    out: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
+    for var in APPROVAL_GROUPS:
+        values = _plain(d.frame[var])
+        out[var] = {
+            key: {"approve_any": d.est(approve, values == level),
+                  "approve_strongly": d.est(strong, values == level),
+                  "doubters": d.est(doubt, values == level)}
+            for level, key in CATEGORY_KEYS[var].items()
+        }
+        tests[f"approval_by_{var}"] = d.test("approval", var)
+    return out, tests
+
+
+def _doubters(d: _Describer) -> tuple[dict[str, Any], dict[str, Any]]:
+    doubt = d.col("approval", d.s["doubter_codes"]).rename("doubter")
+    groups = {"doubters": doubt == 1, "others": doubt == 0}
+    out: dict[str, Any] = {name: {} for name in groups}
+    tests: dict[str, Any] = {}
+    for var in PROFILE_GROUPS:
+        for level, key in CATEGORY_KEYS[var].items():
+            for name, dom in groups.items():
+                out[name][key] = d.est(d.col(var, [level]), dom)
+        tests[f"doubters_by_{var}"] = d.test(doubt, var)
+    return out, tests
+
+
+def _urban_rural(d: _Describer) -> tuple[dict[str, Any], dict[str, Any]]:
+    f = d.frame
+    users = f["commercial_user"] == 1
+    items = [f"adv_{k}" for k in ADV_ITEMS] + ["received_benefits"]
+    items += [f"dis_{k}" for k in ADV_ITEMS] + ["received_disadvantages"]
+    out: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
+    for item in items:
+        y = d.col(item)
+        out[item] = {"all": d.est(y, users),
+                     "urban": d.est(y, users & (f["urban"] == 1)),
+                     "rural": d.est(y, users & (f["urban"] == 0))}
+        tests[f"{item}_by_urban"] = d.test(item, "urban", users)
+    return out, tests
+
+
+def _other(d: _Describer) -> dict[str, Any]:
+    f, s = d.frame, d.s
+    users = f["commercial_user"] == 1
+    urban, rural = users & (f["urban"] == 1), users & (f["urban"] == 0)
+    dont_know = d.col("knows_calc", s["dont_know_calc_codes"])
+    w = f["weight"].to_numpy(dtype=float)
+    out = {
+        "score_higher_than_peers": d.est(d.col("score_vs_peers", s["higher_than_peers_codes"]),
+                                         users),
+        "mutual_mistrust": d.est(d.col("mutual_mistrust")),
+        "dont_know_calc_rural": d.est(dont_know, rural),
+        "dont_know_calc_urban": d.est(dont_know, urban),
+        "commercial_users_n": {"n": int(users.sum()),
+                               "weighted_n": _r(float(w[users.to_numpy()].sum()))},
+    }
+    pairs = {"any_benefit": "received_benefits", "credit_easy": "adv_credit_access",
+             "deposit_free": "adv_deposit_free", "visa": "adv_visa",
+             "any_disadvantage": "received_disadvantages",
+             "credit_difficulty": "dis_credit_access"}
+    for key, col in pairs.items():
+        out[f"{key}_urban"] = d.est(d.col(col), urban)
+        out[f"{key}_rural"] = d.est(d.col(col), rural)
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _fmt(x: float | None, decimals: int) -> str:
+    return "" if x is None else f"{x:.{decimals}f}"
+
+
+def _pct_ci(e: Mapping[str, Any], dec: int) -> str:
+    lo, hi = e["ci"]
+    return f"{_fmt(e['pct'], dec)} ({_fmt(lo, dec)}–{_fmt(hi, dec)})"
+
+
+def _p(t: Mapping[str, Any]) -> str:
+    p = t["p_value"]
+    if p is None:
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def build_tables(res: Mapping[str, Any], decimals: int = 1) -> dict[str, pd.DataFrame]:
+    """The paper's descriptive tables, as display-ready string frames."""
+    dec = decimals
+    tables: dict[str, pd.DataFrame] = {}
+    rows = []
+    for var, cats in CATEGORY_KEYS.items():
+        for level, key in cats.items():
+            t = res["composition_target"].get(key)
+            rows.append({"Variable": GROUP_LABELS[var], "Category": _level_label(var, level),
+                         "n": str(res["composition_unweighted"][key]["count"]),
+                         "Unweighted %": _fmt(res["composition_unweighted"][key]["pct"], dec),
+                         "Weighted % (95% CI)": _pct_ci(res["composition_weighted"][key], dec),
+                         "Target %": "" if t is None else _fmt(t["pct"], dec)})
+    tables["composition"] = pd.DataFrame(rows)
+    tables["scs_use"] = _simple(res["use"], {**USE_ITEMS,
+                                             "lives_in_pilot_locality": "Lives in a pilot locality",
+                                             "aware_among_pilot_locality":
+                                             "In local pilot (of those living in one)"},
+                                "SCS use", dec)
+    tables["approval_distribution"] = _simple(
+        res["approval_distribution"],
+        {v: v.replace("_", " ").capitalize() for v in APPROVAL_LEVELS.values()}, "Approval", dec)
+    tables["approval_by_group"] = _approval_table(res, dec)
+    tables["approval_by_use"] = _simple(res["approval"], {
+        "approve_local_pilot_members": "Approve (4–5), local-pilot members",
+        "approve_commercial_users": "Approve (4–5), commercial users",
+        "strong_local_pilot_members": "Strongly approve, local-pilot members",
+        "strong_commercial_users": "Strongly approve, commercial users"}, "Group", dec)
+    tables["doubters_profile"] = _doubter_table(res, dec)
+    tables["commercial_urban_rural"] = _urban_rural_table(res, dec)
+    tables["who_should_run"] = _simple(res["who_should_manage"], {
+        v: k.capitalize() for k, v in WHO_SHOULD_RUN.items()}, "Who should run a nationwide SCS",
+        dec)
+    tables["responsible_data_use"] = _simple(res["responsible_data_use"], {
+        v: v.replace("_", " ").capitalize() for v in RESPONSIBLE.values()},
+        "Uses personal data responsibly", dec)
+    tables["other"] = _simple({k: v for k, v in res["other"].items() if "pct" in v},
+                              {k: k.replace("_", " ").capitalize() for k in res["other"]},
+                              "Indicator", dec)
+    return tables
+
+
+def _level_label(var: str, level: Any) -> str:
+    if var == "urban":
+        return "urban" if level == 1 else "rural"
+    return str(level)
+
+
+def _simple(section: Mapping[str, Any], labels: Mapping[str, str], head: str, dec: int
+            ) -> pd.DataFrame:
+    rows = [{head: label, "n": str(section[key]["n"]),
+             "Weighted % (95% CI)": _pct_ci(section[key], dec)}
+            for key, label in labels.items() if key in section]
+    return pd.DataFrame(rows)
+
+
+def _approval_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
+    rows = []
+    for var in APPROVAL_GROUPS:
+        test = res["tests"][f"approval_by_{var}"]
+        for i, (level, key) in enumerate(CATEGORY_KEYS[var].items()):
+            g = res["approval_by_group"][var][key]
+            rows.append({"Group": GROUP_LABELS[var] if i == 0 else "",
+                         "Category": _level_label(var, level), "n": str(g["approve_any"]["n"]),
+                         "Approve (4–5) % (95% CI)": _pct_ci(g["approve_any"], dec),
+                         "Strongly approve %": _fmt(g["approve_strongly"]["pct"], dec),
+                         "Rao–Scott F (p)": f"{_fmt(test['f'], 2)} ({_p(test)})" if i == 0
+                         else ""})
+    return pd.DataFrame(rows)
+
+
+def _doubter_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
+    rows = []
+    for var in PROFILE_GROUPS:
+        test = res["tests"][f"doubters_by_{var}"]
+        for i, (level, key) in enumerate(CATEGORY_KEYS[var].items()):
+            rows.append({"Variable": GROUP_LABELS[var] if i == 0 else "",
+                         "Category": _level_label(var, level),
+                         "Doubters (1–3) %": _pct_ci(res["doubters_profile"]["doubters"][key], dec),
+                         "Others (4–5) %": _pct_ci(res["doubters_profile"]["others"][key], dec),
+                         "p (Rao–Scott)": _p(test) if i == 0 else ""})
+    return pd.DataFrame(rows)
+
+
+def _urban_rural_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
+    rows = []
+    for item, cells in res["commercial_urban_rural"].items():
+        kind, _, name = item.partition("_")
+        label = ("Any benefit" if item == "received_benefits" else "Any disadvantage"
+                 if item == "received_disadvantages" else ADV_ITEMS[name])
+        advantage = kind == "adv" or item == "received_benefits"
+        rows.append({"Type": "Advantage" if advantage else "Disadvantage",
+                     "Item": label, "Urban % (95% CI)": _pct_ci(cells["urban"], dec),
+                     "Rural % (95% CI)": _pct_ci(cells["rural"], dec),
+                     "p (Rao–Scott)": _p(res["tests"][f"{item}_by_urban"])})
+    return pd.DataFrame(rows)
+
+
+def to_pipe_table(table: pd.DataFrame, align: Sequence[str] | None = None) -> str:
+    """Plain Markdown pipe table (renders in HTML, PDF and DOCX through pandoc)."""
+    cols = [str(c) for c in table.columns]
+    if align is None:
+        align = ["l" if i < 2 or not _numeric_col(table[c]) else "r"
+                 for i, c in enumerate(table.columns)]
+    esc = [[str(v).replace("|", "\\|") for v in row] for row in table.itertuples(index=False)]
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |",
+             "|" + "|".join(rule) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in esc]
+    return "\n".join(lines) + "\n"
+
+
+def _numeric_col(values: pd.Series) -> bool:
+    text = values.astype(str).str.replace(r"[\s()–<.\-0-9]", "", regex=True)
+    return bool((text == "").all())
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
+    """One CSV and one Markdown pipe table per table, written atomically."""
+    out = Path(out_dir)
+    written = []
+    for name in sorted(tables):
+        csv_path, md_path = out / f"{name}.csv", out / f"{name}.md"
+        write_text(csv_path, tables[name].to_csv(index=False, lineterminator="\n"))
+        write_text(md_path, to_pipe_table(tables[name]))
+        written += [csv_path, md_path]
+    return written
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def describe_survey(
+    clean_path: str | Path,
+    weights_path: str | Path,
+    targets_path: str | Path,
+    settings: Mapping[str, Any],
+    out_json: str | Path,
+    out_tables_dir: str | Path,
+) -> None:
+    """Snakemake entry point: descriptives.json plus the descriptive tables (CSV + Markdown)."""
+    frame = load_inputs(clean_path, weights_path)
+    targets = read_targets(targets_path)
+    merged = {**DEFAULT_SETTINGS, **(settings or {})}
+    res = describe_frame(frame, merged, targets)
+    tables = build_tables(res, int(merged["table_decimals"]))
+    write_tables(tables, out_tables_dir)
+    write_json(out_json, res)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """CLI: python -m analysis.survey.describe --clean ... --weights ... --targets ... --out ..."""
+    from analysis.project import load_config
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clean", default="results/survey_clean.parquet")
+    ap.add_argument("--weights", default="results/weights.parquet")
+    ap.add_argument("--targets", default="data/targets/population_margins.yaml")
+    ap.add_argument("--out", default="results/descriptives.json")
+    ap.add_argument("--tables", default="results/tables/descriptives")
+    a = ap.parse_args(argv)
+    describe_survey(a.clean, a.weights, a.targets, load_config().get("describe", {}), a.out,
+                    a.tables)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""The replication package: one versioned, de-identified, checksummed ZIP of the project.
+
+``make archive`` (``python -m paperkit.archive``) writes ``dist/<name>-<version>.zip`` with
+a single top folder holding the code, the de-identified raw data, codebooks, targets and
+reference values, the lock and environment files, the paper as built (``outputs/``), the
+Snakemake report, the AEA-style README, CITATION.cff, both licences, an RO-Crate
+(``ro-crate-metadata.json``, Workflow Run Crate profile) and ``MANIFEST-sha256.txt``.
+
+Privacy is controlled by the codebooks, not by a list in this file:
+
+* survey columns marked ``identifying: true`` in the survey codebook are replaced.
+  Timestamps are re-clocked (:func:`reclock`): the first identifying timestamp becomes
+  ``REF_TIME`` plus one minute per rank of its value, and every other identifying
+  timestamp keeps its offset from it. The cleaning rules only need durations and the
+  order of submissions, which survive exactly; dates and clock times do not. Identifying
+  strings are replaced by ordered pseudonyms (equal values stay equal);
+* interview transcripts are withheld: every source text of the REFI-QDA project is
+  replaced by a notice of the same length (coded positions stay valid), the text column
+  of the segments export is emptied, and case names become ``case-NN`` everywhere.
+
+The package ships ``data/raw/MANIFEST.sha256`` of the de-identified files, so the
+pipeline rebuilds the paper from them; the numbers file and the figures are
+byte-identical to the original build (tests/test_archive.py proves it).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import stat
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.project import PROJECT_ROOT
+
+NAME = "scs-paper-replication"
+REF_TIME = dt.datetime(2000, 1, 1)
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
+MANIFEST = "MANIFEST-sha256.txt"
+# Folders never packaged: caches anywhere, build outputs only at the top (analysis/figures/
+# is code; figures/ is output).
+SKIP_DIRS = {".venv", ".git", ".snakemake", ".pytest_cache", ".ruff_cache", ".hypothesis",
+             "__pycache__", ".ipynb_checkpoints", "_work", ".quarto"}
+SKIP_TOP_DIRS = {"results", "build", "logs", "figures", "dist"}
+# Built files copied into outputs/ (project path, package path), besides the paper formats.
+BUILT = [
+    ("build/paper/_manuscript/report.html", "outputs/paper/report.html"),
+    ("results/numbers.json", "outputs/results/numbers.json"),
+]
+BUILT_DIRS = [
+    ("build/paper/notebooks", "outputs/notebooks"),
+    ("figures", "outputs/figures"),
+    ("results/tables", "outputs/results/tables"),
+]
+
+
+class ArchiveError(RuntimeError):
+    """The package cannot be built; the message names the file and the problem."""
+
+
+# --------------------------------------------------------------------- de-identification
+
+
+def _identifying(codebook_path: Path) -> dict[str, str]:
+    """Identifying columns of the survey codebook and their types, in codebook order."""
+    variables = yaml.safe_load(codebook_path.read_text(encoding="utf-8"))["variables"]
+    return {name: v["type"] for name, v in variables.items() if v.get("identifying")}
+
+
+def reclock(rows: list[dict[str, str]], columns: list[str]) -> None:
+    """Replace timestamp columns in place, keeping order of the first and all durations."""
+    anchor, others = columns[0], columns[1:]
+    parse = {r[anchor] for r in rows if r[anchor]}
+    ranks = {v: i for i, v in enumerate(sorted(parse, key=_parse_time))}
+    for row in rows:
+        if not row[anchor]:
+            raise ArchiveError(f"identifying timestamp {anchor!r} is blank in a row; "
+                               "re-clocking needs it in every row")
+        start = _parse_time(row[anchor])
+        new = REF_TIME + dt.timedelta(minutes=ranks[row[anchor]])
+        for col in others:
+            if row[col]:
+                row[col] = (new + (_parse_time(row[col]) - start)).strftime(TIMESTAMP_FORMAT)
+        row[anchor] = new.strftime(TIMESTAMP_FORMAT)
+
+
+def _parse_time(value: str) -> dt.datetime:
+    return dt.datetime.strptime(value, TIMESTAMP_FORMAT)
+
+
+def pseudonymise(rows: list[dict[str, str]], column: str, prefix: str) -> dict[str, str]:
+    """Replace a string column by ordered pseudonyms; return the mapping used."""
+    mapping: dict[str, str] = {}
+    for row in rows:
+        if row[column]:
+            row[column] = mapping.setdefault(row[column], f"{prefix}{len(mapping) + 1:04d}")
+    return mapping
+
+
+def deidentify_survey(raw: Path, codebook: Path) -> bytes:
+    """The survey export with every identifying column replaced, same format otherwise."""
+    data = raw.read_bytes()
+    bom = data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text[:10_000] else "\n"
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows, header = list(reader), list(reader.fieldnames or [])
+    if _write_csv(header, rows, newline, bom) != data:
+        raise ArchiveError(f"{raw}: the CSV does not round-trip byte for byte; "
+                           "de-identifying it would change more than the identifying columns")
+    kinds = _identifying(codebook)
+    missing = sorted(set(kinds) - set(header))
+    if missing:
+        raise ArchiveError(f"{raw}: identifying columns {missing} of {codebook} are missing")
+    times = [c for c, t in kinds.items() if t == "timestamp"]
+    if times:
+        reclock(rows, times)
+    for column, kind in kinds.items():
+        if kind == "string":
+            pseudonymise(rows, column, f"{column[:3].upper()}-")
+        elif kind != "timestamp":
+            raise ArchiveError(f"{codebook}: {column}: no de-identification rule for "
+                               f"identifying columns of type {kind!r}")
+    return _write_csv(header, rows, newline, bom)
+
+
+def _write_csv(header: list[str], rows: list[dict[str, str]], newline: str, bom: bool) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, header, lineterminator=newline)
+    writer.writeheader()
+    writer.writerows(rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def _withheld(length: int) -> str:
+    """A notice of exactly ``length`` code points, so coded positions stay valid."""
+    return (WITHHELD * (length // len(WITHHELD) + 1))[:length]
+
+
+def case_names(qde: str) -> dict[str, str]:
+    """Map each case name of project.qde to its pseudonym ``case-NN`` (document order)."""
+    names = re.findall(r'<Case\b[^>]*?\bname="([^"]*)"', qde)
+    return {name: f"case-{i:02d}" for i, name in enumerate(dict.fromkeys(names), start=1)}
+
+
+def _rename(text: str, names: dict[str, str]) -> str:
+    if not names:
+        return text
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda m: names[m.group(0)], text)
+
+
+def deidentify_qdpx(path: Path) -> tuple[bytes, dict[str, str]]:
+    """The REFI-QDA project without transcripts and with pseudonymous case names."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        qde_name = next((n for n in src.namelist() if n.lower() == "project.qde"), None)
+        if qde_name is None:
+            raise ArchiveError(f"{path}: no project.qde in the ZIP")
+        qde = src.read(qde_name).decode("utf-8")
+        if "<PlainTextContent" in qde:
+            raise ArchiveError(f"{path}!project.qde: inline PlainTextContent transcripts are "
+                               "not supported by the de-identifier; export sources as files")
+        names = case_names(qde)
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(info.filename)
+            if info.filename == qde_name:
+                data = _rename(qde, names).encode("utf-8")
+            elif info.filename.lower().startswith("sources/"):
+                text = data.decode("utf-8").removeprefix("\ufeff")
+                data = _withheld(len(text)).encode("utf-8")
+            dst.writestr(_zipinfo(info.filename, info.date_time), data)
+    return out.getvalue(), names
+
+
+def deidentify_tidy(path: Path, names: dict[str, str]) -> bytes:
+    """A tidy interview CSV with case names replaced and any ``text`` column emptied."""
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = list(reader.fieldnames or [])
+    rows = []
+    for row in reader:
+        if "case" in row:
+            row["case"] = names.get(row["case"], row["case"])
+        if "text" in row:
+            row["text"] = ""
+        rows.append(row)
+    newline = "\r\n" if "\r\n" in text[:10_000] else "\n"
+    return _write_csv(header, rows, newline, path.read_bytes().startswith(b"\xef\xbb\xbf"))
+
+
+def deidentified_raw(root: Path, config: dict[str, Any]) -> dict[str, bytes]:
+    """Every file of data/raw as the package ships it (path relative to root -> bytes)."""
+    paths = config["paths"]
+    raw_dir = root / "data" / "raw"
+    survey, qdpx = root / paths["raw_survey"], root / paths["interviews"]
+    out = {_rel(survey, root): deidentify_survey(survey, root / paths["survey_codebook"])}
+    out[_rel(qdpx, root)], names = deidentify_qdpx(qdpx)
+    for path in sorted(raw_dir.rglob("*")):
+        rel = _rel(path, root)
+        if not path.is_file() or rel in out or path.name == "MANIFEST.sha256":
+            continue
+        if path.suffix == ".csv" and path.parent == qdpx.parent:
+            out[rel] = deidentify_tidy(path, names)
+        elif path.suffix in (".md", ".qdc", ".yaml", ".txt"):
+            out[rel] = _rename(path.read_text(encoding="utf-8"), names).encode("utf-8")
+        else:
+            raise ArchiveError(f"{path}: no de-identification rule for this raw file; "
+                               "add one in paperkit/archive.py before shipping it")
+    manifest = "".join(f"{hashlib.sha256(out[p]).hexdigest()}  {p}\n"
+                       for p in sorted(out) if not p.endswith("/README.md"))
+    out[_rel(raw_dir / "MANIFEST.sha256", root)] = manifest.encode("utf-8")
+    return out
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+# --------------------------------------------------------------------- package contents
+
+
+def source_files(root: Path) -> Iterator[str]:
+    """Code, configuration, documentation, codebooks: what a replicator needs to rerun.
+
+    Raw data are added separately (de-identified); the project README moves to docs/
+    because the package's README.md is the replication README.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        skip = SKIP_DIRS | (SKIP_TOP_DIRS if here == root else set())
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
+        for name in sorted(filenames):
+            rel = _rel(here / name, root)
+            if name.endswith(".pyc") or rel == "README.md" or rel.startswith("data/raw/"):
+                continue
+            yield rel
+
+
+def built_files(root: Path, formats: list[str]) -> Iterator[tuple[str, str]]:
+    """(project path, package path) of the built paper, report, numbers, figures, tables."""
+    papers = [f"index.{'xml' if f == 'jats' else f}" for f in formats]
+    pairs = [(f"build/paper/_manuscript/{p}", f"outputs/paper/{p}") for p in papers]
+    for src, dst in pairs + BUILT:
+        if not (root / src).is_file():
+            raise ArchiveError(f"{root / src}: missing; run `make paper` first")
+        yield src, dst
+    for src, dst in BUILT_DIRS:
+        base = root / src
+        if not base.is_dir():
+            raise ArchiveError(f"{base}: missing; run `make paper` first")
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            rel = path.relative_to(base).as_posix()
+            yield f"{src}/{rel}", f"{dst}/{rel}"
+
+
+def _zipinfo(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=date_time[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    return info
+
+
+def citation(root: Path) -> dict[str, Any]:
+    return yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+
+
+def package_contents(root: Path, config: dict[str, Any]) -> dict[str, bytes]:
+    """Every file of the package (path inside the top folder -> bytes), metadata included."""
+    from paperkit import replication
+
+    files: dict[str, bytes] = {}
+    for rel in source_files(root):
+        files[rel] = (root / rel).read_bytes()
+    files["docs/README-project.md"] = (root / "README.md").read_bytes()
+    files.update(deidentified_raw(root, config))
+    for src, dst in built_files(root, config["manuscript"]["formats"]):
+        files[dst] = (root / src).read_bytes()
+    meta = citation(root)
+    files["README.md"] = replication.readme(root, config, files, meta).encode("utf-8")
+    files["ro-crate-metadata.json"] = replication.ro_crate(root, config, files, meta)
+    files[MANIFEST] = manifest_text(files).encode("utf-8")
+    return dict(sorted(files.items()))
+
+
+def manifest_text(files: dict[str, bytes]) -> str:
+    """``sha256sum -c`` format over every file of the package except the manifest."""
+    return "".join(f"{hashlib.sha256(data).hexdigest()}  {path}\n"
+                   for path, data in sorted(files.items()) if path != MANIFEST)
+
+
+def write_zip(files: dict[str, bytes], target: Path, top: str, epoch: int) -> Path:
+    """A deterministic ZIP: sorted entries, fixed times and modes; same input, same bytes."""
+    when = dt.datetime.fromtimestamp(max(epoch, 315532800), dt.UTC).timetuple()[:6]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path, data in sorted(files.items()):
+            info = _zipinfo(f"{top}/{path}", when)
+            if path.endswith((".sh", "/run")) or path.startswith(".ci/"):
+                info.external_attr = (stat.S_IFREG | 0o755) << 16
+            zf.writestr(info, data)
+    tmp.replace(target)
+    return target
+
+
+def build_archive(root: Path = PROJECT_ROOT, out_dir: Path | None = None) -> Path:
+    """Write dist/<name>-<version>.zip from the project at ``root`` and its last build."""
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+    version = str(citation(root).get("version", "0"))
+    top = f"{NAME}-{version}"
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", config["manuscript"]["source_date_epoch"]))
+    files = package_contents(root, config)
+    return write_zip(files, (out_dir or root / "dist") / f"{top}.zip", top, epoch)
+
+
+def main(argv: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
+    """``python -m paperkit.archive [--out DIR]``: build the replication package."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m paperkit.archive")
+    parser.add_argument("--out", type=Path, default=None, help="output directory (dist/)")
+    args = parser.parse_args(argv)
+    try:
+        path = build_archive(PROJECT_ROOT, args.out)
+    except (ArchiveError, OSError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Load and validate a paper's configuration against its JSON schema.
+
+The schema is the single home of the defaults: :func:`validate_config` fills every
+``default`` the schema declares before it checks, so code never carries a default of
+its own. Snakemake and the command-line tools both go through here, so a bad config
+fails identically everywhere, naming the file, the key path and the schema rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from paperkit.io import read_yaml
+
+
+class ConfigError(ValueError):
+    """The configuration does not match its schema."""
+
+
+def _fill_defaults(validator_class: type) -> type:
+    """A validator class that writes each property's ``default`` into the instance."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Mapping, instance: Any, schema: Mapping
+                     ) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if isinstance(sub, dict) and "default" in sub:
+                    instance.setdefault(name, _copy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+_DefaultFilling = _fill_defaults(jsonschema.Draft202012Validator)
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path, source: str) -> dict[str, Any]:
+    """Fill the schema's defaults into ``config``, then raise ConfigError on every violation."""
+    schema = read_yaml(schema_path)
+    validator = _DefaultFilling(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [
+            f"{source}: at '{'.'.join(map(str, e.absolute_path)) or '<root>'}': {e.message}"
+            f" (schema rule: {e.validator})"
+            for e in errors
+        ]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    return config
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict[str, Any]:
+    """Read (strictly: duplicate keys are errors), fill defaults and validate a config file."""
+    config = read_yaml(path)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
+    return validate_config(config, schema_path, source=str(path))
+
+
+def project_path(relative: str | Path, root: Path) -> Path:
+    """Resolve a config path against the project root; refuse paths that escape it."""
+    resolved = (root / relative).resolve()
+    if root.resolve() not in resolved.parents and resolved != root.resolve():
+        raise ConfigError(f"path '{relative}' leaves the project directory {root}")
+    return resolved

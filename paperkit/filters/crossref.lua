@@ -1,0 +1,373 @@
+--[[
+Quarto-compatible cross-references for the self-render path of paperkit/render.py.
+
+Runs once, before --citeproc, on the whole document; the three writers then read the
+resulting AST, so numbers are identical in HTML, DOCX and Typst. The filter numbers
+figures (id fig-*), tables (id tbl-*) and sections itself and writes the prefixes
+("Figure 1: ", "1 ") into the text, which is why the Typst header disables Typst's
+own figure numbering: every prefix appears exactly once.
+
+Problems are not rendered as placeholders: they are collected and reported in one
+error whose lines start with "RENDER-ERROR <kind>: <id>", which render.py maps back
+to source file and line.
+
+Metadata read (set by render.py): render-number-sections (bool),
+render-project-dir (string: image paths are resolved against it).
+--]]
+
+local stringify = pandoc.utils.stringify
+
+-- Words used in references (prefix) and captions (title); Quarto's crossref options
+-- fig-prefix/fig-title etc. arrive as metadata render-crossref.<kind>-prefix/-title.
+local PREFIXES = {
+  fig = { "Figure", "Figure" },
+  tbl = { "Table", "Table" },
+  sec = { "Section", "Section" },
+}
+
+local function read_prefixes(meta)
+  local conf = meta["render-crossref"]
+  if not conf then
+    return
+  end
+  for kind, words in pairs(PREFIXES) do
+    if conf[kind .. "-prefix"] then
+      words[1] = stringify(conf[kind .. "-prefix"])
+    end
+    if conf[kind .. "-title"] then
+      words[2] = stringify(conf[kind .. "-title"])
+    end
+  end
+end
+
+local problems = {}
+local function problem(kind, id)
+  table.insert(problems, "RENDER-ERROR " .. kind .. ": " .. id)
+end
+
+local function kind_of(id)
+  local k = id:match("^(%a%a%a)%-")
+  if k and PREFIXES[k:lower()] then
+    return k:lower()
+  end
+  return nil
+end
+
+-- Pagebreak marker written by render.py for {{< pagebreak >}}.
+local function pagebreak()
+  return {
+    pandoc.RawBlock("html", '<div style="page-break-after: always;"></div>'),
+    pandoc.RawBlock("openxml", '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'),
+    pandoc.RawBlock("typst", "#pagebreak()"),
+  }
+end
+
+local function only_image(block)
+  if (block.t == "Para" or block.t == "Plain") and #block.content >= 1 then
+    for _, il in ipairs(block.content) do
+      if il.t ~= "Image" and il.t ~= "Space" and il.t ~= "SoftBreak" then
+        return false
+      end
+    end
+    return true
+  end
+  return false
+end
+
+-- ::: {#fig-x} ... ::: -> Figure; the last paragraph that is not an image is the caption.
+local function figure_div(div)
+  local blocks = div.content
+  local caption = {}
+  local last = blocks[#blocks]
+  if #blocks > 1 and last.t == "Para" and not only_image(last) then
+    caption = { pandoc.Plain(last.content) }
+    blocks = pandoc.Blocks({ table.unpack(blocks, 1, #blocks - 1) })
+  end
+  local content = {}
+  for _, b in ipairs(blocks) do
+    if b.t == "Para" and only_image(b) then
+      table.insert(content, pandoc.Plain(b.content))
+    elseif b.t == "Figure" then
+      -- an implicit figure inside the div: keep only its image
+      for _, inner in ipairs(b.content) do
+        table.insert(content, inner)
+      end
+      if #caption == 0 then
+        caption = b.caption.long
+      end
+    else
+      table.insert(content, b)
+    end
+  end
+  return pandoc.Figure(content, pandoc.Caption(caption), div.attr)
+end
+
+-- ::: {#tbl-x} ... ::: -> the table carries the id; a trailing paragraph is the caption.
+local function table_div(div)
+  local tbl_index
+  for i, b in ipairs(div.content) do
+    if b.t == "Table" then
+      if tbl_index then
+        return div -- several tables: leave the div, the id stays on it
+      end
+      tbl_index = i
+    end
+  end
+  if not tbl_index then
+    problem("table-div-without-table", div.identifier)
+    return div
+  end
+  local tbl = div.content[tbl_index]
+  local rest = {}
+  for i, b in ipairs(div.content) do
+    if i ~= tbl_index then
+      table.insert(rest, b)
+    end
+  end
+  if #tbl.caption.long == 0 and #rest >= 1 and rest[#rest].t == "Para" then
+    tbl.caption.long = { pandoc.Plain(rest[#rest].content) }
+    table.remove(rest)
+  end
+  tbl.identifier = div.identifier
+  if #rest == 0 then
+    return tbl
+  end
+  div.identifier = ""
+  div.content = pandoc.Blocks({ tbl, table.unpack(rest) })
+  return div
+end
+
+-- Image paths are relative to the project. render.py runs pandoc and typst in a scratch
+-- directory holding a link "project" to the project, so "project/<src>" reaches every
+-- image from every writer without absolute paths (which DOCX would store). Missing
+-- files fail here rather than as a writer warning.
+local function resolve_image(img, project_dir)
+  local src = img.src
+  if src:match("^%a[%w+.-]*:") then
+    return nil
+  end
+  local full = pandoc.path.is_absolute(src) and src or pandoc.path.join({ project_dir, src })
+  local fh = io.open(full, "rb")
+  if not fh then
+    fh = io.open(src, "rb") -- relative to the scratch directory (embedded cell outputs)
+  end
+  if not fh then
+    problem("missing-image", src)
+    return nil
+  end
+  fh:close()
+  if not pandoc.path.is_absolute(src) and not src:match("^embed/") then
+    img.src = pandoc.path.join({ "project", src })
+    return img
+  end
+  return nil
+end
+
+local function normalise(doc, project_dir)
+  return doc:walk({
+    Image = function(img)
+      return resolve_image(img, project_dir)
+    end,
+    Div = function(div)
+      if div.classes:includes("render-pagebreak") then
+        return pagebreak()
+      end
+      local k = kind_of(div.identifier)
+      if k == "fig" then
+        return figure_div(div)
+      elseif k == "tbl" then
+        return table_div(div)
+      end
+    end,
+  })
+end
+
+local function prefix_caption(long, label)
+  local lead = { pandoc.Str(label .. ":") }
+  if #long == 0 then
+    return { pandoc.Plain({ pandoc.Str(label) }) }
+  end
+  local first = long[1]
+  if first.t == "Plain" or first.t == "Para" then
+    first.content = pandoc.Inlines(lead) .. { pandoc.Space() } .. first.content
+  else
+    table.insert(long, 1, pandoc.Plain(lead))
+  end
+  return long
+end
+
+local function full_width(fig)
+  return fig:walk({
+    Image = function(img)
+      if not img.attributes.width and not img.attributes.height then
+        img.attributes.width = "100%"
+      end
+      return img
+    end,
+  })
+end
+
+local function section_number(counters, level, top, appendix)
+  local depth = level - top + 1
+  for i = 1, depth - 1 do
+    counters[i] = counters[i] or 0
+  end
+  counters[depth] = (counters[depth] or 0) + 1
+  for i = depth + 1, #counters do
+    counters[i] = nil
+  end
+  local parts = {}
+  for i = 1, depth do
+    local n = counters[i]
+    if i == 1 and appendix then
+      table.insert(parts, string.char(64 + n))
+    else
+      table.insert(parts, tostring(n))
+    end
+  end
+  return table.concat(parts, ".")
+end
+
+local function number_everything(doc, number_sections)
+  local targets = {}
+  local counts = { fig = 0, tbl = 0 }
+  local top = 99
+  doc.blocks:walk({
+    Header = function(h)
+      if not h.classes:includes("unnumbered") then
+        top = math.min(top, h.level)
+      end
+    end,
+  })
+  local counters, appendix = {}, false
+  local function register(id, entry)
+    if id == "" then
+      return
+    end
+    if targets[id] then
+      problem("duplicate-label", id)
+    end
+    targets[id] = entry
+  end
+
+  doc.blocks = doc.blocks:walk({
+    traverse = "topdown",
+    Figure = function(fig)
+      if kind_of(fig.identifier) ~= "fig" then
+        return nil
+      end
+      counts.fig = counts.fig + 1
+      local num = tostring(counts.fig)
+      register(fig.identifier, { kind = "fig", num = num })
+      fig.caption.long = prefix_caption(fig.caption.long, PREFIXES.fig[2] .. " " .. num)
+      return full_width(fig)
+    end,
+    Table = function(tbl)
+      if kind_of(tbl.identifier) ~= "tbl" then
+        return nil
+      end
+      counts.tbl = counts.tbl + 1
+      local num = tostring(counts.tbl)
+      register(tbl.identifier, { kind = "tbl", num = num })
+      tbl.caption.long = prefix_caption(tbl.caption.long, PREFIXES.tbl[2] .. " " .. num)
+      return tbl
+    end,
+    Header = function(h)
+      local text = stringify(h.content)
+      if h.classes:includes("appendix") and h.level == top then
+        appendix = true
+        counters = {}
+      end
+      local numbered = number_sections and not h.classes:includes("unnumbered")
+      local num = nil
+      if numbered then
+        num = section_number(counters, h.level, top, appendix)
+        local span = pandoc.Span({ pandoc.Str(num) }, { class = "header-section-number" })
+        h.content = pandoc.Inlines({ span, pandoc.Space() }) .. h.content
+      end
+      if kind_of(h.identifier) == "sec" then
+        register(h.identifier, { kind = "sec", num = num, text = text })
+      end
+      return h
+    end,
+  })
+  return targets
+end
+
+local function xref_text(entry)
+  local words = PREFIXES[entry.kind]
+  if entry.kind == "sec" and not entry.num then
+    return entry.text
+  end
+  -- Quarto writes "Figure 1" for both @fig-x and @Fig-x by default.
+  return words[1] .. " " .. entry.num
+end
+
+local function resolve_cite(cite, targets, known_refs)
+  local all_xref = true
+  for _, c in ipairs(cite.citations) do
+    if not kind_of(c.id) then
+      all_xref = false
+    end
+  end
+  if not all_xref then
+    for _, c in ipairs(cite.citations) do
+      if not known_refs[c.id] then
+        problem(kind_of(c.id) and "unresolved-xref" or "unknown-citation", c.id)
+      end
+    end
+    return nil
+  end
+  local out = pandoc.Inlines({})
+  for i, c in ipairs(cite.citations) do
+    local key = c.id:sub(1, 1):lower() .. c.id:sub(2)
+    local entry = targets[key]
+    if not entry then
+      problem("unresolved-xref", c.id)
+    else
+      if i > 1 then
+        out:insert(pandoc.Str(","))
+        out:insert(pandoc.Space())
+      end
+      if #c.prefix > 0 then
+        out:extend(c.prefix)
+        out:insert(pandoc.Space())
+      end
+      local label
+      if c.mode == "SuppressAuthor" then
+        label = entry.num or entry.text
+      else
+        label = xref_text(entry)
+      end
+      out:insert(pandoc.Link({ pandoc.Str(label) }, "#" .. key))
+      if #c.suffix > 0 then
+        out:extend(c.suffix)
+      end
+    end
+  end
+  return out
+end
+
+function Pandoc(doc)
+  local number_sections = doc.meta["render-number-sections"] == true
+  read_prefixes(doc.meta)
+  local project_dir = stringify(doc.meta["render-project-dir"] or ".")
+  doc = normalise(doc, project_dir)
+  local targets = number_everything(doc, number_sections)
+  local known_refs = {}
+  for _, ref in ipairs(pandoc.utils.references(doc)) do
+    known_refs[ref.id] = true
+  end
+  doc = doc:walk({
+    Cite = function(cite)
+      return resolve_cite(cite, targets, known_refs)
+    end,
+  })
+  if #problems > 0 then
+    error("\n" .. table.concat(problems, "\n") .. "\n", 0)
+  end
+  doc.meta["render-number-sections"] = nil
+  doc.meta["render-project-dir"] = nil
+  doc.meta["render-crossref"] = nil
+  return doc
+end

@@ -1,0 +1,71 @@
+"""Execute the paper's analysis notebooks and stage the manuscript sources.
+
+The notebooks under ``paper/notebooks/`` only read pipeline outputs and display
+them; the pipeline executes them with a Jupyter kernel into ``build/paper/notebooks/``,
+where the manuscript embeds their labelled cells. Sources in ``paper/`` are never
+written to: the build renders a staged copy in ``build/paper/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from analysis.project import PROJECT_ROOT
+from paperkit.io import atomic_path
+
+KERNEL = "python3"
+TIMEOUT_S = 600
+
+
+class NotebookError(RuntimeError):
+    """A notebook cell failed; the message names the notebook and the cell."""
+
+
+def _strip_volatile(nb: nbformat.NotebookNode) -> None:
+    """Drop timestamps and kernel details so two builds give identical notebooks."""
+    nb.metadata.pop("widgets", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("execution", None)
+
+
+def execute_notebook(source: str | Path, target: str | Path, cwd: Path = PROJECT_ROOT) -> None:
+    """Run every cell of ``source`` in a fresh kernel started in ``cwd``; write ``target``."""
+    source = Path(source)
+    nb = nbformat.read(source, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL,
+        timeout=TIMEOUT_S,
+        resources={"metadata": {"path": str(cwd)}},
+        record_timing=False,
+    )
+    try:
+        client.execute()
+    except Exception as exc:  # nbclient raises CellExecutionError and kernel errors
+        raise NotebookError(f"{source}: a cell failed while executing:\n{exc}") from exc
+    _strip_volatile(nb)
+    with atomic_path(target) as tmp:
+        nbformat.write(nb, str(tmp))
+
+
+def stage_sources(
+    sources: Sequence[str], targets: Sequence[str], table_dirs: Sequence[str], tables_out: str
+) -> None:
+    """Copy manuscript sources and generated tables (as ``_tables/<stage>/``) into the stage."""
+    for src, dst in zip(sources, targets, strict=True):
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    out = Path(tables_out)
+    if out.exists():
+        shutil.rmtree(out)
+    for table_dir in table_dirs:
+        shutil.copytree(table_dir, out / Path(table_dir).name)

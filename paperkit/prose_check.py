@@ -1,0 +1,662 @@
+"""Check that every number in the manuscript's prose comes from the pipeline.
+
+Numbers may enter ``paper/index.qmd`` only through ``{{< var key >}}`` shortcodes that
+read the variables file the ``numbers`` stage writes. A number typed by hand goes stale
+the moment the data or a model changes, silently. This module finds every hand-typed
+numeric literal in the prose, the figure and table captions and the title, subtitle and
+abstract, and fails the build on each one that an explicit allowlist does not excuse.
+
+Spelled-out proportions ("four in five", "two thirds", "a majority") encode results as
+well but cannot be told apart from harmless words by form alone; they must sit inside a
+claim span ``[...]{.claim #clm-id}`` so that :mod:`paperkit.claims` checks them.
+
+Allowlist format (``paper/_number_allowlist.yml``), every entry with a reason::
+
+    literals:                 # exact tokens allowed anywhere
+      - {value: "2018", reason: survey fieldwork year (design fact)}
+    patterns:                 # regexes; literals inside a match are allowed
+      - {regex: '\\b[Mm]odels? \\d+(?:(?:, | and | to )\\d+)*', reason: model numbers}
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import bisect
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paperkit.io import read_yaml, write_json
+
+FRONT_MATTER_FIELDS = ("title", "subtitle", "abstract")
+CAPTION_OPTIONS = ("fig-cap", "tbl-cap", "fig-subcap", "tbl-subcap", "fig-alt", "lst-cap")
+
+KIND_LITERAL = "literal"
+KIND_SPELLED = "spelled-proportion"
+KIND_VAR = "unknown-var"
+
+
+class ProseCheckError(ValueError):
+    """The manuscript contains numbers the pipeline did not produce."""
+
+
+class AllowlistError(ValueError):
+    """The number allowlist is malformed."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One offending literal, located precisely enough to fix it."""
+
+    path: str
+    line: int
+    column: int
+    literal: str
+    kind: str = KIND_LITERAL
+    context: str = ""
+
+    @property
+    def message(self) -> str:
+        where = f"{self.path}:{self.line}"
+        if self.kind == KIND_VAR:
+            return f"{where}: {{{{< var {self.literal} >}}}} {self.context}"
+        if self.kind == KIND_SPELLED:
+            return (
+                f"{where}: spelled-out proportion '{self.literal}' encodes a result; mark it "
+                "as a checked claim ([...]{.claim #clm-...} plus an entry in claims.yml)"
+            )
+        return (
+            f"{where}: literal '{self.literal}' in prose is not produced by the pipeline "
+            "(use {{< var ... >}})"
+        )
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A literal the allowlist (or a claim's assertion) excused, kept for the report."""
+
+    path: str
+    line: int
+    literal: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClaimSpan:
+    """A ``[text]{.claim #clm-id}`` span: offsets into the document text."""
+
+    claim_id: str | None
+    classes: tuple[str, ...]
+    start: int
+    end: int
+    text_start: int
+    text_end: int
+    line: int
+    path: str
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    allowed: list[Allowed] = field(default_factory=list)
+    used_entries: set[str] = field(default_factory=set)
+    files: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- allowlist
+
+
+def validate_allowlist(allow: Any, source: str = "<allowlist>") -> dict[str, list[dict]]:
+    """Return a normalised allowlist; raise AllowlistError naming entry and rule."""
+    if allow is None:
+        return {"literals": [], "patterns": []}
+    if not isinstance(allow, dict):
+        raise AllowlistError(f"{source}: top level must be a mapping with literals/patterns")
+    unknown = sorted(set(allow) - {"literals", "patterns"})
+    if unknown:
+        raise AllowlistError(f"{source}: unknown key(s) {unknown}; allowed: literals, patterns")
+    out: dict[str, list[dict]] = {"literals": [], "patterns": []}
+    for section, key in (("literals", "value"), ("patterns", "regex")):
+        entries = allow.get(section) or []
+        if not isinstance(entries, list):
+            raise AllowlistError(f"{source}: '{section}' must be a list")
+        for i, entry in enumerate(entries):
+            where = f"{source}: {section}[{i}]"
+            if not isinstance(entry, dict) or set(entry) != {key, "reason"}:
+                raise AllowlistError(f"{where}: needs exactly the keys '{key}' and 'reason'")
+            reason = entry["reason"]
+            if not isinstance(reason, str) or not reason.strip():
+                raise AllowlistError(f"{where}: 'reason' must be a non-empty string")
+            value = str(entry[key])
+            if section == "patterns":
+                try:
+                    re.compile(value)
+                except re.error as exc:
+                    raise AllowlistError(f"{where}: invalid regex {value!r}: {exc}") from exc
+            out[section].append({key: value, "reason": reason})
+    return out
+
+
+def load_allowlist(path: str | Path | None) -> dict[str, list[dict]]:
+    """Read and validate an allowlist YAML file (None: empty allowlist)."""
+    if path is None:
+        return validate_allowlist(None)
+    return validate_allowlist(read_yaml(path), source=str(path))
+
+
+def _entry_label(section: str, entry: dict) -> str:
+    return f"{section}: {entry.get('value', entry.get('regex'))}"
+
+
+# --------------------------------------------------------------------------- masking
+
+
+def _blank(s: str) -> str:
+    """Replace everything but newlines by spaces, so offsets and lines survive masking."""
+    return re.sub(r"[^\n]", " ", s)
+
+
+def _sub_blank(pattern: str | re.Pattern[str], text: str, flags: int = 0, group: int = 0) -> str:
+    rx = re.compile(pattern, flags) if isinstance(pattern, str) else pattern
+
+    def repl(m: re.Match[str]) -> str:
+        if group == 0:
+            return _blank(m.group(0))
+        s, e = m.span(group)
+        whole_s = m.start(0)
+        g = m.group(0)
+        return g[: s - whole_s] + _blank(g[s - whole_s : e - whole_s]) + g[e - whole_s :]
+
+    return rx.sub(repl, text)
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    """Index of the closing front-matter delimiter line, or -1 without front matter."""
+    if not lines or lines[0].rstrip("\r\n") != "---":
+        return -1
+    for i in range(1, len(lines)):
+        if lines[i].rstrip("\r\n") in ("---", "..."):
+            return i
+    return -1
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$", re.S)
+_BLOCK_HEADER = re.compile(r"^\s*[|>][-+]?\d?[-+]?\s*$")
+
+
+def _mask_front_matter(lines: list[str], fields: Sequence[str]) -> None:
+    """Keep only the values of the prose fields (title, abstract, ...) of the YAML header."""
+    end = _front_matter_end(lines)
+    current = None
+    for i in range(0, end + 1):
+        line = lines[i]
+        top = 0 < i < end and line[:1] not in " \t#" and line.strip()
+        m = _TOP_KEY.match(line) if top else None
+        if m:
+            current = m.group(1)
+        if 0 < i < end and current in fields:
+            if m:
+                value = m.group(2)
+                value = _blank(value) if _BLOCK_HEADER.match(value) else value
+                lines[i] = _blank(line[: m.start(2)]) + value
+            elif line.lstrip()[:1] == "#":
+                lines[i] = _blank(line)
+            continue
+        lines[i] = _blank(line)
+
+
+_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_CELL_CAPTION = re.compile(r"^(\s*#\|\s*(?:" + "|".join(CAPTION_OPTIONS) + r")\s*:)(.*)$", re.S)
+
+
+def _mask_fenced_code(lines: list[str], start: int, keep_captions: bool) -> None:
+    """Blank fenced code blocks; optionally keep the text of caption cell options."""
+    i = start
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
+            i += 1
+            continue
+        fence = m.group(2)
+        close = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+        lines[i] = _blank(lines[i])
+        i += 1
+        while i < len(lines) and not close.match(lines[i]):
+            cap = _CELL_CAPTION.match(lines[i]) if keep_captions else None
+            lines[i] = _blank(cap.group(1)) + cap.group(2) if cap else _blank(lines[i])
+            i += 1
+        if i < len(lines):
+            lines[i] = _blank(lines[i])
+        i += 1
+
+
+def mask_code(text: str) -> str:
+    """Blank code blocks, inline code and HTML comments; the rest is left as written."""
+    lines = text.splitlines(keepends=True)
+    fm_end = _front_matter_end(lines)
+    _mask_fenced_code(lines, fm_end + 1, keep_captions=False)
+    out = "".join(lines)
+    out = _sub_blank(r"<!--.*?-->", out, re.S)
+    return _sub_blank(_INLINE_CODE, out)
+
+
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)\1(?!`)")
+_LIST_MARKER = re.compile(r"^([ \t]*)(\(?\d+[.)]|[a-zA-Z][.)]|\(?#[.)])(?=[ \t])")
+_CITE_KEY = r"-?@(?:\{[^}\n]*\}|\w(?:[\w:.#$%&\-+?<>~/]*\w)?)"
+
+# Ordered masking passes: each blanks one kind of non-prose text.
+_MASKS: list[tuple[str, str, int]] = [
+    ("html comment", r"<!--.*?-->", re.S),
+    ("shortcode", r"\{\{\{?<.*?>\}\}\}?", re.S),
+    ("inline code", _INLINE_CODE.pattern, 0),
+    ("citation", r"\[[^\[\]]*?(?<![\w.])-?@[^\[\]]*\](?![\(\[{])", 0),
+    ("footnote marker", r"\[\^[^\]\s]+\]", 0),
+    ("link target", r"(?<=\])\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)", 0),
+    ("reference link", r"^ {0,3}\[[^\]\n]+\]:[ \t].*$", re.M),
+    ("url", r"<?\b(?:https?|ftp|file)://[^\s<>)\]]+>?|\bwww\.[^\s<>)\]]+", 0),
+    ("doi", r"\bdoi:\s*\S+|\b10\.\d{4,9}/[^\s<>)\]]+", re.I),
+    ("email", r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", 0),
+    ("attributes", r"\{\s*[#.=-][^{}\n]*\}|\{[^{}\n]*=[^{}\n]*\}", 0),
+    ("cross-ref or citation key", r"(?<![\w@])" + _CITE_KEY, 0),
+    ("html tag", r"</?[A-Za-z][^<>\n]*>", 0),
+    ("html entity", r"&#?\w+;", 0),
+    ("div fence", r"^ {0,3}:{3,}.*$", re.M),
+    ("heading number", r"^(#{1,6}[ \t]+)(\d+(?:\.\d+)*\.?)(?=\s)", re.M),
+]
+
+
+def _mask_list_markers(text: str) -> str:
+    """Blank ordered-list markers (a list starts after a blank line or another item)."""
+    lines = text.splitlines(keepends=True)
+    prev_blank, in_list = True, False
+    for i, line in enumerate(lines):
+        m = _LIST_MARKER.match(line)
+        if m and (prev_blank or in_list):
+            lines[i] = line[: m.start(2)] + _blank(m.group(2)) + line[m.end(2) :]
+            in_list = True
+        elif line.strip() and line[:1] not in " \t" and prev_blank:
+            in_list = False
+        prev_blank = not line.strip()
+    return "".join(lines)
+
+
+def mask_non_prose(text: str, fields: Sequence[str] = FRONT_MATTER_FIELDS) -> str:
+    """Blank everything that is not prose a reader sees as the author's words.
+
+    Offsets and line numbers are preserved, so a finding in the masked text points to the
+    same place in the source.
+    """
+    lines = text.splitlines(keepends=True)
+    fm_end = _front_matter_end(lines)
+    _mask_front_matter(lines, fields)
+    _mask_fenced_code(lines, fm_end + 1, keep_captions=True)
+    out = "".join(lines)
+    for _name, pattern, flags in _MASKS:
+        group = 2 if _name == "heading number" else 0
+        out = _sub_blank(pattern, out, flags, group)
+    return _mask_list_markers(out)
+
+
+# --------------------------------------------------------------------------- claim spans
+
+
+def _matching_bracket(text: str, start: int) -> int:
+    """Offset of the ']' closing the '[' at ``start`` within one paragraph, or -1."""
+    depth, j = 0, start
+    while j < len(text):
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return j
+        elif c == "\n" and text[j + 1 : j + 2] == "\n":
+            return -1
+        j += 1
+    return -1
+
+
+def _parse_attributes(attrs: str) -> tuple[str | None, tuple[str, ...], dict[str, str]]:
+    ident, classes, kv = None, [], {}
+    for tok in re.findall(r'[^\s=]+=(?:"[^"]*"|\'[^\']*\'|\S+)|\S+', attrs):
+        if tok.startswith("#"):
+            ident = tok[1:]
+        elif tok.startswith("."):
+            classes.append(tok[1:])
+        elif "=" in tok:
+            k, v = tok.split("=", 1)
+            kv[k] = v.strip("\"'")
+    return ident, tuple(classes), kv
+
+
+def find_claim_spans(text: str, path: str = "<text>") -> list[ClaimSpan]:
+    """Spans that are, or look meant to be, claims: class ``.claim`` or id ``clm-...``.
+
+    Code and HTML comments are ignored, so an example span in a code block is not a claim.
+    """
+    visible = mask_code(text)
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    spans = []
+    for m in re.finditer(r"\[", visible):
+        s = m.start()
+        if s > 0 and visible[s - 1] in "\\!":
+            continue
+        e = _matching_bracket(visible, s)
+        if e < 0 or visible[e + 1 : e + 2] != "{":
+            continue
+        close = visible.find("}", e + 1)
+        if close < 0:
+            continue
+        ident, classes, _ = _parse_attributes(visible[e + 2 : close])
+        if "claim" not in classes and not (ident or "").startswith("clm-"):
+            continue
+        line = bisect.bisect_left(newlines, s) + 1
+        spans.append(ClaimSpan(ident, classes, s, close + 1, s + 1, e, line, path))
+    return spans
+
+
+# --------------------------------------------------------------------------- scanning
+
+_LITERAL = re.compile(r"(?<![\w.,])[^\W\d_]*(?:\d+(?:[.,]\d+)*|\.\d+)\w*(?: ?%)?")
+
+_NUMW = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred)"
+)
+_NUMWC = _NUMW + r"(?:[ -]" + _NUMW + r")?"
+_FRACTION = r"(?:half|third|quarter|fifth|sixth|eighth|tenth)s?"
+_FRACTION_PL = r"(?:halves|thirds|quarters|fifths|sixths|eighths|tenths)"
+_SPELLED = re.compile(
+    r"\b(?:"
+    + rf"{_NUMWC}\s+(?:in|out\s+of)\s+(?:every\s+)?{_NUMWC}"
+    + rf"|(?:{_NUMWC}|a)[ -]{_FRACTION}\s+of"
+    + rf"|{_NUMWC}[ -]{_FRACTION_PL}"
+    + r"|half\s+(?:of|the|all)"
+    + rf"|{_NUMWC}\s+(?:per\s?cent|percent)"
+    + rf"|(?:twice|thrice|{_NUMWC}\s+times)\s+as"
+    + r"|(?:an?|the)\s+(?:\w+\s+)?majority"
+    + r")\b",
+    re.I,
+)
+
+
+def _numeric_value(literal: str) -> float | None:
+    m = re.search(r"\d+(?:[.,]\d+)*|\.\d+", literal)
+    if not m or re.search(r"[^\W\d_]", literal):
+        return None
+    token = m.group(0)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", token):
+        token = token.replace(",", "")
+    return None if "," in token else float(token)
+
+
+def _claim_constants(claims: dict[str, Any] | None) -> dict[str, set[float]]:
+    """Numeric constants of each claim's assertion(s); unparsable ones give none."""
+    out: dict[str, set[float]] = {}
+    for cid, entry in (claims or {}).items():
+        exprs = entry.get("assert") if isinstance(entry, dict) else None
+        exprs = [exprs] if isinstance(exprs, str) else exprs or []
+        consts: set[float] = set()
+        for expr in exprs:
+            try:
+                tree = ast.parse(str(expr), mode="eval")
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+                    consts.add(float(node.value))
+        out[str(cid)] = consts
+    return out
+
+
+def _claim_allows(value: float | None, consts: set[float]) -> bool:
+    if value is None:
+        return False
+    return any(abs(value - c) < 1e-12 or abs(value / 100 - c) < 1e-12 for c in consts)
+
+
+# Directories of the staged manuscript whose files the pipeline writes (tables of
+# results): their numbers are pipeline output by construction, so they are not scanned.
+GENERATED_DIRS = ("_tables",)
+
+
+def is_generated(path: Path) -> bool:
+    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
+    return any(part in GENERATED_DIRS for part in path.parts)
+
+
+def find_includes(text: str, base: Path) -> list[Path]:
+    """Hand-written files pulled in by ``{{< include ... >}}``: their prose is checked too."""
+    visible = mask_code(text)
+    found = re.findall(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}", visible)
+    paths = [base / f.strip("\"'") for f in found]
+    return [p for p in paths if not is_generated(p.relative_to(base))]
+
+
+def _scan_text(
+    text: str,
+    path: str,
+    allow: dict[str, list[dict]],
+    claim_consts: dict[str, set[float]],
+    spelled: bool,
+    result: ScanResult,
+) -> None:
+    masked = mask_non_prose(text)
+    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    src_lines = text.split("\n")
+
+    def loc(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_left(newlines, offset)
+        start = newlines[line - 1] + 1 if line else 0
+        return line + 1, offset - start + 1
+
+    windows = [
+        (m.start(), m.end(), _entry_label("patterns", e), e["reason"])
+        for e in allow["patterns"]
+        for m in re.finditer(e["regex"], masked, re.M)
+    ]
+    exact = {e["value"]: e for e in allow["literals"]}
+    spans = [s for s in find_claim_spans(text, path) if s.claim_id]
+
+    def excuse(s: int, e: int, literal: str) -> tuple[str, str] | None:
+        if literal in exact:
+            return _entry_label("literals", exact[literal]), exact[literal]["reason"]
+        for ws, we, label, reason in windows:
+            if ws <= s and e <= we:
+                return label, reason
+        for sp in spans:
+            consts = claim_consts.get(sp.claim_id or "", set())
+            inside = sp.text_start <= s and e <= sp.text_end
+            if inside and _claim_allows(_numeric_value(literal), consts):
+                return f"claim: {sp.claim_id}", f"checked by the assertion of {sp.claim_id}"
+        return None
+
+    hits = [(m, KIND_LITERAL) for m in _LITERAL.finditer(masked)]
+    if spelled:
+        for m in _SPELLED.finditer(masked):
+            in_claim = any(sp.text_start <= m.start() and m.end() <= sp.text_end for sp in spans)
+            if not in_claim:
+                hits.append((m, KIND_SPELLED))
+    for m, kind in sorted(hits, key=lambda h: h[0].start()):
+        literal = re.sub(r"\s+", " ", m.group(0))
+        line, col = loc(m.start())
+        why = excuse(m.start(), m.end(), literal)
+        if why:
+            result.used_entries.add(why[0])
+            result.allowed.append(Allowed(path, line, literal, why[1]))
+            continue
+        context = src_lines[line - 1].strip()
+        result.findings.append(Finding(path, line, col, literal, kind, context))
+
+
+def scan_document(
+    qmd_path: str | Path,
+    allow: dict | None = None,
+    *,
+    claims: dict[str, Any] | None = None,
+    spelled: bool = True,
+    follow_includes: bool = True,
+) -> ScanResult:
+    """Scan a document (and the files it includes) for literals and spelled proportions."""
+    allow_n = validate_allowlist(allow)
+    consts = _claim_constants(claims)
+    result = ScanResult()
+    todo, seen = [Path(qmd_path)], set()
+    while todo:
+        path = todo.pop(0)
+        key = path.resolve()
+        if key in seen:
+            continue
+        seen.add(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: manuscript file not found")
+        text = path.read_text(encoding="utf-8")
+        result.files.append(str(path))
+        _scan_text(text, str(path), allow_n, consts, spelled, result)
+        if follow_includes:
+            todo.extend(find_includes(text, path.parent))
+    return result
+
+
+def check_numeric_literals(
+    qmd_path: str | Path,
+    allow: dict | None = None,
+    *,
+    claims: dict[str, Any] | None = None,
+    spelled: bool = True,
+) -> list[Finding]:
+    """Every hand-typed number (and unclaimed spelled proportion) the allowlist does not excuse.
+
+    ``claims`` (the parsed claims.yml) lets a literal inside a claim span pass when the
+    claim's assertion tests that very number, e.g. "[above 75%]{.claim #clm-x}" with
+    ``assert: "... > 75"``: the build then fails if it stops being true.
+    """
+    return scan_document(qmd_path, allow, claims=claims, spelled=spelled).findings
+
+
+def _var_problem(variables: Any, key: str) -> str | None:
+    """Why ``key`` does not name one formatted value in the variables file, or None."""
+    node, done = variables, []
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(done) or "the top level"
+            keys = ", ".join(sorted(map(str, node))) if isinstance(node, dict) else "(a value)"
+            return f"is not defined: '{part}' not found under {where} (available: {keys})"
+        node, done = node[part], [*done, part]
+    if isinstance(node, dict | list) or node is None:
+        return "does not name a single value (it is a mapping, list or null)"
+    return None
+
+
+def check_var_keys(qmd_path: str | Path, variables_path: str | Path) -> list[Finding]:
+    """Every ``{{< var key >}}`` whose key the numbers stage did not write.
+
+    Quarto renders an unknown key as ``?var:key`` with only a warning, so a renamed result
+    would otherwise reach the finished paper as garbage.
+    """
+    variables = read_yaml(variables_path) or {}
+    findings, todo, seen = [], [Path(qmd_path)], set()
+    while todo:
+        path = todo.pop(0)
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        text = path.read_text(encoding="utf-8")
+        newlines = [i for i, c in enumerate(text) if c == "\n"]
+        for m in re.finditer(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}", mask_code(text)):
+            problem = _var_problem(variables, m.group(1))
+            if problem:
+                line = bisect.bisect_left(newlines, m.start()) + 1
+                start = newlines[line - 2] + 1 if line > 1 else 0
+                col = m.start() - start + 1
+                msg = f"{problem} in {variables_path}"
+                findings.append(Finding(str(path), line, col, m.group(1), KIND_VAR, msg))
+        todo.extend(find_includes(text, path.parent))
+    return findings
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    items = list(findings)
+    lines = [f"{len(items)} number(s) in the prose are not produced by the pipeline:"]
+    for f in items:
+        lines.append(f"{f.message}\n    | {f.context}")
+    return "\n".join(lines)
+
+
+def assert_no_literals(
+    qmd_path: str | Path,
+    allow: dict | None = None,
+    *,
+    claims: dict[str, Any] | None = None,
+    spelled: bool = True,
+) -> ScanResult:
+    """Raise ProseCheckError listing every offending literal; return the scan otherwise."""
+    result = scan_document(qmd_path, allow, claims=claims, spelled=spelled)
+    if result.findings:
+        raise ProseCheckError(format_findings(result.findings))
+    return result
+
+
+def report_data(result: ScanResult, allow: dict) -> dict[str, Any]:
+    """Deterministic summary of a passing check, for the build's report file."""
+    allow_n = validate_allowlist(allow)
+    entries = [_entry_label("literals", e) for e in allow_n["literals"]]
+    entries += [_entry_label("patterns", e) for e in allow_n["patterns"]]
+    return {
+        "status": "ok" if not result.findings else "failed",
+        "files": result.files,
+        "n_findings": len(result.findings),
+        "allowed": [
+            {"file": a.path, "line": a.line, "literal": a.literal, "reason": a.reason}
+            for a in result.allowed
+        ],
+        "unused_allowlist_entries": sorted(set(entries) - result.used_entries),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: exit 1 listing every stray number; write the report on success."""
+    parser = argparse.ArgumentParser(prog="python -m paperkit.prose_check", description=__doc__)
+    parser.add_argument("qmd", help="manuscript, e.g. paper/index.qmd")
+    parser.add_argument("--allow", help="allowlist YAML, e.g. paper/_number_allowlist.yml")
+    parser.add_argument("--claims", help="claims YAML: literals its assertions test may stay")
+    parser.add_argument("--variables", help="Quarto variables file: every var key must exist")
+    parser.add_argument("--report", help="JSON report written on success")
+    parser.add_argument("--no-spelled", action="store_true", help="skip spelled proportions")
+    args = parser.parse_args(argv)
+    try:
+        allow = load_allowlist(args.allow)
+        claims = read_yaml(args.claims) if args.claims else None
+        claims = claims if isinstance(claims, dict) else None
+        result = scan_document(args.qmd, allow, claims=claims, spelled=not args.no_spelled)
+        unknown = check_var_keys(args.qmd, args.variables) if args.variables else []
+    except (AllowlistError, FileNotFoundError, yaml.YAMLError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if result.findings or unknown:
+        parts = [format_findings(result.findings)] if result.findings else []
+        if unknown:
+            parts.append(f"{len(unknown)} var shortcode(s) name no value:")
+            parts += [f.message for f in unknown]
+        print("\n".join(parts), file=sys.stderr)
+        return 1
+    if args.report:
+        write_json(args.report, report_data(result, allow))
+    n_allowed = len(result.allowed)
+    print(f"prose check passed: {', '.join(result.files)} ({n_allowed} allowlisted literal(s))")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

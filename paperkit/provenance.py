@@ -1,0 +1,179 @@
+"""Provenance of every figure and table of the manuscript, derived from the workflow.
+
+The AEA Data Editor's README template asks for a list of tables and figures with the
+program and output file behind each. Written by hand, such a list drifts from the code;
+here it is computed on every build from three things the build already has:
+
+* the article (``paper/index.qmd``): which notebook cells it embeds
+  (``{{< embed notebooks/x.ipynb#label >}}``) and which generated tables it includes
+  (``{{< include _tables/... >}}`` followed by a caption ending in ``{#tbl-...}``);
+* the notebooks: the file each labelled cell displays (``FIGURES / "describe/x.png"``);
+* the Snakemake DAG: for every rule its outputs, script and ``analysis/`` code, passed
+  in by the Snakefile (its ``describe_rules`` turns ``workflow.rules`` into plain data).
+
+An item whose file no rule produces is an error: the table never guesses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paperkit.io import write_json, write_text
+
+EMBED = re.compile(r"\{\{<\s*embed\s+notebooks/([\w.-]+\.ipynb)#([\w-]+)[^>]*>\}\}")
+INCLUDE = re.compile(r"\{\{<\s*include\s+(_tables/[^\s>]+)\s*>\}\}")
+CAPTION_LABEL = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
+CELL_PATH = re.compile(r'\b(RESULTS|FIGURES)\s*/\s*"([^"]+)"')
+CELL_ROOTS = {"RESULTS": "results", "FIGURES": "figures"}
+LABEL_OPTION = re.compile(r"^#\|\s*label:\s*([\w-]+)\s*$", re.MULTILINE)
+STAGED_TABLES = ("_tables/", "results/tables/")
+
+
+class ProvenanceError(ValueError):
+    """A manuscript item cannot be traced to a rule; the message names file and item."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One figure or table of the manuscript and where it comes from."""
+
+    label: str
+    output: str
+    rule: str
+    programs: tuple[str, ...]
+    shown_by: str
+
+
+def producing_rule(path: str, rules: Mapping[str, Mapping[str, Any]]) -> str:
+    """The rule whose output is ``path`` or a directory holding it (longest match wins)."""
+    best, length = "", -1
+    for name, rule in rules.items():
+        for output in rule["outputs"]:
+            pattern = re.sub(r"\\\{[^}]*\\\}", r"[^/]+", re.escape(output))
+            matches = re.fullmatch(pattern, path) or path.startswith(output.rstrip("/") + "/")
+            if matches and len(output) > length:
+                best, length = name, len(output)
+    if not best:
+        raise ProvenanceError(f"no rule of the Snakefile produces {path!r}")
+    return best
+
+
+def notebook_cells(path: Path) -> dict[str, str]:
+    """Map each labelled code cell of a notebook to the file it displays."""
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProvenanceError(f"{path}: cannot read the notebook: {exc}") from exc
+    cells = {}
+    for cell in notebook.get("cells", []):
+        source = "".join(cell.get("source", []))
+        label = LABEL_OPTION.search(source)
+        shown = CELL_PATH.search(source)
+        if cell.get("cell_type") == "code" and label and shown:
+            cells[label.group(1)] = f"{CELL_ROOTS[shown.group(1)]}/{shown.group(2)}"
+    return cells
+
+
+def _programs(rule: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(p for p in (rule["script"], *rule["code"]) if p)
+
+
+def _item(label: str, output: str, shown_by: str, rules: Mapping[str, Any]) -> Item:
+    rule = producing_rule(output, rules)
+    return Item(label, output, rule, _programs(rules[rule]), shown_by)
+
+
+def trace_article(
+    article: Path, notebook_dir: Path, rules: Mapping[str, Mapping[str, Any]]
+) -> list[Item]:
+    """Every embedded or included figure/table of ``article``, in order of appearance."""
+    lines = article.read_text(encoding="utf-8").splitlines()
+    cache: dict[str, dict[str, str]] = {}
+    items: list[Item] = []
+    for number, line in enumerate(lines, start=1):
+        where = f"{article}:{number}"
+        if embed := EMBED.search(line):
+            name, label = embed.groups()
+            cells = cache.setdefault(name, notebook_cells(notebook_dir / name))
+            if label not in cells:
+                raise ProvenanceError(f"{where}: {name} has no labelled cell {label!r} "
+                                      "that displays a pipeline file")
+            shown = f"paper/notebooks/{name} (rule notebook)"
+            items.append(_item(label, cells[label], shown, rules))
+        elif include := INCLUDE.search(line):
+            label = _caption_label(lines, number, where)
+            output = "results/tables/" + include.group(1).removeprefix("_tables/")
+            items.append(_item(label, output, "included by the article (rule stage_paper)",
+                               rules))
+    return items
+
+
+def _caption_label(lines: list[str], number: int, where: str) -> str:
+    """The ``{#tbl-...}`` label of the caption after an include (blank lines skipped)."""
+    for line in lines[number:]:
+        if line.strip():
+            match = CAPTION_LABEL.match(line.strip())
+            if match:
+                return match.group(1)
+            break
+    raise ProvenanceError(f"{where}: an included table needs a caption ': ... {{#tbl-...}}'")
+
+
+BREAK = "\u200b"  # zero-width space: lets long paths wrap inside narrow PDF table cells
+
+
+def breakable(path: str) -> str:
+    """A path that may wrap after each slash (code spans never wrap in the PDF)."""
+    return path.replace("/", "/" + BREAK)
+
+
+def markdown(items: list[Item], wrap_paths: bool = True) -> str:
+    """The appendix table: item, output file, rule, programs, how the paper shows it.
+
+    For the paper (``wrap_paths``) paths are plain text that may wrap after a slash, as
+    code spans never wrap in narrow PDF cells; for READMEs they are code spans.
+    """
+    path = breakable if wrap_paths else (lambda p: f"`{p}`")
+    name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
+    head = "| Item | Output file | Rule | Programs | Shown in the paper by |\n"
+    # Relative column widths (pandoc reads them from the dashes of wide tables).
+    head += "|:----------|:------------------------|:-------------|:------------------------|" \
+            ":---------------|\n"
+    rows = [
+        f"| @{i.label} | {path(i.output)} | {name(i.rule)} | "
+        + ", ".join(path(p) for p in i.programs)
+        + f" | {path(i.shown_by) if wrap_paths else i.shown_by} |"
+        for i in items
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def items_from_json(record: Mapping[str, Any]) -> list[Item]:
+    """The items of a provenance.json record."""
+    return [Item(**{**i, "programs": tuple(i["programs"])}) for i in record["items"]]
+
+
+def write_provenance(
+    article: str | Path,
+    notebook_dir: str | Path,
+    rules: Mapping[str, Mapping[str, Any]],
+    out_dir: str | Path,
+) -> list[Item]:
+    """Snakemake entry: write provenance.md (the appendix table) and provenance.json."""
+    items = trace_article(Path(article), Path(notebook_dir), rules)
+    labels = [i.label for i in items]
+    if len(set(labels)) != len(labels):
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        raise ProvenanceError(f"{article}: labels used more than once: {dup}")
+    out = Path(out_dir)
+    write_text(out / "provenance.md", markdown(items))
+    write_json(out / "provenance.json", {
+        "items": [i.__dict__ | {"programs": list(i.programs)} for i in items],
+        "rules": dict(rules),
+    })
+    return items

@@ -1,0 +1,917 @@
+"""Render the Quarto manuscript project: with Quarto (>= 1.4) when it is installed,
+otherwise with pandoc + typst from the same, unchanged Quarto sources.
+
+The self-render implements the Quarto features the paper uses (front matter with
+authors and affiliations, `var`/`meta`/`include`/`embed`/`pagebreak` shortcodes,
+numbered figure/table/section cross-references, citeproc citations) so that authors
+with Quarto and builds without it get the same paper. The document is parsed and
+filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and
+--citeproc); the HTML, DOCX, Typst and JATS writers then run concurrently on that AST.
+
+Problems (unknown variable, dangling cross-reference, unknown citation key, missing
+include, notebook, cell or image) raise RenderError naming source file and line;
+no output file is written then, and stale outputs of the requested formats are
+removed so that an old paper is never mistaken for the current one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paperkit.io import atomic_path
+
+FILTER_DIR = Path(__file__).resolve().parent / "filters"
+CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+# Where the executed notebooks sit relative to the rendered paper (figure source links).
+SOURCE_LINK_BASE = "../notebooks/"
+EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
+DEFAULT_FORMATS = ("html", "pdf", "docx")
+TYPST_FONT = "Libertinus Serif"  # shipped inside the typst wheel, so no system font needed
+# Chinese text (the codebook's questions) needs a CJK font, which the typst wheel lacks;
+# typst falls back to any font it is given for missing glyphs. `make paper` installs
+# Debian's fonts-wqy-microhei; these are the directories searched.
+CJK_FONT_DIRS = (
+    "/usr/share/fonts/truetype/wqy",
+    "/usr/share/fonts/opentype/noto",
+    "/usr/share/fonts/truetype/arphic",
+)
+CJK_CHARS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def cjk_font_paths() -> list[str]:
+    """System directories with a CJK font, if any are installed."""
+    return [d for d in CJK_FONT_DIRS if Path(d).is_dir()]
+DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest time a ZIP (DOCX) entry can carry
+MIN_QUARTO = (1, 4)
+# Quarto's own metadata keys; other front matter keys are passed through to pandoc.
+QUARTO_ONLY_KEYS = {
+    "project", "manuscript", "format", "execute", "jupyter", "engine", "filters",
+    "website", "book", "author", "affiliations", "crossref", "number-sections", "toc",
+    "toc-depth", "bibliography", "csl", "date", "date-format",
+}
+TYPST_HEADER = """\
+// Added by paperkit/render.py: the crossref filter writes "Figure 1:" itself.
+#set figure(numbering: none)
+#show figure: set block(breakable: false)
+#show figure.where(kind: table): set block(breakable: true)
+#show table: set text(size: 0.85em)
+#show link: set text(fill: rgb("#1f4e79"))
+#show heading: set block(above: 1.4em, below: 0.8em)
+"""
+SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
+ERROR_LINE = re.compile(r"RENDER-ERROR ([\w-]+): (.+)")
+ERROR_TEXT = {
+    "unresolved-xref": "cross-reference to an undefined label '{id}'",
+    "unknown-citation": "citation key '{id}' is not in the bibliography",
+    "duplicate-label": "label '{id}' is defined more than once",
+    "missing-image": "image file '{id}' does not exist",
+    "table-div-without-table": "'::: {{#{id}}}' holds no table",
+}
+
+
+class RenderError(RuntimeError):
+    """The manuscript cannot be rendered; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of the expanded document and where it came from."""
+
+    text: str
+    path: Path
+    lineno: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.lineno}"
+
+
+@dataclass
+class Project:
+    """The parts of a Quarto manuscript project the self-render reads."""
+
+    root: Path
+    article: Path
+    quarto: dict[str, Any]
+    variables: dict[str, Any]
+    front: dict[str, Any] = field(default_factory=dict)
+    front_lines: list[SourceLine] = field(default_factory=list)
+    body: list[SourceLine] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- Quarto
+
+
+def quarto_version() -> tuple[int, ...] | None:
+    """Version of the `quarto` on PATH, or None if absent or older than 1.4."""
+    exe = shutil.which("quarto")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+(?:\.\d+)+)", out)
+    if not match:
+        return None
+    version = tuple(int(p) for p in match.group(1).split("."))
+    return version if version[:2] >= MIN_QUARTO else None
+
+
+def _quarto_format_names(quarto: dict[str, Any], formats: Sequence[str]) -> list[str]:
+    declared = quarto.get("format") or {}
+    names = []
+    for fmt in formats:
+        if fmt == "pdf":
+            names.append("typst" if "typst" in declared or "pdf" not in declared else "pdf")
+        else:
+            names.append(fmt)
+    return names
+
+
+def _render_with_quarto(
+    project_dir: Path, formats: Sequence[str], out_dir: Path
+) -> dict[str, Path]:
+    quarto = _read_yaml_file(project_dir / "_quarto.yml")
+    to = ",".join(_quarto_format_names(quarto, formats))
+    proc = subprocess.run(
+        ["quarto", "render", str(project_dir), "--to", to],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise RenderError(f"quarto render {project_dir} failed:\n{proc.stderr.strip()}")
+    quarto_out = project_dir / ((quarto.get("project") or {}).get("output-dir") or "_manuscript")
+    stem = Path((quarto.get("manuscript") or {}).get("article", "index.qmd")).stem
+    produced = {fmt: quarto_out / f"{stem}.{EXTENSIONS[fmt]}" for fmt in formats}
+    missing = [str(p) for p in produced.values() if not p.is_file()]
+    if missing:
+        raise RenderError(f"quarto render {project_dir} did not write {', '.join(missing)}")
+    return _publish(produced, out_dir)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def render_manuscript(
+    project_dir: Path,
+    formats: list[str],
+    out_dir: Path | None = None,
+    engine: str = "auto",
+) -> dict[str, Path]:
+    """Render `project_dir` to `formats`; return {format: output path}.
+
+    engine: "auto" uses Quarto when a version >= 1.4 is on PATH, "quarto" requires it,
+    "pandoc" always self-renders (pandoc + typst).
+    """
+    project_dir = Path(project_dir).resolve()
+    unknown = sorted(set(formats) - set(EXTENSIONS))
+    if unknown or not formats:
+        raise RenderError(f"unknown output format(s) {unknown}; choose from {sorted(EXTENSIONS)}")
+    out_dir = Path(out_dir).resolve() if out_dir else project_dir / "_manuscript"
+    formats = list(dict.fromkeys(formats))
+    use_quarto = engine == "quarto" or (engine == "auto" and quarto_version() is not None)
+    if engine == "quarto" and quarto_version() is None:
+        raise RenderError("engine 'quarto' requested but quarto >= 1.4 is not on PATH")
+    try:
+        if use_quarto:
+            return _render_with_quarto(project_dir, formats, out_dir)
+        return _self_render(project_dir, formats, out_dir)
+    except BaseException:
+        _remove_stale(out_dir, formats)
+        raise
+
+
+def _remove_stale(out_dir: Path, formats: Iterable[str]) -> None:
+    for fmt in formats:
+        (out_dir / f"index.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
+
+
+def _publish(produced: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+    """Move finished outputs into out_dir, each atomically, only once all exist."""
+    final = {}
+    for fmt, src in produced.items():
+        target = out_dir / f"index.{EXTENSIONS[fmt]}"
+        if src.resolve() != target.resolve():
+            with atomic_path(target) as tmp:
+                shutil.copyfile(src, tmp)
+                tmp.chmod(0o644)  # mkstemp creates 0600; the paper is meant to be read
+        final[fmt] = target
+    return final
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _read_yaml_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RenderError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise RenderError(f"{path}:{line}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RenderError(f"{path}:1: expected a YAML mapping")
+    return data
+
+
+def load_project(project_dir: Path) -> Project:
+    """Read _quarto.yml, _variables.yml and the article with its includes expanded."""
+    quarto = _read_yaml_file(project_dir / "_quarto.yml")
+    variables_path = project_dir / "_variables.yml"
+    variables = _read_yaml_file(variables_path) if variables_path.exists() else {}
+    article = project_dir / (quarto.get("manuscript") or {}).get("article", "index.qmd")
+    if not article.is_file():
+        raise RenderError(f"{project_dir / '_quarto.yml'}:1: article {article} not found")
+    lines = _read_lines(article)
+    front_lines, body_start = _split_front_matter(lines)
+    front = _parse_front_matter(front_lines, article)
+    body = _expand_includes(lines[body_start:], project_dir, [article])
+    return Project(project_dir, article, quarto, variables, front, front_lines, body)
+
+
+def _read_lines(path: Path) -> list[SourceLine]:
+    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    return [SourceLine(t, path, i) for i, t in enumerate(text.split("\n"), start=1)]
+
+
+def _split_front_matter(lines: list[SourceLine]) -> tuple[list[SourceLine], int]:
+    if not lines or lines[0].text.strip() != "---":
+        return [], 0
+    for i, line in enumerate(lines[1:], start=1):
+        if line.text.strip() in ("---", "..."):
+            return lines[1:i], i + 1
+    raise RenderError(f"{lines[0].where}: front matter is not closed by '---'")
+
+
+def _parse_front_matter(front_lines: list[SourceLine], article: Path) -> dict[str, Any]:
+    text = "\n".join(line.text for line in front_lines)
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        raise RenderError(f"{article}:{line}: invalid YAML front matter: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RenderError(f"{article}:2: front matter must be a YAML mapping")
+    return data
+
+
+INCLUDE = re.compile(r"^\s*\{\{<\s*include\s+(.+?)\s*>\}\}\s*$")
+
+
+def _expand_includes(
+    lines: list[SourceLine], root: Path, stack: list[Path]
+) -> list[SourceLine]:
+    """Replace include shortcode lines by the included file, recursively."""
+    out: list[SourceLine] = []
+    for line in lines:
+        match = INCLUDE.match(line.text)
+        if not match:
+            out.append(line)
+            continue
+        target = _shortcode_path(match.group(1), line, root)
+        if not target.is_file():
+            raise RenderError(f"{line.where}: include file '{match.group(1)}' not found ({target})")
+        if target in stack:
+            raise RenderError(f"{line.where}: include of '{match.group(1)}' is circular")
+        included = _read_lines(target)
+        _, start = _split_front_matter(included)
+        out.append(SourceLine("", line.path, line.lineno))
+        out.extend(_expand_includes(included[start:], root, [*stack, target]))
+        out.append(SourceLine("", line.path, line.lineno))
+    return out
+
+
+def _shortcode_path(raw: str, line: SourceLine, root: Path) -> Path:
+    raw = raw.strip().strip("\"'")
+    if raw.startswith("/"):
+        return (root / raw.lstrip("/")).resolve()
+    return (line.path.parent / raw).resolve()
+
+
+# ----------------------------------------------------------------------------- shortcodes
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+def _scalar_text(value: Any, key: str, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str, dt.date)):
+        return str(value)
+    raise RenderError(f"{where}: variable '{key}' is not a scalar (got {type(value).__name__})")
+
+
+def _inline_shortcodes(text: str, where: str, project: Project) -> str:
+    """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes."""
+
+    def replace(match: re.Match[str]) -> str:
+        open_extra, name, args, close_extra = match.groups()
+        if open_extra and close_extra:  # {{{< x >}}} is Quarto's escape for a literal
+            return "{{< " + f"{name} {args.strip()}".strip() + " >}}"
+        key = args.strip()
+        if name == "var":
+            try:
+                value = _lookup(project.variables, key)
+            except KeyError:
+                raise RenderError(
+                    f"{where}: unknown variable '{key}' (not in {project.root / '_variables.yml'})"
+                ) from None
+            return open_extra + _scalar_text(value, key, where) + close_extra
+        if name == "meta":
+            try:
+                value = _lookup(project.front, key)
+            except KeyError:
+                raise RenderError(f"{where}: unknown metadata key '{key}'") from None
+            return open_extra + _scalar_text(value, key, where) + close_extra
+        if name in ("embed", "include", "pagebreak"):
+            raise RenderError(f"{where}: shortcode '{name}' must stand on a line of its own")
+        raise RenderError(f"{where}: unsupported shortcode '{name}'")
+
+    return SHORTCODE.sub(replace, text)
+
+
+def _resolve_front_matter(project: Project) -> None:
+    """Quarto resolves `var` in front matter strings too; do the same, with line numbers."""
+
+    def where_of(text: str) -> str:
+        for line in project.front_lines:
+            if text.strip() and text.strip().splitlines()[0] in line.text:
+                return line.where
+        for line in project.front_lines:
+            if "{{<" in line.text:
+                return line.where
+        return f"{project.article}:1"
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str) and "{{<" in node:
+            return _inline_shortcodes(node, where_of(node), project)
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        return node
+
+    project.front = walk(project.front)
+
+
+BLOCK_SHORTCODE = re.compile(r"^\s*\{\{<\s*(embed|pagebreak)\b(.*?)>\}\}\s*$")
+
+
+def _expand_body(project: Project, work: Path) -> list[SourceLine]:
+    out: list[SourceLine] = []
+    fence: str | None = None
+    for line in project.body:
+        stripped = line.text.lstrip()
+        fence_match = re.match(r"(`{3,}|~{3,})", stripped)
+        if fence_match:
+            mark = fence_match.group(1)
+            if fence is None:
+                fence = mark
+            elif stripped.startswith(fence) and not stripped[len(mark):].strip():
+                fence = None
+        block = BLOCK_SHORTCODE.match(line.text)
+        if block and fence is None:
+            name, args = block.groups()
+            if name == "pagebreak":
+                generated = ["", "::: {.render-pagebreak}", ":::", ""]
+            else:
+                generated = _embed(args.strip(), line, project, work)
+            out.extend(SourceLine(t, line.path, line.lineno) for t in generated)
+            continue
+        text = _inline_shortcodes(line.text, line.where, project)
+        out.append(SourceLine(text, line.path, line.lineno))
+    return out
+
+
+# ----------------------------------------------------------------------------- embed
+
+
+def _cell_options(source: str) -> dict[str, Any]:
+    option_lines = []
+    for raw in source.splitlines():
+        if not raw.startswith("#|"):
+            break
+        option_lines.append(raw[2:].removeprefix(" "))
+    if not option_lines:
+        return {}
+    try:
+        options = yaml.safe_load("\n".join(option_lines))
+    except yaml.YAMLError:
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
+def _joined(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _embed(args: str, line: SourceLine, project: Project, work: Path) -> list[str]:
+    """Lines of markdown that stand for one embedded notebook cell."""
+    parts = args.split()
+    if not parts or "#" not in parts[0]:
+        raise RenderError(f"{line.where}: embed needs 'notebook.ipynb#label', got '{args}'")
+    nb_ref, label = parts[0].rsplit("#", 1)
+    flags = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    nb_path = _shortcode_path(nb_ref, line, project.root)
+    if not nb_path.is_file():
+        raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
+    try:
+        notebook = json.loads(nb_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RenderError(f"{line.where}: notebook {nb_path} is not valid JSON: {exc}") from exc
+    cells = {}
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            options = _cell_options(_joined(cell.get("source", "")))
+            if "label" in options:
+                cells[str(options["label"])] = (cell, options)
+    if label not in cells:
+        raise RenderError(
+            f"{line.where}: notebook {nb_ref} has no cell labelled '{label}'"
+            f" (labels: {', '.join(sorted(cells)) or 'none'})"
+        )
+    cell, options = cells[label]
+    body = _cell_markdown(cell, options, label, nb_path, line, work)
+    if flags.get("echo", "false").lower() == "true":
+        lang = (notebook.get("metadata", {}).get("kernelspec", {}) or {}).get("language", "python")
+        body = ["", f"```{lang}", *_code_without_options(cell), "```", "", *body]
+    return ["", *body, ""]
+
+
+def _code_without_options(cell: dict[str, Any]) -> list[str]:
+    lines = _joined(cell.get("source", "")).splitlines()
+    while lines and lines[0].startswith("#|"):
+        lines.pop(0)
+    return lines
+
+
+def _cell_markdown(
+    cell: dict[str, Any], options: dict[str, Any], label: str, nb_path: Path,
+    line: SourceLine, work: Path,
+) -> list[str]:
+    outputs = cell.get("outputs", [])
+    for out in outputs:
+        if out.get("output_type") == "error":
+            raise RenderError(
+                f"{line.where}: cell '{label}' of {nb_path.name} raised {out.get('ename')}"
+            )
+    rich = [o.get("data", {}) for o in outputs if o.get("output_type") in
+            ("display_data", "execute_result")]
+    image = next(((mime, d[mime]) for d in rich for mime in
+                  ("image/png", "image/jpeg", "image/svg+xml") if mime in d), None)
+    markdown = next((_joined(d["text/markdown"]) for d in rich if "text/markdown" in d), None)
+    if label.startswith("tbl-") or (markdown is not None and image is None):
+        if markdown is None:
+            raise RenderError(
+                f"{line.where}: cell '{label}' of {nb_path.name} has no text/markdown output"
+            )
+        caption = str(options.get("tbl-cap", ""))
+        inner = [*markdown.strip("\n").splitlines(), "", caption] if caption else \
+            markdown.strip("\n").splitlines()
+        if label.startswith("tbl-"):
+            return [f"::: {{#{label}}}", "", *inner, "", ":::"]
+        return inner
+    if image is None:
+        raise RenderError(f"{line.where}: cell '{label}' of {nb_path.name} has no image output")
+    path = _write_image(image, work, Path("embed") / nb_path.stem, label)
+    alt = options.get("fig-alt")
+    attr = f'{{fig-alt="{alt}"}}' if alt else ""
+    caption = _with_source(str(options.get("fig-cap", "")), nb_path)
+    if label.startswith("fig-"):
+        return [f"::: {{#{label}}}", "", f"![](<{path}>){attr}", "", caption, "", ":::"]
+    return [f"![](<{path}>){attr}"]
+
+
+def _with_source(caption: str, nb_path: Path) -> str:
+    """Append a link to the notebook that made the figure, so readers can trace it.
+
+    The link is relative to the rendered paper in ``_manuscript/``, next to which the
+    build keeps the executed notebooks (``notebooks/``).
+    """
+    name = nb_path.name
+    note = f"Source: [notebooks/{name}](<{SOURCE_LINK_BASE}{name}>) (rule notebook)."
+    return f"{caption.rstrip()} {note}".strip()
+
+
+def _write_image(image: tuple[str, Any], work: Path, folder: Path, label: str) -> Path:
+    """Write a cell's image under the scratch directory; return its relative path."""
+    mime, data = image
+    (work / folder).mkdir(parents=True, exist_ok=True)
+    ext = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}[mime]
+    path = folder / f"{label}.{ext}"  # folder is relative to the scratch directory
+    if mime == "image/svg+xml":
+        (work / path).write_text(_joined(data), encoding="utf-8")
+    else:
+        (work / path).write_bytes(base64.b64decode(_joined(data)))
+    return path
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def _source_epoch(front: dict[str, Any]) -> int:
+    """SOURCE_DATE_EPOCH, else the article's ISO date, else 1980-01-01: stable bytes."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env and env.strip().isdigit():
+        return int(env)
+    date = _iso_date(front.get("date"))
+    if date:
+        return int(dt.datetime.combine(date, dt.time(), dt.UTC).timestamp())
+    return DEFAULT_EPOCH
+
+
+def _iso_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _display_date(value: Any, epoch: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip() in ("today", "now", "last-modified"):
+        date = dt.datetime.fromtimestamp(epoch, dt.UTC).date()
+    else:
+        date = _iso_date(value)
+    if date is None:
+        return str(value)
+    return f"{date:%B} {date.day}, {date.year}"
+
+
+def _affiliation_name(aff: Any, registry: dict[str, str]) -> str:
+    if isinstance(aff, str):
+        return registry.get(aff, aff)
+    if isinstance(aff, dict):
+        if "ref" in aff:
+            return registry.get(str(aff["ref"]), str(aff["ref"]))
+        parts = [aff.get("department"), aff.get("name"), aff.get("city"), aff.get("country")]
+        return ", ".join(str(p) for p in parts if p)
+    return str(aff)
+
+
+def _person_name(name: Any) -> str:
+    if isinstance(name, dict):
+        if "literal" in name:
+            return str(name["literal"])
+        return " ".join(str(name[k]) for k in ("given", "family") if name.get(k))
+    return str(name)
+
+
+def _normalise_authors(meta: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Quarto's author schema -> (author lines for the title, note lines for the body)."""
+    authors = meta.get("author") or []
+    if not isinstance(authors, list):
+        authors = [authors]
+    registry = {}
+    for aff in meta.get("affiliations") or []:
+        if isinstance(aff, dict) and "id" in aff:
+            registry[str(aff["id"])] = _affiliation_name({k: v for k, v in aff.items()
+                                                          if k != "id"}, {})
+    affiliations: list[str] = []
+    names, contacts, orcids = [], [], []
+    for author in authors:
+        if not isinstance(author, dict):
+            names.append(str(author))
+            continue
+        name = _person_name(author.get("name", ""))
+        affs = author.get("affiliations", author.get("affiliation")) or []
+        affs = affs if isinstance(affs, list) else [affs]
+        marks = []
+        for aff in affs:
+            text = _affiliation_name(aff, registry)
+            if text not in affiliations:
+                affiliations.append(text)
+            marks.append(str(affiliations.index(text) + 1))
+        if author.get("corresponding"):
+            marks.append("\\*")
+            if author.get("email"):
+                contacts.append(f"{name}, <{author['email']}>")
+        if author.get("orcid"):
+            orcids.append(f"{name} [{author['orcid']}](https://orcid.org/{author['orcid']})")
+        names.append(name + (f"^{','.join(marks)}^" if marks else ""))
+    notes = [f"^{i}^ {text}" for i, text in enumerate(affiliations, start=1)]
+    notes = [" \\\n".join(notes)] if notes else []
+    if contacts:
+        notes.append("\\* Corresponding author: " + "; ".join(contacts))
+    if orcids:
+        notes.append("ORCID: " + "; ".join(orcids))
+    keywords = meta.get("keywords")
+    if keywords:
+        words = keywords if isinstance(keywords, list) else [keywords]
+        notes.append("**Keywords:** " + "; ".join(str(k) for k in words))
+    return names, notes
+
+
+def _merged_meta(project: Project) -> dict[str, Any]:
+    meta = {k: v for k, v in project.quarto.items() if k not in ("project", "manuscript",
+                                                                   "format", "execute")}
+    meta.update(project.front)
+    return meta
+
+
+def _format_options(project: Project, fmt: str) -> dict[str, Any]:
+    name = "typst" if fmt == "pdf" else fmt
+    options: dict[str, Any] = {}
+    for source in (project.quarto.get("format"), project.front.get("format")):
+        if isinstance(source, dict) and isinstance(source.get(name), dict):
+            options.update(source[name])
+    return options
+
+
+def _number_sections(project: Project, meta: dict[str, Any]) -> bool:
+    if "number-sections" in meta:
+        return bool(meta["number-sections"])
+    return any(_format_options(project, f).get("number-sections") for f in ("html", "pdf", "docx"))
+
+
+def _pandoc_metadata(project: Project, meta: dict[str, Any], body: list[SourceLine],
+                     epoch: int) -> tuple[dict[str, Any], list[str]]:
+    """Metadata file for pandoc (strings are markdown) and the title-notes block."""
+    names, notes = _normalise_authors(meta)
+    out = {k: v for k, v in meta.items() if k not in QUARTO_ONLY_KEYS and v is not None}
+    out = json.loads(json.dumps(out, default=str))
+    if names:
+        out["author"] = names
+    date = _display_date(meta.get("date"), epoch)
+    if date:
+        out["date"] = date
+    bibs = meta.get("bibliography") or []
+    bibs = bibs if isinstance(bibs, list) else [bibs]
+    if bibs:
+        out["bibliography"] = [str((project.root / b).resolve()) for b in bibs]
+        for b in out["bibliography"]:
+            if not Path(b).is_file():
+                raise RenderError(f"{project.root / '_quarto.yml'}:1: bibliography {b} not found")
+    if meta.get("csl"):
+        out["csl"] = str((project.root / meta["csl"]).resolve())
+    out.setdefault("link-citations", True)
+    out.setdefault("abstract-title", "Abstract")
+    has_refs_div = any(re.search(r"\{\s*#refs\b", line.text) for line in body)
+    if bibs and not has_refs_div:
+        out.setdefault("reference-section-title", "References")
+    out["render-number-sections"] = _number_sections(project, meta)
+    out["render-project-dir"] = str(project.root)
+    crossref = meta.get("crossref") or {}
+    out["render-crossref"] = {k: str(v) for k, v in crossref.items()
+                              if re.fullmatch(r"(fig|tbl|sec)-(prefix|title)", k)}
+    block = ["::: {.title-notes}", ""] + [n + "\n" for n in notes] + [":::", ""] if notes else []
+    return out, block
+
+
+# ----------------------------------------------------------------------------- pandoc
+
+
+def pandoc_path() -> str:
+    """The pandoc binary shipped by pypandoc-binary (pandoc 3.9)."""
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _warnings(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("[WARNING]")]
+
+
+def _locate(ident: str, kind: str, lines: list[SourceLine], project: Project) -> str:
+    """Where in the sources an id from the filter's error report occurs."""
+    esc = re.escape(ident)
+    if kind in ("unresolved-xref", "unknown-citation"):
+        pattern = re.compile(rf"(?<![\w@])-?@\{{?{esc}(?![\w-])")
+    elif kind == "missing-image":
+        pattern = re.compile(rf"\]\(<?{esc}")
+    else:
+        pattern = re.compile(rf"#{esc}(?![\w-])")
+    hits = [line for line in [*lines, *project.front_lines] if pattern.search(line.text)]
+    if kind == "duplicate-label" and len(hits) > 1:
+        return hits[1].where
+    return hits[0].where if hits else f"{project.article}:1"
+
+
+def _filter_errors(stderr: str, lines: list[SourceLine], project: Project) -> RenderError:
+    found = ERROR_LINE.findall(stderr)
+    if not found:
+        return RenderError(f"{project.article}: pandoc failed:\n{stderr.strip()}")
+    messages = []
+    for kind, ident in dict.fromkeys(found):
+        text = ERROR_TEXT.get(kind, kind + " '{id}'").format(id=ident.strip())
+        messages.append(f"{_locate(ident.strip(), kind, lines, project)}: {text}")
+    return RenderError("\n".join(messages))
+
+
+def _warning_error(warnings: list[str], lines: list[SourceLine], project: Project,
+                   step: str) -> RenderError:
+    messages = []
+    for warning in warnings:
+        match = re.search(r"line (\d+)", warning)
+        where = str(project.article)
+        if match and 0 < int(match.group(1)) <= len(lines):
+            where = lines[int(match.group(1)) - 1].where
+        messages.append(f"{where}: pandoc ({step}) {warning}")
+    return RenderError("\n".join(messages))
+
+
+def _env(epoch: int) -> dict[str, str]:
+    return {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "LC_ALL": "C.UTF-8"}
+
+
+def _parse_to_ast(work: Path, lines: list[SourceLine], project: Project, epoch: int) -> Path:
+    ast = work / "document.json"
+    cmd = [pandoc_path(), "--from", "markdown", "--to", "json",
+           "--metadata-file", str(work / "metadata.yaml"),
+           "--lua-filter", str(CROSSREF_FILTER), "--citeproc",
+           "--resource-path", f"{project.root}{os.pathsep}{work}",
+           "--output", str(ast), str(work / "document.md")]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=_env(epoch),
+                          check=False)
+    if proc.returncode != 0:
+        raise _filter_errors(proc.stderr, lines, project)
+    if _warnings(proc.stderr):
+        raise _warning_error(_warnings(proc.stderr), lines, project, "parse")
+    return ast
+
+
+def _writer_command(fmt: str, ast: Path, work: Path, project: Project, toc: bool) -> list[str]:
+    options = _format_options(project, fmt)
+    cmd = [pandoc_path(), "--from", "json", "--standalone",
+           "--resource-path", f"{project.root}{os.pathsep}{work}"]
+    if toc or options.get("toc"):
+        cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
+    if fmt == "html":
+        cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs"]
+        css = options.get("css") or []
+        for sheet in css if isinstance(css, list) else [css]:
+            cmd += ["--css", str((project.root / sheet).resolve())]
+        target = work / "out.html"
+    elif fmt == "docx":
+        cmd += ["--to", "docx"]
+        if options.get("reference-doc"):
+            cmd += ["--reference-doc", str((project.root / options["reference-doc"]).resolve())]
+        target = work / "out.docx"
+    elif fmt == "jats":
+        cmd += ["--to", "jats_articleauthoring"]
+        target = work / "out.xml"
+    else:
+        cmd += ["--to", "typst-citations", "--include-in-header", str(work / "header.typ")]
+        cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
+        target = work / "out.typ"
+    return [*cmd, "--output", str(target), str(ast)]
+
+
+def _typst_string(text: Any) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _typst_variables(options: dict[str, Any], keywords: Any) -> list[str]:
+    """Template variables; keywords are quoted here because pandoc's template does not."""
+    variables = {
+        "papersize": options.get("papersize", "a4"),
+        "mainfont": options.get("mainfont", TYPST_FONT),
+        "fontsize": options.get("fontsize", "11pt"),
+        "page-numbering": options.get("page-numbering", "1"),
+        "columns": options.get("columns", 1),
+    }
+    cmd = [f"--variable={k}:{v}" for k, v in variables.items()]
+    margin = options.get("margin") or {"x": "2.5cm", "y": "2.5cm"}
+    cmd += [f"--variable=margin.{k}:{v}" for k, v in margin.items()]
+    if keywords:
+        words = keywords if isinstance(keywords, list) else [keywords]
+        cmd += [f"--variable=keywords:{_typst_string(w)}" for w in words]
+    return cmd
+
+
+def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
+    import typst
+
+    fonts = cjk_font_paths()
+    if not fonts and CJK_CHARS.search(typ.read_text(encoding="utf-8")):
+        print("render: warning: the PDF contains Chinese text but no CJK font is installed "
+              "(install Debian's fonts-wqy-microhei); those characters will not show",
+              file=sys.stderr)
+    try:
+        _, warnings = typst.compile_with_warnings(
+            str(typ), output=str(pdf), root=str(typ.parent), ignore_system_fonts=True,
+            font_paths=fonts, timestamp=epoch,
+        )
+    except typst.TypstError as exc:
+        raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
+    for warning in warnings:
+        text = getattr(warning, "message", str(warning))
+        if "unknown font family" in text:
+            raise RenderError(f"{typ}: typst: {text}")
+        print(f"render: typst warning: {text}", file=sys.stderr)
+
+
+def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Project,
+                   lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
+    """Run the writers concurrently; compile typst as soon as its source is ready."""
+    (work / "header.typ").write_text(TYPST_HEADER, encoding="utf-8")
+    procs = {}
+    for fmt in formats:
+        cmd = _writer_command(fmt, ast, work, project, toc)
+        procs[fmt] = (subprocess.Popen(cmd, cwd=work, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, env=_env(epoch)),
+                      Path(cmd[-2]))
+    results: dict[str, Path] = {}
+    errors = []
+    for fmt in sorted(procs, key=lambda f: f != "pdf"):
+        proc, target = procs[fmt]
+        _, stderr = proc.communicate()
+        if proc.returncode != 0:
+            errors.append(RenderError(f"{project.article}: pandoc ({fmt}) failed:\n{stderr}"))
+        elif _warnings(stderr):
+            errors.append(_warning_error(_warnings(stderr), lines, project, fmt))
+        elif fmt == "pdf":
+            results[fmt] = work / "out.pdf"
+            try:
+                _compile_typst(target, results[fmt], epoch)
+            except RenderError as exc:
+                errors.append(exc)
+        else:
+            results[fmt] = target
+    if errors:
+        raise RenderError("\n".join(str(e) for e in errors))
+    return results
+
+
+def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str, Path]:
+    project = load_project(project_dir)
+    _resolve_front_matter(project)
+    meta = _merged_meta(project)
+    epoch = _source_epoch(meta)
+    with tempfile.TemporaryDirectory(prefix="render-") as tmp:
+        work = Path(tmp)
+        (work / "project").symlink_to(project.root, target_is_directory=True)
+        body = _expand_body(project, work)
+        metadata, notes = _pandoc_metadata(project, meta, body, epoch)
+        lines = [SourceLine(t, project.article, 1) for t in notes] + body
+        (work / "metadata.yaml").write_text(
+            yaml.safe_dump(metadata, sort_keys=True, allow_unicode=True), encoding="utf-8")
+        (work / "document.md").write_text("\n".join(line.text for line in lines) + "\n",
+                                          encoding="utf-8")
+        ast = _parse_to_ast(work, lines, project, epoch)
+        produced = _write_formats(formats, ast, work, project, lines, epoch,
+                                  bool(meta.get("toc")))
+        return _publish(produced, out_dir)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m paperkit.render build/paper --to html,pdf,docx [--out-dir DIR]"""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project_dir", type=Path)
+    parser.add_argument("--to", default=",".join(DEFAULT_FORMATS),
+                        help="comma-separated formats: html, pdf, docx, jats")
+    parser.add_argument("--out-dir", type=Path, default=None)
+    parser.add_argument("--engine", choices=("auto", "quarto", "pandoc"), default="auto")
+    args = parser.parse_args(argv)
+    formats = [f.strip() for f in args.to.split(",") if f.strip()]
+    try:
+        outputs = render_manuscript(args.project_dir, formats, args.out_dir, engine=args.engine)
+    except RenderError as exc:
+        print(f"render: error: {exc}", file=sys.stderr)
+        return 1
+    for fmt, path in outputs.items():
+        print(f"{fmt}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,10 +26,10 @@ $(REPORT): build/paper/_manuscript/index.html
 report: $(STAMP)
 	$(SNAKEMAKE) --report $(REPORT)
 
-# The replication package dist/scs-paper-replication-<version>.zip (paperkit/archive.py):
+# The replication package dist/scs-paper-replication-<version>.zip (analysis/paper/archive.py, paperkit/archive.py):
 # code, de-identified data, the paper as built, report, README, RO-Crate, checksums.
 archive: paper
-	$(BIN)/python -m paperkit.archive
+	$(BIN)/python -m analysis archive
 
 test: $(STAMP)
 	@bash scripts/install_system_deps.sh test
@@ -44,7 +44,7 @@ dag: $(STAMP)
 
 # Authors who hold the real data replace the files under data/raw/ and record them.
 register-data: $(STAMP)
-	$(BIN)/python -m paperkit.manifest register
+	$(BIN)/python -m analysis register-data
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -53,7 +53,7 @@ $(STAMP): envs/requirements.lock
 	@echo "Setting up $(VENV) from envs/requirements.lock ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r envs/requirements.lock
-	$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'scs_project.pth').write_text(str(pathlib.Path.cwd()) + '\n')"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	@touch $(STAMP)
 
 lock: $(STAMP)

@@ -33,3 +33,15 @@ def validate_config(config: dict[str, Any], source: str = str(CONFIG_PATH)) -> d
 def project_path(relative: str | Path, root: Path = PROJECT_ROOT) -> Path:
     """A config path resolved inside the project directory."""
     return _config.project_path(relative, root)
+
+
+def configure_workflow(config: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Fill Snakemake's ``config`` from the study's config file, validated once.
+
+    The file is read by the project's strict loader (Snakemake's own ``configfile:``
+    would accept duplicate keys), command-line ``--config`` values are laid over it,
+    and the schema fills the defaults and checks the result.
+    """
+    merged = _config.merge(_config.read_config_file(CONFIG_PATH), overrides)
+    config.clear()
+    config.update(validate_config(merged, source=str(CONFIG_PATH.relative_to(PROJECT_ROOT))))

@@ -128,7 +128,8 @@ def recode_one_segment(project: Path, i: int) -> str:
         for info, data in members:
             zf.writestr(info, qde if info.filename == "project.qde" else data)
     subprocess.run([sys.executable, "-m", "paperkit.manifest", "register", INTERVIEWS,
-                    "--root", str(project)], cwd=project, check=True, capture_output=True)
+                    "--root", str(project), "--manifest", "data/raw/MANIFEST.sha256"],
+                   cwd=project, check=True, capture_output=True)
     return new
 
 

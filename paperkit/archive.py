@@ -1,12 +1,13 @@
 """The replication package: one versioned, de-identified, checksummed ZIP of the project.
 
-``make archive`` (``python -m paperkit.archive``) writes ``dist/<name>-<version>.zip`` with
+The study builds an :class:`ArchiveSpec` (its name, formats, de-identified raw files and
+README fields) and calls :func:`build_archive`, which writes ``dist/<name>-<version>.zip`` with
 a single top folder holding the code, the de-identified raw data, codebooks, targets and
 reference values, the lock and environment files, the paper as built (``outputs/``), the
 Snakemake report, the AEA-style README, CITATION.cff, both licences, an RO-Crate
 (``ro-crate-metadata.json``, Workflow Run Crate profile) and ``MANIFEST-sha256.txt``.
 
-Privacy is controlled by the codebooks, not by a list in this file:
+This module holds the generic de-identifiers the study applies, as its codebooks say:
 
 * survey columns marked ``identifying: true`` in the survey codebook are replaced.
   Timestamps are re-clocked (:func:`reclock`): the first identifying timestamp becomes
@@ -32,21 +33,18 @@ import io
 import os
 import re
 import stat
-import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from paperkit.io import parse_yaml
+from paperkit.replication import MANIFEST, readme, ro_crate
 
-from analysis.project import PROJECT_ROOT
-
-NAME = "scs-paper-replication"
 REF_TIME = dt.datetime(2000, 1, 1)
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
-MANIFEST = "MANIFEST-sha256.txt"
 # Folders never packaged: caches anywhere, build outputs only at the top (analysis/figures/
 # is code; figures/ is output).
 SKIP_DIRS = {".venv", ".git", ".snakemake", ".pytest_cache", ".ruff_cache", ".hypothesis",
@@ -64,17 +62,28 @@ BUILT_DIRS = [
 ]
 
 
+@dataclass(frozen=True)
+class ArchiveSpec:
+    """What the study tells the archiver.
+
+    ``raw`` holds every raw data file as the package ships it (already de-identified,
+    with its manifest); ``data_dirs`` describes each data folder for the README and the
+    RO-Crate; ``readme_fields`` fills the study's fields of the README template.
+    """
+
+    name: str
+    formats: list[str]
+    epoch: int
+    raw: dict[str, bytes]
+    data_dirs: dict[str, str]
+    readme_fields: dict[str, str] = field(default_factory=dict)
+
+
 class ArchiveError(RuntimeError):
     """The package cannot be built; the message names the file and the problem."""
 
 
 # --------------------------------------------------------------------- de-identification
-
-
-def _identifying(codebook_path: Path) -> dict[str, str]:
-    """Identifying columns of the survey codebook and their types, in codebook order."""
-    variables = yaml.safe_load(codebook_path.read_text(encoding="utf-8"))["variables"]
-    return {name: v["type"] for name, v in variables.items() if v.get("identifying")}
 
 
 def reclock(rows: list[dict[str, str]], columns: list[str]) -> None:
@@ -107,8 +116,12 @@ def pseudonymise(rows: list[dict[str, str]], column: str, prefix: str) -> dict[s
     return mapping
 
 
-def deidentify_survey(raw: Path, codebook: Path) -> bytes:
-    """The survey export with every identifying column replaced, same format otherwise."""
+def deidentify_csv(raw: Path, kinds: dict[str, str], source: str) -> bytes:
+    """A CSV export with its identifying columns replaced, the same bytes otherwise.
+
+    ``kinds`` maps each identifying column to its type (``timestamp`` or ``string``), as
+    the codebook ``source`` marks them.
+    """
     data = raw.read_bytes()
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
@@ -118,10 +131,9 @@ def deidentify_survey(raw: Path, codebook: Path) -> bytes:
     if _write_csv(header, rows, newline, bom) != data:
         raise ArchiveError(f"{raw}: the CSV does not round-trip byte for byte; "
                            "de-identifying it would change more than the identifying columns")
-    kinds = _identifying(codebook)
     missing = sorted(set(kinds) - set(header))
     if missing:
-        raise ArchiveError(f"{raw}: identifying columns {missing} of {codebook} are missing")
+        raise ArchiveError(f"{raw}: identifying columns {missing} of {source} are missing")
     times = [c for c, t in kinds.items() if t == "timestamp"]
     if times:
         reclock(rows, times)
@@ -129,7 +141,7 @@ def deidentify_survey(raw: Path, codebook: Path) -> bytes:
         if kind == "string":
             pseudonymise(rows, column, f"{column[:3].upper()}-")
         elif kind != "timestamp":
-            raise ArchiveError(f"{codebook}: {column}: no de-identification rule for "
+            raise ArchiveError(f"{source}: {column}: no de-identification rule for "
                                f"identifying columns of type {kind!r}")
     return _write_csv(header, rows, newline, bom)
 
@@ -153,7 +165,8 @@ def case_names(qde: str) -> dict[str, str]:
     return {name: f"case-{i:02d}" for i, name in enumerate(dict.fromkeys(names), start=1)}
 
 
-def _rename(text: str, names: dict[str, str]) -> str:
+def rename(text: str, names: dict[str, str]) -> str:
+    """``text`` with every name of ``names`` replaced by its pseudonym."""
     if not names:
         return text
     pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
@@ -175,7 +188,7 @@ def deidentify_qdpx(path: Path) -> tuple[bytes, dict[str, str]]:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             data = src.read(info.filename)
             if info.filename == qde_name:
-                data = _rename(qde, names).encode("utf-8")
+                data = rename(qde, names).encode("utf-8")
             elif info.filename.lower().startswith("sources/"):
                 text = data.decode("utf-8").removeprefix("\ufeff")
                 data = _withheld(len(text)).encode("utf-8")
@@ -197,30 +210,6 @@ def deidentify_tidy(path: Path, names: dict[str, str]) -> bytes:
         rows.append(row)
     newline = "\r\n" if "\r\n" in text[:10_000] else "\n"
     return _write_csv(header, rows, newline, path.read_bytes().startswith(b"\xef\xbb\xbf"))
-
-
-def deidentified_raw(root: Path, config: dict[str, Any]) -> dict[str, bytes]:
-    """Every file of data/raw as the package ships it (path relative to root -> bytes)."""
-    paths = config["paths"]
-    raw_dir = root / "data" / "raw"
-    survey, qdpx = root / paths["raw_survey"], root / paths["interviews"]
-    out = {_rel(survey, root): deidentify_survey(survey, root / paths["survey_codebook"])}
-    out[_rel(qdpx, root)], names = deidentify_qdpx(qdpx)
-    for path in sorted(raw_dir.rglob("*")):
-        rel = _rel(path, root)
-        if not path.is_file() or rel in out or path.name == "MANIFEST.sha256":
-            continue
-        if path.suffix == ".csv" and path.parent == qdpx.parent:
-            out[rel] = deidentify_tidy(path, names)
-        elif path.suffix in (".md", ".qdc", ".yaml", ".txt"):
-            out[rel] = _rename(path.read_text(encoding="utf-8"), names).encode("utf-8")
-        else:
-            raise ArchiveError(f"{path}: no de-identification rule for this raw file; "
-                               "add one in paperkit/archive.py before shipping it")
-    manifest = "".join(f"{hashlib.sha256(out[p]).hexdigest()}  {p}\n"
-                       for p in sorted(out) if not p.endswith("/README.md"))
-    out[_rel(raw_dir / "MANIFEST.sha256", root)] = manifest.encode("utf-8")
-    return out
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -272,23 +261,24 @@ def _zipinfo(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
 
 
 def citation(root: Path) -> dict[str, Any]:
-    return yaml.safe_load((root / "CITATION.cff").read_text(encoding="utf-8"))
+    """CITATION.cff: title, version, date and authors of the package."""
+    path = root / "CITATION.cff"
+    return parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
 
 
-def package_contents(root: Path, config: dict[str, Any]) -> dict[str, bytes]:
+def package_contents(root: Path, spec: ArchiveSpec) -> dict[str, bytes]:
     """Every file of the package (path inside the top folder -> bytes), metadata included."""
-    from paperkit import replication
-
     files: dict[str, bytes] = {}
     for rel in source_files(root):
         files[rel] = (root / rel).read_bytes()
     files["docs/README-project.md"] = (root / "README.md").read_bytes()
-    files.update(deidentified_raw(root, config))
-    for src, dst in built_files(root, config["manuscript"]["formats"]):
+    files.update(spec.raw)
+    for src, dst in built_files(root, spec.formats):
         files[dst] = (root / src).read_bytes()
     meta = citation(root)
-    files["README.md"] = replication.readme(root, config, files, meta).encode("utf-8")
-    files["ro-crate-metadata.json"] = replication.ro_crate(root, config, files, meta)
+    files["README.md"] = readme(root, spec.readme_fields, spec.data_dirs, files, meta
+                                ).encode("utf-8")
+    files["ro-crate-metadata.json"] = ro_crate(spec.data_dirs, files, meta)
     files[MANIFEST] = manifest_text(files).encode("utf-8")
     return dict(sorted(files.items()))
 
@@ -314,31 +304,10 @@ def write_zip(files: dict[str, bytes], target: Path, top: str, epoch: int) -> Pa
     return target
 
 
-def build_archive(root: Path = PROJECT_ROOT, out_dir: Path | None = None) -> Path:
-    """Write dist/<name>-<version>.zip from the project at ``root`` and its last build."""
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
+def build_archive(root: Path, spec: ArchiveSpec, out_dir: Path | None = None) -> Path:
+    """Write ``<out_dir or root/dist>/<name>-<version>.zip`` from the project and its build."""
     version = str(citation(root).get("version", "0"))
-    top = f"{NAME}-{version}"
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", config["manuscript"]["source_date_epoch"]))
-    files = package_contents(root, config)
+    top = f"{spec.name}-{version}"
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", spec.epoch))
+    files = package_contents(root, spec)
     return write_zip(files, (out_dir or root / "dist") / f"{top}.zip", top, epoch)
-
-
-def main(argv: list[str] | None = None, echo: Callable[[str], None] = print) -> int:
-    """``python -m paperkit.archive [--out DIR]``: build the replication package."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m paperkit.archive")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (dist/)")
-    args = parser.parse_args(argv)
-    try:
-        path = build_archive(PROJECT_ROOT, args.out)
-    except (ArchiveError, OSError) as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
-        return 1
-    echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

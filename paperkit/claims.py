@@ -332,7 +332,7 @@ def load_claims(path: str | Path) -> dict[str, Claim]:
     try:
         data = read_yaml(path)
     except yaml.YAMLError as exc:
-        raise ClaimsError(f"{path}: not valid YAML: {exc}") from exc
+        raise ClaimsError(str(exc)) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

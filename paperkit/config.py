@@ -62,12 +62,28 @@ def validate_config(config: dict[str, Any], schema_path: str | Path, source: str
     return config
 
 
-def load_config(path: str | Path, schema_path: str | Path) -> dict[str, Any]:
-    """Read (strictly: duplicate keys are errors), fill defaults and validate a config file."""
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a config file strictly (duplicate keys are errors); it must be a mapping."""
     config = read_yaml(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
-    return validate_config(config, schema_path, source=str(path))
+    return config
+
+
+def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` laid over it, mappings merged key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path, schema_path: str | Path) -> dict[str, Any]:
+    """Read (strictly), fill defaults and validate a config file."""
+    return validate_config(read_config_file(path), schema_path, source=str(path))
 
 
 def project_path(relative: str | Path, root: Path) -> Path:

@@ -53,9 +53,57 @@ def read_json(path: str | os.PathLike[str]) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+class YamlError(yaml.YAMLError, ValueError):
+    """A YAML file is malformed or repeats a key; the message names the file and line."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping.
+
+    Plain YAML keeps the last value silently: a second ``cap:`` or a second section
+    would quietly change the analysis.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        self.flatten_mapping(node)
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # unhashable key: SafeLoader reports it below
+                continue
+            if first != line:
+                raise YamlError(
+                    f"{self.name}: line {line}: duplicate key '{key}' (first given at line "
+                    f"{first}); a key may appear only once in a mapping"
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping
+)
+
+
+def parse_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse YAML text strictly; errors name ``source`` and the line."""
+    loader = _StrictLoader(text)
+    loader.name = source
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}: line {mark.line + 1}" if mark else source
+        raise YamlError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: str | os.PathLike[str]) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """Read a YAML file strictly: one loader for every YAML the project reads."""
+    return parse_yaml(Path(path).read_text(encoding="utf-8"), source=str(path))
 
 
 def write_yaml(path: str | os.PathLike[str], data: Any) -> None:

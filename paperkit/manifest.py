@@ -5,8 +5,8 @@ differ from the registered checksum, so a silently replaced or damaged export ca
 change the paper. Authors who hold the real data replace the files and register them
 on purpose with one command::
 
-    python -m paperkit.manifest register [paths...]     # (make register-data)
-    python -m paperkit.manifest verify
+    python -m paperkit.manifest register --manifest data/raw/MANIFEST.sha256 [paths...]
+    python -m paperkit.manifest verify --manifest data/raw/MANIFEST.sha256
 
 The manifest has ``sha256sum`` format, ``<sha256>  <path>`` per line, sorted by path,
 paths relative to the project root, so ``sha256sum -c`` works from the root too.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from paperkit.io import write_text
 
-REGISTER_HINT = "python -m paperkit.manifest register {paths}   (or: make register-data)"
+REGISTER_HINT = "python -m paperkit.manifest register --manifest {manifest} {paths}"
 _IGNORED_NAMES = {".gitkeep", ".gitignore", "README.md", "README"}
 
 
@@ -89,10 +89,14 @@ def verify_manifest(manifest_path: str | Path, root: str | Path,
     root, manifest_path = Path(root), Path(manifest_path)
     if not manifest_path.is_absolute():
         manifest_path = root / manifest_path
+    try:  # the hint names the manifest as the author would type it, from the project root
+        given = manifest_path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        given = manifest_path.as_posix()
     if not manifest_path.exists():
         raise ManifestError(
             f"{manifest_path}: raw-data manifest not found; register the raw files with: "
-            + REGISTER_HINT.format(paths="")
+            + REGISTER_HINT.format(manifest=given, paths="").rstrip()
         )
     entries = read_manifest(manifest_path)
     if paths is None:
@@ -112,7 +116,7 @@ def verify_manifest(manifest_path: str | Path, root: str | Path,
             + "\n  ".join(problems)
             + "\nRaw files are read-only to the pipeline. If you replaced them on purpose "
             "(e.g. with the real data), register them with:\n  "
-            + REGISTER_HINT.format(paths=names)
+            + REGISTER_HINT.format(manifest=given, paths=names)
         )
 
 
@@ -142,17 +146,15 @@ def register(paths: Sequence[str | Path], manifest_path: str | Path, root: str |
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from analysis.project import PROJECT_ROOT, load_config
-
     parser = argparse.ArgumentParser(prog="python -m paperkit.manifest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["register", "verify"])
     parser.add_argument("paths", nargs="*", help="files to register (default: all raw files)")
-    parser.add_argument("--manifest", default=None, help="default: config paths.raw_manifest")
-    parser.add_argument("--root", default=str(PROJECT_ROOT))
+    parser.add_argument("--manifest", required=True, help="the manifest, relative to --root")
+    parser.add_argument("--root", default=".", help="the project directory (default: here)")
     args = parser.parse_args(argv)
     root = Path(args.root)
-    manifest = args.manifest or load_config()["paths"]["raw_manifest"]
+    manifest = args.manifest
     try:
         if args.command == "register":
             register(args.paths, manifest, root)

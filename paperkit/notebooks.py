@@ -15,7 +15,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from analysis.project import PROJECT_ROOT
 from paperkit.io import atomic_path
 
 KERNEL = "python3"
@@ -37,7 +36,7 @@ def _strip_volatile(nb: nbformat.NotebookNode) -> None:
                 output.get("metadata", {}).pop("execution", None)
 
 
-def execute_notebook(source: str | Path, target: str | Path, cwd: Path = PROJECT_ROOT) -> None:
+def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path) -> None:
     """Run every cell of ``source`` in a fresh kernel started in ``cwd``; write ``target``."""
     source = Path(source)
     nb = nbformat.read(source, as_version=4)

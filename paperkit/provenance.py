@@ -80,7 +80,8 @@ def notebook_cells(path: Path) -> dict[str, str]:
 
 
 def _programs(rule: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(p for p in (rule["script"], *rule["code"]) if p)
+    """The rule's script first, then every other program it runs (derived code inputs)."""
+    return tuple(dict.fromkeys(p for p in (rule["script"], *rule["code"]) if p))
 
 
 def _item(label: str, output: str, shown_by: str, rules: Mapping[str, Any]) -> Item:
@@ -128,8 +129,11 @@ BREAK = "\u200b"  # zero-width space: lets long paths wrap inside narrow PDF tab
 
 
 def breakable(path: str) -> str:
-    """A path that may wrap after each slash (code spans never wrap in the PDF)."""
-    return path.replace("/", "/" + BREAK)
+    """A path that may wrap after each slash (code spans never wrap in the PDF).
+
+    Underscores are escaped: as plain Markdown ``__init__`` would turn bold.
+    """
+    return path.replace("_", "\\_").replace("/", "/" + BREAK)
 
 
 def markdown(items: list[Item], wrap_paths: bool = True) -> str:

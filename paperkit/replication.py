@@ -16,17 +16,14 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from paperkit.provenance import items_from_json, markdown
+
 TEMPLATE = "docs/REPLICATION_README.md"
+MANIFEST = "MANIFEST-sha256.txt"
 PROFILES = {
     "process": "https://w3id.org/ro/wfrun/process/0.5",
     "workflow": "https://w3id.org/ro/wfrun/workflow/0.5",
     "wfcrate": "https://w3id.org/workflowhub/workflow-ro-crate/1.0",
-}
-DATA_DIRS = {
-    "data/raw/": "Simulated stand-in, de-identified for the package (see above)",
-    "data/codebook/": "Codebooks (survey, interviews) and the province-to-region table",
-    "data/targets/": "Population margins for raking",
-    "data/reference/": "Published values (Kostka 2019; Li & Kostka 2022) and simulation truth",
 }
 # Measured on the development machine (2 cores, Debian 12): cold `snakemake --cores 2`
 # under /usr/bin/time -v (wall clock, maximum resident set size), and `du` of the outputs.
@@ -45,16 +42,16 @@ def _package_mb(files: dict[str, bytes]) -> int:
     return max(1, round(sum(len(b) for b in files.values()) / 1e6))
 
 
-def data_source(path: str) -> str:
+def data_source(path: str, data_dirs: dict[str, str]) -> str:
     """What a data file of the package is, from the folder it lies in."""
-    return next((d for prefix, d in DATA_DIRS.items() if path.startswith(prefix)), "")
+    return next((d for prefix, d in data_dirs.items() if path.startswith(prefix)), "")
 
 
-def dataset_rows(files: dict[str, bytes]) -> list[str]:
+def dataset_rows(files: dict[str, bytes], data_dirs: dict[str, str]) -> list[str]:
     """One Markdown table row per data file of the package."""
     rows = []
     for path in sorted(p for p in files if p.startswith("data/")):
-        source = data_source(path)
+        source = data_source(path, data_dirs)
         notes = "checksums of the shipped raw files" if path.endswith("MANIFEST.sha256") else ""
         rows.append(f"| `{path}` | {source} | {notes} | Yes |")
     return rows
@@ -68,16 +65,10 @@ def software_list(files: dict[str, bytes]) -> tuple[str, str]:
     return str(software.get("python", "3.11")), "\n".join(items)
 
 
-def readme(root: Path, config: dict[str, Any], files: dict[str, bytes],
-           meta: dict[str, Any]) -> str:
-    """The package README: the template with the build's lists filled in."""
-    from paperkit.archive import MANIFEST, REF_TIME, _identifying
-
+def readme(root: Path, fields: dict[str, str], data_dirs: dict[str, str],
+           files: dict[str, bytes], meta: dict[str, Any]) -> str:
+    """The package README: the template with the build's lists and the study's fields."""
     python, software = software_list(files)
-    identifying = ", ".join(f"`{c}`" for c in _identifying(root / config["paths"]
-                                                           ["survey_codebook"]))
-    from paperkit.provenance import items_from_json, markdown
-
     record = json.loads(files["outputs/results/tables/provenance/provenance.json"])
     provenance = markdown(items_from_json(record), wrap_paths=False)
     template = (root / TEMPLATE).read_text(encoding="utf-8")
@@ -85,14 +76,13 @@ def readme(root: Path, config: dict[str, Any], files: dict[str, bytes],
         title=meta["title"],
         version=meta.get("version", ""),
         date=meta.get("date-released", ""),
-        identifying=identifying,
-        ref_time=REF_TIME.strftime("%Y-%m-%d %H:%M"),
-        dataset_list="\n".join(dataset_rows(files)),
+        dataset_list="\n".join(dataset_rows(files, data_dirs)),
         python=python,
         software=software,
         runtime=RUNTIME.format(size=_package_mb(files), **MEASURED),
         manifest=MANIFEST,
         figures_tables=provenance.replace("| @", "| ").strip(),
+        **fields,
     )
 
 
@@ -106,8 +96,8 @@ def _file_entity(path: str, data: bytes, description: str = "") -> dict[str, Any
     return entity
 
 
-def ro_crate(root: Path, config: dict[str, Any], files: dict[str, bytes],
-             meta: dict[str, Any]) -> bytes:
+def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str, Any]
+             ) -> bytes:
     """ro-crate-metadata.json of the package (RO-Crate 1.1, Workflow Run Crate 0.5)."""
     inputs = sorted(p for p in files if p.startswith("data/"))
     outputs = sorted(p for p in files if p.startswith("outputs/"))
@@ -158,7 +148,7 @@ def ro_crate(root: Path, config: dict[str, Any], files: dict[str, bytes],
         graph.append({"@id": "#param-" + path, "@type": "FormalParameter",
                       "additionalType": "File", "name": path,
                       "description": f"workflow {io_kind} {path}"})
-        entity = _file_entity(path, files[path], data_source(path))
+        entity = _file_entity(path, files[path], data_source(path, data_dirs))
         entity["exampleOfWork"] = {"@id": "#param-" + path}
         if path in inputs:
             entity["license"] = {"@id": "https://spdx.org/licenses/CC-BY-4.0"}

@@ -1,6 +1,5 @@
 """Rule appendix_tables: codebook, exclusion flow, fidelity and software tables."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.paper.appendix import write_appendix_tables
 from paperkit.rules import run

@@ -1,6 +1,5 @@
 """Rule check_claims: fail when a claim of the text is not supported by the results."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from paperkit.claims import main
 from paperkit.rules import run_cli

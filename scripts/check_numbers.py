@@ -1,6 +1,5 @@
 """Rule check_numbers: fail when the prose holds a number the pipeline did not produce."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from paperkit.prose_check import main
 from paperkit.rules import run_cli

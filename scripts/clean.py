@@ -1,6 +1,5 @@
 """Rule clean: verify, read and validate the raw survey export; apply the exclusions."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.survey.cleaning import clean_survey
 from paperkit.rules import run

@@ -1,6 +1,5 @@
 """Rule describe: the weighted descriptive results of the survey."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.survey.describe import describe_survey
 from paperkit.rules import run

@@ -1,6 +1,5 @@
 """Rule figures_describe: figures of the descriptive results (reads only the results file)."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.figures.describe import make_descriptive_figures
 from paperkit.rules import run

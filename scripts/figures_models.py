@@ -1,6 +1,5 @@
 """Rule figures_models: coefficient and predicted-probability plots (no refitting)."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.figures.models import make_model_figures
 from paperkit.rules import run

@@ -1,6 +1,5 @@
 """Rule figures_themes: barrier chart and co-occurrence heatmap (reads only the tallies)."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.figures.themes import make_theme_figures
 from paperkit.rules import run

@@ -3,8 +3,6 @@
 import os
 from pathlib import Path
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
-
 from paperkit.render import render_manuscript
 from paperkit.rules import run
 

@@ -1,6 +1,5 @@
 """Rule model: fit the seven nested weighted ordered-logit models (the expensive step)."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.survey.models import fit_paper_models
 from paperkit.rules import run

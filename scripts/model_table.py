@@ -1,6 +1,5 @@
 """Rule model_table: the seven models side by side (reads only the fitted results)."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.survey.model_table import make_model_table
 from paperkit.rules import run

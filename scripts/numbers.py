@@ -1,6 +1,5 @@
 """Rule numbers: gather every result the paper quotes into the numbers and variables files."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.paper.numbers import write_numbers
 from paperkit.rules import run

@@ -1,6 +1,5 @@
 """Rule provenance: trace every figure and table of the article to its rule and programs."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from paperkit.provenance import write_provenance
 from paperkit.rules import run

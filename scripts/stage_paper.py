@@ -1,6 +1,5 @@
 """Rule stage_paper: copy the manuscript sources and generated tables into build/paper/."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from paperkit.notebooks import stage_sources
 from paperkit.rules import run

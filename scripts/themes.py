@@ -1,6 +1,5 @@
 """Rule themes: tally interview barriers and intercoder reliability from the REFI-QDA project."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.interviews.themes import tally_themes
 from analysis.project import PROJECT_ROOT

@@ -1,6 +1,5 @@
 """Rule weight: rake the valid sample to the population margins, with the weight cap."""
 
-import _bootstrap  # noqa: F401 - puts the project root on sys.path
 
 from analysis.survey.weighting import weight_survey
 from paperkit.rules import run

@@ -27,9 +27,18 @@ def copy_project(dst: Path) -> Path:
     return dst
 
 
+def project_env(project: Path, **extra: str) -> dict[str, str]:
+    """The environment for running a scratch copy: its own code first on the path.
+
+    The venv's editable install points at this checkout; the copy must run the copy's
+    code (a test may have changed it), as a replicator's own checkout would.
+    """
+    return {**os.environ, "PYTHONPATH": str(project), "PYTHONHASHSEED": "0", **extra}
+
+
 def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake in ``project`` with the test interpreter's environment."""
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    """Run Snakemake in ``project`` with the test interpreter and the copy's code."""
+    env = project_env(project)
     proc = subprocess.run(
         [SNAKEMAKE, "--cores", "2", *args], cwd=project, env=env, capture_output=True, text=True
     )

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import zipfile
@@ -22,8 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from paperkit.archive import build_archive, deidentify_survey, reclock
-from tests.buildutil import ROOT, SNAKEMAKE, snakemake
+from analysis.paper.archive import build, identifying_columns
+from analysis.project import load_config
+from paperkit.archive import deidentify_csv, reclock
+from tests.buildutil import ROOT, SNAKEMAKE, project_env, snakemake
 
 QDPX = "data/raw/interviews/scs_interviews.qdpx"
 SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
@@ -48,7 +49,8 @@ def test_deidentified_survey_changes_only_the_identifying_columns() -> None:
     identifying = {c for c, v in codebook.items() if v.get("identifying")}
     original = list(csv.DictReader(io.StringIO((ROOT / SURVEY).read_text("utf-8-sig"))))
     shipped = list(csv.DictReader(io.StringIO(
-        deidentify_survey(ROOT / SURVEY, ROOT / CODEBOOK).decode("utf-8-sig"))))
+        deidentify_csv(ROOT / SURVEY, identifying_columns(ROOT / CODEBOOK), CODEBOOK
+                       ).decode("utf-8-sig"))))
     assert len(original) == len(shipped) and identifying
     for before, after in zip(original, shipped, strict=True):
         assert {c: v for c, v in before.items() if c not in identifying} == \
@@ -61,7 +63,7 @@ def test_deidentified_survey_changes_only_the_identifying_columns() -> None:
 def package(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The replication package of the shared build (report generated first)."""
     snakemake(built, "--report", "build/paper/_manuscript/report.html")
-    return build_archive(built, tmp_path_factory.mktemp("dist"))
+    return build(built, load_config(built / "config/config.yaml"), tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +172,7 @@ def test_ro_crate_describes_the_workflow_run(members) -> None:
 @pytest.mark.build
 @pytest.mark.xdist_group("build")
 def test_package_build_is_deterministic(built, package, tmp_path) -> None:
-    again = build_archive(built, tmp_path)
+    again = build(built, load_config(built / "config/config.yaml"), tmp_path)
     assert again.read_bytes() == package.read_bytes()
 
 
@@ -192,8 +194,8 @@ def test_unpacked_package_rebuilds_the_paper_offline_byte_for_byte(built, packag
     with zipfile.ZipFile(package) as zf:
         zf.extractall(tmp_path)
     project = next(tmp_path.iterdir())
-    env = {**os.environ, "PYTHONHASHSEED": "0", "PIP_NO_INDEX": "1",
-           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    env = project_env(project, PIP_NO_INDEX="1", http_proxy="http://127.0.0.1:9",
+                      https_proxy="http://127.0.0.1:9")
     proc = subprocess.run(_offline([SNAKEMAKE, "--cores", "2"]), cwd=project, env=env,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

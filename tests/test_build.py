@@ -8,7 +8,6 @@ reruns exactly the rules downstream of it and changes the number in the paper.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import sys
 import pytest
 import yaml
 
-from tests.buildutil import planned_rules, snakemake
+from tests.buildutil import planned_rules, project_env, snakemake
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.xdist_group("build")]
 
@@ -84,10 +83,9 @@ def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(ch
     failed = snakemake(built, check=False)
     assert failed.returncode != 0
     assert "MANIFEST" in failed.stderr + failed.stdout or "register" in failed.stderr
-    env = dict(os.environ, PYTHONPATH=str(built))
-    subprocess.run([sys.executable, "-m", "paperkit.manifest", "register",
+    subprocess.run([sys.executable, "-m", "analysis", "register-data",
                     "data/raw/survey/scs_survey_2018_export.csv"],
-                   cwd=built, env=env, check=True, capture_output=True)
+                   cwd=built, env=project_env(built), check=True, capture_output=True)
     before = yaml.safe_load((built / "build/paper/_variables.yml").read_text())
     planned = planned_rules(built)
     assert {"clean", "weight", "describe", "model", "numbers", "manuscript"} <= planned

@@ -8,7 +8,6 @@ The PDFs must have identical text and carry the fixed SOURCE_DATE_EPOCH as their
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.buildutil import SNAKEMAKE, copy_project
+from tests.buildutil import SNAKEMAKE, copy_project, project_env
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.xdist_group("build")]
 
@@ -41,7 +40,7 @@ def _pdf_text(pdf: Path) -> str:
 def second(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An independent clean build with another hash seed."""
     project = copy_project(tmp_path_factory.mktemp("second") / "project")
-    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    env = project_env(project, PYTHONHASHSEED="4242")
     env.pop("SOURCE_DATE_EPOCH", None)
     proc = subprocess.run([SNAKEMAKE, "--cores", "2"], cwd=project, env=env,
                           capture_output=True, text=True)

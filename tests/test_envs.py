@@ -62,12 +62,15 @@ def test_every_direct_requirement_is_locked():
             assert _norm(name) in lock, f"requirements.in names {name}, the lock does not pin it"
 
 
-def test_every_conda_environment_of_the_snakefile_exists():
-    snakefile = (ROOT / "Snakefile").read_text()
-    used = set(re.findall(r'"(envs/[\w-]+\.yaml)"', snakefile))
-    assert used, "the Snakefile names no conda environment"
+def test_every_conda_environment_of_the_workflow_exists():
+    used = {
+        (path.parent / env).resolve()
+        for path in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
+        for env in re.findall(r'"((?:\.\./)?envs/[\w-]+\.yaml)"', path.read_text())
+    }
+    assert used, "the workflow names no conda environment"
     for env in used:
-        assert (ROOT / env).is_file(), f"Snakefile uses {env}, which does not exist"
+        assert env.is_file(), f"the workflow uses {env}, which does not exist"
 
 
 def test_installed_versions_match_the_lock_file():

@@ -47,7 +47,8 @@ def test_changed_raw_file_stops_with_message_on_how_to_register(project):
         verify_manifest(MANIFEST, project)
     message = str(info.value)
     assert "data/raw/survey/export.csv: changed since it was registered" in message
-    assert "python -m paperkit.manifest register data/raw/survey/export.csv" in message
+    assert ("python -m paperkit.manifest register --manifest data/raw/MANIFEST.sha256 "
+            "data/raw/survey/export.csv") in message
 
 
 def test_registering_one_file_keeps_the_other_entries(project):

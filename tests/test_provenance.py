@@ -68,7 +68,7 @@ def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file
         assert any(item["output"].startswith(o) for o in record["rules"][item["rule"]]["outputs"])
         assert all((built / p).is_file() for p in item["programs"]), item
     table = (built / "build/paper/_tables/provenance/provenance.md").read_text()
-    assert "figures/\u200bdescribe/\u200bscs_use.png | figures_describe |" in table
+    assert "figures/\u200bdescribe/\u200bscs\\_use.png | figures_describe |" in table
 
 
 @pytest.mark.slow

@@ -48,8 +48,8 @@ def test_dry_run_with_the_profile_plans_every_rule_of_the_build(project) -> None
     assert _rules(project) - {"all"} <= planned | {"all"}
 
 
-def test_heavy_rule_declares_its_resources_in_the_snakefile() -> None:
-    text = (ROOT / "Snakefile").read_text()
+def test_heavy_rule_declares_its_resources_in_the_workflow() -> None:
+    text = (ROOT / "rules" / "survey.smk").read_text()
     model = text.split("\nrule model:", 1)[1].split("\nrule ", 1)[0]
     resources = model.split("resources:", 1)[1].split("log:", 1)[0]
     assert "mem_mb=" in resources and "runtime=" in resources

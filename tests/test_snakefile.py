@@ -26,10 +26,24 @@ def test_rules_are_named_for_the_stages_of_the_analysis():
     assert set(STAGES) <= rules
 
 
-def test_stages_appear_in_analysis_order_in_the_snakefile():
+def _workflow_text() -> str:
+    """The Snakefile with its includes expanded in place, as Snakemake reads it."""
     text = (ROOT / "Snakefile").read_text()
+    return re.sub(r'^include: "([^"]+)".*$', lambda m: (ROOT / m.group(1)).read_text(), text,
+                  flags=re.M)
+
+
+def test_stages_appear_in_analysis_order_in_the_workflow():
+    text = _workflow_text()
     positions = [text.index(f"\nrule {stage}:") for stage in STAGES]
     assert positions == sorted(positions)
+
+
+def test_the_snakefile_is_a_table_of_contents():
+    text = (ROOT / "Snakefile").read_text()
+    assert re.findall(r"^rule (\w+):", text, flags=re.M) == ["all"]
+    assert len(re.findall(r'^include: "rules/\w+\.smk"', text, flags=re.M)) >= 5
+    assert "lambda" not in _workflow_text()
 
 
 def test_every_rule_script_is_thin_and_calls_the_study_or_the_kit():
@@ -41,7 +55,7 @@ def test_every_rule_script_is_thin_and_calls_the_study_or_the_kit():
 
 
 def test_every_rule_has_a_log_and_a_conda_environment():
-    text = (ROOT / "Snakefile").read_text()
+    text = _workflow_text()
     for block in re.split(r"\n(?=rule \w+:)", text)[1:]:
         name = block.split(":", 1)[0].removeprefix("rule ")
         if name == "all":

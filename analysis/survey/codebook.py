@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from paperkit.io import read_yaml
 from paperkit.safe_ast import COMPARISONS
 
 TYPES = ("string", "integer", "float", "binary", "categorical", "timestamp")
@@ -125,8 +125,7 @@ def _variable(name: str, spec: dict[str, Any], path: str) -> Variable:
 
 def load_codebook(path: str | Path) -> Codebook:
     """Read and check the codebook; raise CodebookError naming the variable at fault."""
-    with open(path, encoding="utf-8") as fh:  # the C loader: the codebook is large
-        raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("variables"), dict):
         raise CodebookError(f"{path}: no 'variables' mapping")
     variables = {str(n): _variable(str(n), s, str(path)) for n, s in raw["variables"].items()}

@@ -358,7 +358,7 @@ CONFIG_CASES = [
          _edit_config(_config_set("paths", "raw_survey", "/etc/passwd")),
          r"'/etc/passwd' does not match"),
     Case("config", "yaml-syntax", CONFIG, lambda d: d + b"\nweighting: [unclosed\n",
-         r"Config file is not valid JSON or YAML"),
+         r"config/config.yaml: line \d+: not valid YAML"),
 ]
 
 ALL_CASES = SURVEY_CASES + INTERVIEW_CASES + TARGET_CASES + CONFIG_CASES

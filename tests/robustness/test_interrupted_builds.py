@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.buildutil import SNAKEMAKE, copy_project, snakemake
+from tests.buildutil import SNAKEMAKE, copy_project, project_env, snakemake
 from tests.robustness.conftest import tree_digest
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
@@ -50,7 +50,7 @@ def _start(project: Path, log: Path) -> subprocess.Popen:
     with open(log, "w") as fh:
         return subprocess.Popen(
             [SNAKEMAKE, "--cores", "2", "--rerun-incomplete", *TARGETS], cwd=project,
-            env=dict(os.environ, PYTHONHASHSEED="0"), stdout=fh, stderr=subprocess.STDOUT,
+            env=project_env(project), stdout=fh, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the kill takes the rule scripts too
         )
 

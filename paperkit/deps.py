@@ -1,0 +1,155 @@
+"""Code dependencies of a rule, derived from what its script imports.
+
+A rule's program is its script plus every first-party module the script imports,
+directly or through other modules, plus the non-Python files those modules read
+(a Lua filter, a template, a CSL style). Listing these by hand drifts: a restyled
+figure module or an edited filter would never reach the paper. Here they are
+derived from the source, the way R targets derives a target's dependencies.
+
+Imports are read with :mod:`ast` (nothing is executed). A module's resource files
+are the files or folders next to it that a string literal in its source names
+(``Path(__file__).parent / "filters"``), so a module declares what it reads by
+reading it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The source file of dotted module ``name`` under ``root``, if it is first-party."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_inits(name: str, root: Path) -> Iterator[Path]:
+    """``__init__.py`` of every package on the way to ``name``: importing runs them all."""
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        init = root.joinpath(*parts[:i], "__init__.py")
+        if init.is_file():
+            yield init
+
+
+def _source_code(path: Path) -> str:
+    """Python source of a module, or the code cells of a notebook."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != NOTEBOOK_SUFFIX:
+        return text
+    cells = json.loads(text).get("cells", [])
+    lines = []
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            # IPython magics and shell escapes are not Python; imports never start with them.
+            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+def _imported_names(path: Path, root: Path) -> set[str]:
+    """Dotted names of the modules ``path`` imports (``from a import b`` gives a and a.b)."""
+    tree = ast.parse(_source_code(path), filename=str(path))
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _resources(path: Path) -> set[Path]:
+    """Files next to a module that its source names in a string literal."""
+    if path.suffix != ".py":
+        return set()
+    found: set[Path] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+            if not _could_name_resource(text):
+                continue
+            target = path.parent / text
+            try:
+                if target.is_file():
+                    found.add(target)
+                elif target.is_dir() and target != path.parent:
+                    found.update(p for p in target.rglob("*")
+                                 if p.is_file() and "__pycache__" not in p.parts)
+            except OSError:
+                continue
+    return found
+
+
+def _could_name_resource(text: str) -> bool:
+    """A relative path below the module's folder (no absolute paths, no ``..``)."""
+    if not text or "\n" in text or len(text) > 200 or text.endswith(".py"):
+        return False
+    parts = Path(text).parts
+    return not Path(text).is_absolute() and ".." not in parts and text not in (".", "./")
+
+
+@cache
+def _direct(path: Path, root: Path, packages: tuple[str, ...]) -> frozenset[Path]:
+    deps: set[Path] = set()
+    for name in _imported_names(path, root):
+        if name.split(".")[0] not in packages:
+            continue
+        deps.update(_package_inits(name, root))
+        module = _module_file(name, root)
+        if module is not None:
+            deps.add(module)
+    return frozenset(deps)
+
+
+def code_closure(entries: Iterable[str | Path], root: str | Path,
+                 packages: Iterable[str]) -> list[str]:
+    """Every file the programs ``entries`` run or read, as paths relative to ``root``.
+
+    Parameters
+    ----------
+    entries
+        Rule scripts or notebooks (relative to ``root`` or absolute).
+    root
+        The project directory holding the first-party packages.
+    packages
+        Names of the first-party top-level packages (third-party imports are ignored:
+        the lock file pins them).
+
+    Returns
+    -------
+    list of str
+        Sorted POSIX paths: the entries, the transitive first-party imports with their
+        package ``__init__`` files, and the resource files those modules name.
+    """
+    root = Path(root).resolve()
+    pkgs = tuple(sorted(packages))
+    todo = [(root / e).resolve() for e in entries]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo.extend(_direct(path, root, pkgs) - seen)
+    files = set(seen)
+    for path in seen:
+        files |= _resources(path)
+    return sorted(p.relative_to(root).as_posix() for p in files)

@@ -1,0 +1,86 @@
+"""Shared settings and helpers of the workflow: the validated config, output lists,
+and the derivation of each rule's code inputs."""
+
+import os
+from operator import attrgetter
+from pathlib import Path
+
+from analysis.project import configure_workflow
+from paperkit.deps import code_closure
+
+# The config is read strictly (a duplicate key is an error), its defaults come from
+# config/schema.yaml, and it is validated once, here, naming file, key and rule.
+configure_workflow(config, workflow.config_settings.overwrite_config)
+
+PATHS = config["paths"]
+FORMATS = config["manuscript"]["formats"]
+FIRST_PARTY = ("analysis", "paperkit")
+
+# Results each notebook of the manuscript reads.
+NOTEBOOK_INPUTS = {
+    "survey": ["results/descriptives.json", "results/cleaning.json", "results/weighting.json", "figures/describe"],
+    "models": ["results/models.json", "results/tables/models", "figures/models"],
+    "interviews": ["results/themes.json", "results/tables/themes", "figures/themes"],
+}
+TABLE_DIRS = [
+    "results/tables/describe",
+    "results/tables/models",
+    "results/tables/themes",
+    "results/tables/appendix",
+    "results/tables/provenance",
+]
+RESULTS = [
+    "results/survey_clean.parquet",
+    "results/exclusion_log.csv",
+    "results/cleaning.json",
+    "results/weights.parquet",
+    "results/weighting.json",
+    "results/descriptives.json",
+    "results/models.json",
+    "results/themes.json",
+    "results/numbers.json",
+    *TABLE_DIRS[:4],
+    "figures/describe",
+    "figures/models",
+    "figures/themes",
+]
+PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
+
+
+def script_of(name):
+    """Path of a script in scripts/, as seen from the files in rules/ (the directive is relative)."""
+    return f"../scripts/{name}.py"
+
+
+def code(name, *documents):
+    """Every project file the rule's script runs or reads: derived from its imports."""
+    return code_closure([f"scripts/{name}.py", *documents], workflow.basedir, FIRST_PARTY)
+
+
+def manuscript_outputs():
+    """The rendered paper in every configured format."""
+    return [f"build/paper/_manuscript/index.{'xml' if f == 'jats' else f}" for f in FORMATS]
+
+
+def notebook_inputs(wildcards):
+    """Results read by the notebook being executed."""
+    return NOTEBOOK_INPUTS[wildcards.name]
+
+
+def notebook_code(wildcards):
+    """Project modules the notebook imports."""
+    return code("notebook", f"paper/notebooks/{wildcards.name}.ipynb")
+
+
+def workflow_rules(wildcards):
+    """The DAG as plain data for the provenance table: each rule's outputs, script and code."""
+    return {
+        r.name: {
+            "outputs": sorted(str(f) for f in r.output),
+            "script": os.path.normpath(os.path.join("rules", r.script)) if r.script else "",
+            "code": sorted(
+                str(f) for f in r.input if isinstance(f, str) and f.startswith(FIRST_PARTY)
+            ),
+        }
+        for r in sorted(workflow.rules, key=attrgetter("name"))
+    }

@@ -1,0 +1,20 @@
+# ---------------------------------------------------------------- interviews: themes
+rule themes:
+    message:
+        "themes: tallying interview barriers and intercoder reliability from {input.project}"
+    input:
+        project=PATHS["interviews"],
+        codebook=config["themes"]["codebook"],
+        code=code("themes"),
+    output:
+        results="results/themes.json",
+        tables=directory("results/tables/themes"),
+    params:
+        settings=config["themes"],
+        manifest=PATHS["raw_manifest"],
+    log:
+        "logs/themes.log",
+    conda:
+        "../envs/themes.yaml"
+    script:
+        script_of("themes")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analysis.survey.models import fit_ordered_logit  # noqa: E402
+from analysis.stats.ordinal import fit_ordered_logit  # noqa: E402
 
 
 def make_data(n: int, p: int = 20, seed: int = 1):

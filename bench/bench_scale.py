@@ -75,7 +75,8 @@ def prepare(n: int, seed: int, out_dir: Path) -> dict[str, object]:
     """Simulate ``n`` respondents; write the raking frame and model 7's design matrix."""
     from analysis.project import load_config
     from analysis.standin.survey import simulate_clean_sample
-    from analysis.survey.models import build_design, common_sample, model_terms
+    from analysis.stats.ordinal import build_design
+    from analysis.survey.models import common_sample, model_terms
 
     frame = simulate_clean_sample(n, seed)
     margins = frame[list(bench_weighting.TARGETS)].reset_index(drop=True)
@@ -127,7 +128,7 @@ def _work_rake(key: str, n: int, data_dir: Path) -> dict[str, object]:
 
 
 def _work_fit(key: str, n: int, data_dir: Path) -> dict[str, object]:
-    from analysis.survey.models import fit_ordered_logit
+    from analysis.stats.ordinal import fit_ordered_logit
 
     arrays = np.load(data_dir / f"fit_{n}.npz")
     X, y, w = arrays["X"], arrays["y"], arrays["w"]

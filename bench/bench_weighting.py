@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis.survey.weighting import rake  # noqa: E402
+from analysis.stats.raking import rake  # noqa: E402
 
 TARGETS = {
     "age_band": {"14-30": 0.55, "31-50": 0.42, "51-65": 0.03},

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("analysis")
+log = logging.getLogger("paperkit")
 
 
 def _configure_logging(log_path: str | None) -> None:

@@ -15,6 +15,7 @@ import yaml
 from scipy import stats
 
 from analysis.project import ConfigError, load_config, validate_config
+from analysis.stats import proportions as pr
 from analysis.survey import describe as ds
 
 FIX = Path(__file__).parent / "fixtures" / "r"
@@ -133,8 +134,8 @@ def _domain(case: str, data: pd.DataFrame) -> pd.Series | None:
 def test_proportion_se_and_cis_match_r_svymean_and_svyciprop(case: str) -> None:
     data, ref = _r_data(), _r_means().set_index("case").loc[case]
     y = data[ref["variable"]]
-    wald = ds.weighted_proportion(y, data["w"], _domain(case, data), ci_method="wald")
-    logit = ds.weighted_proportion(y, data["w"], _domain(case, data), ci_method="logit")
+    wald = pr.weighted_proportion(y, data["w"], _domain(case, data), ci_method="wald")
+    logit = pr.weighted_proportion(y, data["w"], _domain(case, data), ci_method="logit")
     assert wald.n == int(ref["n"])
     assert wald.pct / 100 == pytest.approx(float(ref["estimate"]), abs=TOL)
     assert wald.se / 100 == pytest.approx(float(ref["se"]), abs=TOL)
@@ -149,7 +150,7 @@ def test_factor_level_shares_match_r_svymean_of_a_factor() -> None:
     data, ref = _r_data(), _r_means()
     for _, row in ref[ref["case"].str.startswith("share_")].iterrows():
         level = row["case"].removeprefix("share_")
-        est = ds.weighted_proportion(ds.indicator(data["a"], [level]), data["w"],
+        est = pr.weighted_proportion(pr.indicator(data["a"], [level]), data["w"],
                                      ci_method="wald")
         assert est.pct / 100 == pytest.approx(float(row["estimate"]), abs=TOL)
         assert est.se / 100 == pytest.approx(float(row["se"]), abs=TOL)
@@ -161,7 +162,7 @@ def test_rao_scott_f_test_matches_r_svychisq(case: str) -> None:
     data = _r_data()
     ref = pd.read_csv(FIX / "describe_chisq.csv").set_index("case").loc[case]
     domain = data["dom"] == 1 if case.endswith("in_dom1") else None
-    res = ds.rao_scott_test(data[ref["rows"]], data[ref["cols"]], data["w"], domain)
+    res = pr.rao_scott_test(data[ref["rows"]], data[ref["cols"]], data["w"], domain)
     assert res.n == ref["n"]
     for ours, theirs in [(res.f, "f"), (res.ndf, "ndf"), (res.ddf, "ddf"),
                          (res.p_value, "p_value"), (res.pearson, "pearson")]:
@@ -170,7 +171,7 @@ def test_rao_scott_f_test_matches_r_svychisq(case: str) -> None:
 
 def test_unit_weights_give_the_binomial_standard_error() -> None:
     y = pd.Series([1, 0, 0, 1, 1, 1, 0, 1, 1, 0, pd.NA], dtype="Float64")
-    est = ds.weighted_proportion(y, np.ones(len(y)), ci_method="wald")
+    est = pr.weighted_proportion(y, np.ones(len(y)), ci_method="wald")
     p, n = 0.6, 10
     assert est.pct == pytest.approx(60)
     # every row is a PSU of the design: the NA row counts in n_design = 11
@@ -181,7 +182,7 @@ def test_unit_weights_give_the_binomial_standard_error() -> None:
 def test_rao_scott_with_unit_weights_uses_the_ordinary_pearson_statistic() -> None:
     rng = np.random.default_rng(3)
     r, c = rng.integers(0, 3, 500), rng.integers(0, 2, 500)
-    res = ds.rao_scott_test(r, c, np.ones(500))
+    res = pr.rao_scott_test(r, c, np.ones(500))
     table = pd.crosstab(r, c).to_numpy()
     assert res.pearson == pytest.approx(stats.chi2_contingency(table, correction=False)[0])
     assert res.mean_deff == pytest.approx(1.0, abs=0.02)
@@ -191,19 +192,19 @@ def test_logit_interval_stays_inside_0_100_where_wald_crosses_zero() -> None:
     y = np.zeros(200)
     y[:2] = 1
     w = np.r_[2.0, 2.0, np.full(198, 0.5)]
-    wald = ds.weighted_proportion(y, w, ci_method="wald")
-    logit = ds.weighted_proportion(y, w)
+    wald = pr.weighted_proportion(y, w, ci_method="wald")
+    logit = pr.weighted_proportion(y, w)
     assert wald.ci[0] < 0 < logit.ci[0] < logit.pct < logit.ci[1] < 100
 
 
 def test_indicator_keeps_missing_answers_out_of_the_base() -> None:
     values = pd.Series([5, 4, pd.NA, 2], dtype="Int64")
-    assert ds.indicator(values, [4, 5]).tolist() == [1, 1, pd.NA, 0]
+    assert pr.indicator(values, [4, 5]).tolist() == [1, 1, pd.NA, 0]
 
 
 def test_non_binary_indicator_is_refused() -> None:
     with pytest.raises(ValueError, match="0/1"):
-        ds.weighted_proportion([0, 1, 2], [1, 1, 1])
+        pr.weighted_proportion([0, 1, 2], [1, 1, 1])
 
 
 # --------------------------------------------------------------------------- the stage

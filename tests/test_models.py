@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.project import load_config
+from analysis.stats import ordinal as O
 from analysis.survey import models as M
 from paperkit.io import read_json
 
@@ -92,11 +93,11 @@ def fit_housing(**kw):
                     "Type": ["Tower", "Apartment", "Atrium", "Terrace"],
                     "Cont": ["Low", "High"]}.items():
         d[c] = pd.Categorical(d[c], levs)
-    return d, M.fit_frame(d, "Sat", ["Infl", "Type", "Cont"], levels=["Low", "Medium", "High"],
+    return d, O.fit_frame(d, "Sat", ["Infl", "Type", "Cont"], levels=["Low", "Medium", "High"],
                           **kw)
 
 
-def compare(res: M.OrderedLogitResults, case: str, rename: dict[str, str]) -> None:
+def compare(res: O.OrderedLogitResults, case: str, rename: dict[str, str]) -> None:
     r = r_estimates(case)
     ours = pd.concat([res.params, res.thresholds.rename(lambda t: f"zeta:{t}")])
     ses = pd.concat([res.bse, res.thresholds_bse.rename(lambda t: f"zeta:{t}")])
@@ -125,7 +126,7 @@ def test_frequency_weights_match_r_polr_on_housing():
 
 def test_cluster_sandwich_matches_r_svyolr_on_apiclus1():
     d = pd.read_csv(FIX / "svyolr_apiclus1_data.csv")
-    res = M.fit_frame(d, "mealcat", ["avg_ed", "mobility", "stype"], weights="pw",
+    res = O.fit_frame(d, "mealcat", ["avg_ed", "mobility", "stype"], weights="pw",
                       weight_type="sampling", cluster="dnum",
                       levels=["(0,25]", "(25,50]", "(50,75]", "(75,100]"])
     compare(res, "svyolr_apiclus1", {})
@@ -134,7 +135,7 @@ def test_cluster_sandwich_matches_r_svyolr_on_apiclus1():
 
 def test_sampling_weights_without_clusters_match_r_svyolr_on_apistrat():
     d = pd.read_csv(FIX / "svyolr_apistrat_data.csv")
-    res = M.fit_frame(d, "stype", ["api00_100", "ell", "meals", "mobility"], weights="pw",
+    res = O.fit_frame(d, "stype", ["api00_100", "ell", "meals", "mobility"], weights="pw",
                       weight_type="sampling", levels=["E", "H", "M"])
     compare(res, "svyolr_apistrat", {})
     assert res.cov_type == "sandwich"
@@ -145,15 +146,15 @@ def test_sampling_weights_without_clusters_match_r_svyolr_on_apistrat():
 
 def test_weights_without_weight_type_are_refused():
     d = pd.read_csv(FIX / "svyolr_apistrat_data.csv")
-    with pytest.raises(M.ModelError, match="weight_type must be one of"):
-        M.fit_frame(d, "stype", ["ell"], weights="pw", levels=["E", "H", "M"])
+    with pytest.raises(O.ModelError, match="weight_type must be one of"):
+        O.fit_frame(d, "stype", ["ell"], weights="pw", levels=["E", "H", "M"])
 
 
 def test_sampling_weights_give_sandwich_not_model_based_ses():
     d = pd.read_csv(FIX / "svyolr_apistrat_data.csv")
     kw = dict(levels=["E", "H", "M"], weights="pw")
-    samp = M.fit_frame(d, "stype", ["api00_100", "meals"], weight_type="sampling", **kw)
-    freq = M.fit_frame(d, "stype", ["api00_100", "meals"], weight_type="frequency", **kw)
+    samp = O.fit_frame(d, "stype", ["api00_100", "meals"], weight_type="sampling", **kw)
+    freq = O.fit_frame(d, "stype", ["api00_100", "meals"], weight_type="frequency", **kw)
     np.testing.assert_allclose(samp.params, freq.params, atol=1e-10)
     # Treating ~31x sampling weights as counts would shrink SEs about sqrt(31)-fold.
     assert (samp.bse / freq.bse).min() > 3
@@ -188,29 +189,29 @@ def test_odds_ratios_are_exponentiated_coefficients_and_cis():
 def test_constant_column_is_named_in_the_error():
     d, _ = fit_housing()
     d["k"] = 1.0
-    with pytest.raises(M.ModelError, match="variable 'k' is constant"):
-        M.fit_frame(d, "Sat", ["Infl", "k"], levels=["Low", "Medium", "High"])
+    with pytest.raises(O.ModelError, match="variable 'k' is constant"):
+        O.fit_frame(d, "Sat", ["Infl", "k"], levels=["Low", "Medium", "High"])
 
 
 def test_empty_category_of_a_term_is_named_in_the_error():
     d, _ = fit_housing()
     d = d[d["Infl"] != "High"]
-    with pytest.raises(M.ModelError, match="term 'Infl': category 'High' has no respondents"):
-        M.fit_frame(d, "Sat", ["Infl"], levels=["Low", "Medium", "High"])
+    with pytest.raises(O.ModelError, match="term 'Infl': category 'High' has no respondents"):
+        O.fit_frame(d, "Sat", ["Infl"], levels=["Low", "Medium", "High"])
 
 
 def test_empty_outcome_category_is_named_in_the_error():
     d, _ = fit_housing()
-    with pytest.raises(M.ModelError, match=r"outcome: categories \['Very high'\]"):
-        M.fit_frame(d, "Sat", ["Infl"], levels=["Low", "Medium", "High", "Very high"])
+    with pytest.raises(O.ModelError, match=r"outcome: categories \['Very high'\]"):
+        O.fit_frame(d, "Sat", ["Infl"], levels=["Low", "Medium", "High", "Very high"])
 
 
 def test_missing_value_in_a_term_names_variable_and_row():
     d, _ = fit_housing()
     d["x"] = np.arange(len(d), dtype=float)
     d.loc[5, "x"] = np.nan
-    with pytest.raises(M.ModelError, match="variable 'x'.*first at row 5"):
-        M.fit_frame(d, "Sat", ["x"], levels=["Low", "Medium", "High"])
+    with pytest.raises(O.ModelError, match="variable 'x'.*first at row 5"):
+        O.fit_frame(d, "Sat", ["x"], levels=["Low", "Medium", "High"])
 
 
 def test_separation_raises_and_names_the_variable():
@@ -219,16 +220,16 @@ def test_separation_raises_and_names_the_variable():
     x = rng.normal(size=n)
     y = rng.integers(0, 3, n)
     sep = (y == 2).astype(float)  # a dummy that is 1 exactly in the top category
-    with pytest.raises(M.SeparationError, match="sep"):
-        M.fit_ordered_logit(y, np.column_stack([x, sep]), names=["x", "sep"])
+    with pytest.raises(O.SeparationError, match="sep"):
+        O.fit_ordered_logit(y, np.column_stack([x, sep]), names=["x", "sep"])
 
 
 def test_collinear_columns_raise_naming_them():
     rng = np.random.default_rng(2)
     x = rng.normal(size=300)
     X = np.column_stack([x, 2 * x + 1, rng.normal(size=300)])
-    with pytest.raises(M.SeparationError, match="a.*b|b.*a"):
-        M.fit_ordered_logit(rng.integers(0, 3, 300), X, names=["a", "b", "c"])
+    with pytest.raises(O.SeparationError, match="a.*b|b.*a"):
+        O.fit_ordered_logit(rng.integers(0, 3, 300), X, names=["a", "b", "c"])
 
 
 def test_brant_test_detects_non_proportional_odds():
@@ -238,7 +239,7 @@ def test_brant_test_detects_non_proportional_odds():
     # x shifts the lower cut-point only: proportional odds fails for x, holds for z.
     y = (rng.logistic(size=n) + 0.5 * z > -1 - 1.0 * x).astype(int) + (
         rng.logistic(size=n) + 0.5 * z > 1).astype(int)
-    res = M.fit_ordered_logit(y, np.column_stack([x, z]), names=["x", "z"])
+    res = O.fit_ordered_logit(y, np.column_stack([x, z]), names=["x", "z"])
     bt = res.brant_test()
     assert bt.loc["x", "p"] < 1e-6
     assert bt.loc["omnibus", "df"] == 2
@@ -252,7 +253,7 @@ def test_brant_test_skips_and_reports_a_cut_point_with_separation():
     y[:3] = 0
     y[y == 0] = np.where(np.arange(n)[y == 0] < 3, 0, 1)  # only 3 rows in the lowest category
     X[:3, 1] = 10.0  # and they alone have an extreme value: separation at cut-point 1
-    res = M.fit_ordered_logit(y, X, names=["a", "b"])
+    res = O.fit_ordered_logit(y, X, names=["a", "b"])
     out = res.to_dict()["brant"]
     assert out["cutpoints_used"] == ["1|2", "2|3"] and "0|1" in out["cutpoints_skipped"]
     assert out["tests"]["omnibus"]["df"] == 2
@@ -263,7 +264,7 @@ def test_brant_test_does_not_reject_under_proportional_odds():
     n = 3000
     X = rng.normal(size=(n, 2))
     y = np.digitize(X @ [0.8, -0.5] + rng.logistic(size=n), [-1, 0.5, 2])
-    bt = M.fit_ordered_logit(y, X, names=["a", "b"], weights=rng.uniform(.5, 2, n),
+    bt = O.fit_ordered_logit(y, X, names=["a", "b"], weights=rng.uniform(.5, 2, n),
                              weight_type="sampling").brant_test()
     assert bt.loc["omnibus", "p"] > 0.001 and bt.loc["omnibus", "df"] == 4
 
@@ -293,8 +294,8 @@ def test_estimates_do_not_depend_on_row_order(seed):
         return
     w = rng.uniform(0.2, 3, n)
     perm = rng.permutation(n)
-    a = M.fit_ordered_logit(y, X, weights=w, weight_type="sampling")
-    b = M.fit_ordered_logit(y[perm], X[perm], weights=w[perm], weight_type="sampling")
+    a = O.fit_ordered_logit(y, X, weights=w, weight_type="sampling")
+    b = O.fit_ordered_logit(y[perm], X[perm], weights=w[perm], weight_type="sampling")
     np.testing.assert_allclose(a.params, b.params, atol=1e-9)
     np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-7, atol=1e-12)
 
@@ -309,9 +310,9 @@ def test_integer_frequency_weights_equal_duplicated_rows(seed):
     counts = rng.integers(1, 5, n)
     if np.bincount(y, minlength=3).min() == 0:
         return
-    a = M.fit_ordered_logit(y, X, weights=counts.astype(float), weight_type="frequency")
+    a = O.fit_ordered_logit(y, X, weights=counts.astype(float), weight_type="frequency")
     idx = np.repeat(np.arange(n), counts)
-    b = M.fit_ordered_logit(y[idx], X[idx])
+    b = O.fit_ordered_logit(y[idx], X[idx])
     np.testing.assert_allclose(a.params, b.params, atol=1e-9)
     np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-7)
     assert a.llf == pytest.approx(b.llf) and a.llnull == pytest.approx(b.llnull)
@@ -366,7 +367,7 @@ def test_fit_paper_models_rejects_duplicate_weight_ids(tmp_path):
     clean.to_parquet(tmp_path / "clean.parquet")
     w = synthetic_weights(clean)
     pd.concat([w, w.head(1)]).to_parquet(tmp_path / "w.parquet")
-    with pytest.raises(M.ModelError, match="w.parquet: resp_id 'R0000000' appears twice"):
+    with pytest.raises(O.ModelError, match="w.parquet: resp_id 'R0000000' appears twice"):
         M.fit_paper_models(tmp_path / "clean.parquet", tmp_path / "w.parquet",
                            load_config()["models"], tmp_path / "out.json")
     assert not (tmp_path / "out.json").exists()
@@ -376,6 +377,6 @@ def test_fit_paper_models_rejects_respondents_without_weight(tmp_path):
     clean = synthetic_clean(200)
     clean.to_parquet(tmp_path / "clean.parquet")
     synthetic_weights(clean).iloc[1:].to_parquet(tmp_path / "w.parquet")
-    with pytest.raises(M.ModelError, match="no weight for 1 respondents.*'R0000000'"):
+    with pytest.raises(O.ModelError, match="no weight for 1 respondents.*'R0000000'"):
         M.fit_paper_models(tmp_path / "clean.parquet", tmp_path / "w.parquet",
                            load_config()["models"], tmp_path / "out.json")

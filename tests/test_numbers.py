@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from analysis.paper.numbers import NumbersError, format_p, format_tree, format_value, sanitize_tree
 from analysis.project import load_config
+from paperkit.variables import NumbersError, format_p, format_tree, format_value, sanitize_tree
 
 RULES = load_config()["numbers"]["formats"]
 

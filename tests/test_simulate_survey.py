@@ -265,7 +265,7 @@ def _clean_minimal(raw: pd.DataFrame, codebook: dict) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def weighted(raw, codebook):
-    from analysis.survey.weighting import rake
+    from analysis.stats.raking import rake
 
     clean = _clean_minimal(raw, codebook)
     weights = rake(clean, ss.POPULATION_MARGINS, cap=2.0).weights.to_numpy()

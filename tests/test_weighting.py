@@ -12,14 +12,13 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.survey.weighting import (
+from analysis.stats.raking import (
     RakeDiagnostics,
     RakingConvergenceError,
     WeightingError,
     rake,
-    read_targets,
-    weight_survey,
 )
+from analysis.survey.weighting import read_targets, weight_survey
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
 CASES = pd.read_csv(FIXTURES / "rake_cases.csv")

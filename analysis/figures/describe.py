@@ -27,7 +27,6 @@ from analysis.figures.style import (
     save_figure,
     set_theme,
 )
-from analysis.paper.numbers import format_p
 from analysis.survey.describe import (
     ADV_ITEMS,
     APPROVAL_GROUPS,
@@ -39,6 +38,7 @@ from analysis.survey.describe import (
     WHO_SHOULD_RUN,
 )
 from paperkit.io import read_json
+from paperkit.variables import format_p
 
 DEFAULT_DATA_NOTE = "Simulated data, not the original survey."
 RESPONSIBLE_LABELS = {
@@ -199,7 +199,7 @@ def _level_label(var: str, level: Any) -> str:
 
 
 def _p(p: float | None) -> str:
-    """The p-value as the text gives it (APA style, see analysis.paper.numbers.format_p)."""
+    """The p-value as the text gives it (APA style, see paperkit.variables.format_p)."""
     if p is None or not math.isfinite(p):
         return "not tested"
     return format_p(p)

@@ -31,20 +31,23 @@ exists) and one CSV plus one Markdown pipe table per table of the paper.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.stats.proportions import (
+    CI_METHODS,
+    indicator,
+    json_round,
+    rao_scott_test,
+    weighted_proportion,
+)
 from paperkit.io import read_yaml, write_json, write_text
 
-CI_METHODS = ("logit", "wald")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "ci_level": 0.95,
     "ci_method": "logit",
@@ -143,205 +146,6 @@ REQUIRED_COLUMNS = (
 
 class DescribeInputError(ValueError):
     """The cleaned file, the weights or the targets break a rule this stage relies on."""
-
-
-# --------------------------------------------------------------------------- estimators
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A weighted percentage with its uncertainty and its unweighted/weighted counts."""
-
-    pct: float
-    se: float
-    ci: tuple[float, float]
-    n: int
-    weighted_n: float
-    count: int
-    weighted_count: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "pct": _r(self.pct),
-            "se": _r(self.se),
-            "ci": [_r(self.ci[0]), _r(self.ci[1])],
-            "n": self.n,
-            "weighted_n": _r(self.weighted_n),
-            "count": self.count,
-            "weighted_count": _r(self.weighted_count),
-        }
-
-
-def _r(x: float) -> float | None:
-    """Round to 10 decimals so that JSON bytes do not carry last-bit noise; NaN -> null."""
-    return None if x is None or not math.isfinite(x) else round(float(x), 10)
-
-
-def _base(y: Any, w: Any, domain: Any = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Values and weights of the base (in domain, y not NA) and the design's size n."""
-    y = pd.to_numeric(pd.Series(y).reset_index(drop=True), errors="raise").astype("Float64")
-    w = pd.Series(w).reset_index(drop=True).astype(float).to_numpy()
-    if len(y) != len(w):
-        raise ValueError(f"indicator has {len(y)} values but weights have {len(w)}")
-    keep = y.notna().to_numpy()
-    if domain is not None:
-        keep = keep & _mask(domain)
-    return y[keep].to_numpy(dtype=float), w[keep], len(w)
-
-
-def weighted_mean_se(y: Any, w: Any, domain: Any = None) -> tuple[float, float, int]:
-    """Weighted mean of y over a domain, its linearization SE and the base n.
-
-    ``y`` and ``w`` cover the whole design (every respondent); NA in ``y`` or False in
-    ``domain`` leaves a row out of the base. As in R ``svymean(~y, subset(des, ...))`` the
-    rows outside the base contribute zero to the variance but still count as PSUs: the
-    factor is n_design / (n_design - 1), with n_design = len(w).
-    """
-    yv, wv, n_design = _base(y, w, domain)
-    n = len(yv)
-    if n == 0:
-        return math.nan, math.nan, 0
-    total = wv.sum()
-    mean = float(np.dot(wv, yv) / total)
-    if n_design < 2:
-        return mean, math.nan, n
-    z = wv * (yv - mean) / total
-    return mean, float(math.sqrt(n_design / (n_design - 1) * np.dot(z, z))), n
-
-
-def proportion_ci(
-    p: float, se: float, n: int, level: float = 0.95, method: str = "logit"
-) -> tuple[float, float]:
-    """Confidence interval of a proportion: R svyciprop(method="logit") or confint(svymean)."""
-    if method not in CI_METHODS:
-        raise ValueError(f"ci_method must be one of {CI_METHODS}, got {method!r}")
-    if not (math.isfinite(p) and math.isfinite(se)):
-        return math.nan, math.nan
-    if method == "wald":
-        z = stats.norm.ppf(0.5 + level / 2)
-        return float(p - z * se), float(p + z * se)
-    if p <= 0.0 or p >= 1.0:
-        return p, p
-    t = stats.t.ppf(0.5 + level / 2, df=n - 1)
-    centre, half = math.log(p / (1 - p)), t * se / (p * (1 - p))
-    return _expit(centre - half), _expit(centre + half)
-
-
-def _expit(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def weighted_proportion(
-    y: Any, w: Any, domain: Any = None, level: float = 0.95, ci_method: str = "logit"
-) -> Estimate:
-    """Weighted percentage of a 0/1 indicator over a domain (see weighted_mean_se)."""
-    yv, wv, _ = _base(y, w, domain)
-    if np.any((yv != 0) & (yv != 1)):
-        raise ValueError("indicator must be 0/1 (or NA)")
-    p, se, n = weighted_mean_se(y, w, domain)
-    lo, hi = proportion_ci(p, se, n, level, ci_method)
-    return Estimate(
-        pct=100 * p,
-        se=100 * se,
-        ci=(100 * lo, 100 * hi),
-        n=n,
-        weighted_n=float(wv.sum()),
-        count=int(yv.sum()),
-        weighted_count=float(np.dot(wv, yv)),
-    )
-
-
-def indicator(values: pd.Series, codes: Iterable[Any]) -> pd.Series:
-    """1 where ``values`` is one of ``codes``, 0 elsewhere, NA where ``values`` is missing."""
-    out = values.isin(list(codes)).astype("Float64")
-    out[values.isna().to_numpy()] = pd.NA
-    return out
-
-
-@dataclass(frozen=True)
-class RaoScottResult:
-    """Rao-Scott second-order (F) test of independence in a weighted two-way table."""
-
-    f: float
-    ndf: float
-    ddf: float
-    p_value: float
-    pearson: float
-    mean_deff: float
-    n: int
-    rows: str
-    cols: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "statistic": "F",
-            "method": "Rao-Scott second-order correction (R svychisq, statistic='F')",
-            "f": _r(self.f),
-            "ndf": _r(self.ndf),
-            "ddf": _r(self.ddf),
-            "p_value": _r(self.p_value),
-            "pearson_chisq": _r(self.pearson),
-            "mean_deff": _r(self.mean_deff),
-            "n": self.n,
-            "rows": self.rows,
-            "cols": self.cols,
-        }
-
-
-def rao_scott_test(
-    rows: Any, cols: Any, w: Any, domain: Any = None, row_name: str = "rows",
-    col_name: str = "cols",
-) -> RaoScottResult:
-    """Rao-Scott F test of rows x cols, as R svychisq(statistic="F").
-
-    Computed on the complete cases of the domain, i.e. R ``svychisq(~r + c, subset(des,
-    domain & !is.na(r) & !is.na(c)))``: N and the denominator df use those n rows, while
-    the cell-share covariance keeps the design's n_design = len(w) PSUs, as R does.
-    """
-    frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
-                          "w": pd.Series(w).to_numpy(dtype=float)})
-    n_design = len(frame)
-    if domain is not None:
-        frame = frame[_mask(domain)]
-    frame = frame.dropna()
-    n = len(frame)
-    r_codes, r_levels = pd.factorize(frame["r"], sort=True)
-    c_codes, c_levels = pd.factorize(frame["c"], sort=True)
-    nr, nc = len(r_levels), len(c_levels)
-    if nr < 2 or nc < 2 or n < 2:
-        return RaoScottResult(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, n,
-                              row_name, col_name)
-    wv = frame["w"].to_numpy()
-    cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
-    mm = np.zeros((n, nr * nc))
-    mm[np.arange(n), cell] = 1.0
-    total = wv.sum()
-    mean = wv @ mm / total
-    z = wv[:, None] * (mm - mean) / total
-    vcov = n_design / (n_design - 1) * z.T @ z
-
-    grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
-    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
-    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
-    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
-    inter = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1)
-                             for i in range(nr - 1)])
-    cmat = inter - x1 @ np.linalg.lstsq(x1, inter, rcond=None)[0]
-    inv_mean = np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean))
-    denom = cmat.T @ (np.diag(inv_mean) / n) @ cmat
-    numr = cmat.T @ np.diag(inv_mean) @ vcov @ np.diag(inv_mean) @ cmat
-    delta = np.linalg.solve(denom, numr)
-    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
-    d0 = tr**2 / tr2
-
-    table = np.bincount(cell, weights=wv, minlength=nr * nc).reshape(nc, nr).T * n / total
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    pearson = float(((table - expected) ** 2 / expected).sum())
-    f = pearson / tr
-    nu = n - 1
-    p_value = float(stats.f.sf(f, d0, d0 * nu))
-    return RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
-                          row_name, col_name)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -472,10 +276,6 @@ def _plain(values: pd.Series) -> pd.Series:
     return values
 
 
-def _mask(domain: pd.Series) -> np.ndarray:
-    return pd.Series(domain).fillna(False).astype(bool).to_numpy()
-
-
 def describe_frame(
     frame: pd.DataFrame,
     settings: Mapping[str, Any] | None = None,
@@ -522,12 +322,12 @@ def _design(frame: pd.DataFrame) -> dict[str, Any]:
     deff = float(n * np.dot(w, w) / w.sum() ** 2)
     return {
         "n_valid": n,
-        "weighted_n": _r(float(w.sum())),
-        "weight_min": _r(float(w.min())),
-        "weight_max": _r(float(w.max())),
-        "deff_kish": _r(deff),
-        "n_effective": _r(n / deff),
-        "margin_of_error": _r(100 * 1.959963984540054 * math.sqrt(deff * 0.25 / n)),
+        "weighted_n": json_round(float(w.sum())),
+        "weight_min": json_round(float(w.min())),
+        "weight_max": json_round(float(w.max())),
+        "deff_kish": json_round(deff),
+        "n_effective": json_round(n / deff),
+        "margin_of_error": json_round(100 * 1.959963984540054 * math.sqrt(deff * 0.25 / n)),
     }
 
 
@@ -539,7 +339,7 @@ def _composition(d: _Describer, targets: Mapping[str, Mapping[str, float]]) -> d
             comp_w[key] = d.est(d.col(var, [level]))
             comp_u[key] = unweighted.est(unweighted.col(var, [level]))
             if var in targets and str(level) in targets[var]:
-                comp_t[key] = {"pct": _r(100 * float(targets[var][str(level)]))}
+                comp_t[key] = {"pct": json_round(100 * float(targets[var][str(level)]))}
     return {"composition_weighted": comp_w, "composition_unweighted": comp_u,
             "composition_target": comp_t}
 
@@ -644,7 +444,7 @@ def _other(d: _Describer) -> dict[str, Any]:
         "dont_know_calc_rural": d.est(dont_know, rural),
         "dont_know_calc_urban": d.est(dont_know, urban),
         "commercial_users_n": {"n": int(users.sum()),
-                               "weighted_n": _r(float(w[users.to_numpy()].sum()))},
+                               "weighted_n": json_round(float(w[users.to_numpy()].sum()))},
     }
     pairs = {"any_benefit": "received_benefits", "credit_easy": "adv_credit_access",
              "deposit_free": "adv_deposit_free", "visa": "adv_visa",
@@ -823,22 +623,3 @@ def describe_survey(
     tables = build_tables(res, int(merged["table_decimals"]))
     write_tables(tables, out_tables_dir)
     write_json(out_json, res)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """CLI: python -m analysis.survey.describe --clean ... --weights ... --targets ... --out ..."""
-    from analysis.project import load_config
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clean", default="results/survey_clean.parquet")
-    ap.add_argument("--weights", default="results/weights.parquet")
-    ap.add_argument("--targets", default="data/targets/population_margins.yaml")
-    ap.add_argument("--out", default="results/descriptives.json")
-    ap.add_argument("--tables", default="results/tables/descriptives")
-    a = ap.parse_args(argv)
-    describe_survey(a.clean, a.weights, a.targets, load_config().get("describe", {}), a.out,
-                    a.tables)
-
-
-if __name__ == "__main__":
-    main()

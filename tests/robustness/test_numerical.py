@@ -16,8 +16,10 @@ import pytest
 import yaml
 
 from analysis.project import load_config
-from analysis.survey.models import ModelError, SeparationError, fit_paper_models
-from analysis.survey.weighting import WeightingError, rake, weight_survey
+from analysis.stats.ordinal import ModelError, SeparationError
+from analysis.stats.raking import WeightingError, rake
+from analysis.survey.models import fit_paper_models
+from analysis.survey.weighting import weight_survey
 from tests.buildutil import snakemake
 from tests.robustness.conftest import assert_failed_cleanly, replaced
 from tests.test_models import synthetic_clean

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.survey import models as M
-from analysis.survey.weighting import rake
+from analysis.stats import ordinal as O
+from analysis.stats.raking import rake
 from tests.test_weighting import assert_margins_met, rake_or_skip, raking_problems
 
 RAKE_SETTINGS = settings(max_examples=40, deadline=None,
@@ -62,7 +62,7 @@ def _ordinal_sample(seed: int, n: int = 250):
 def _fit_or_none(y, X, **kwargs):
     if np.bincount(y, minlength=4).min() < 3:
         return None  # a category too thin to estimate: not the property under test
-    return M.fit_ordered_logit(y, X, **kwargs)
+    return O.fit_ordered_logit(y, X, **kwargs)
 
 
 @LOGIT_SETTINGS
@@ -73,7 +73,7 @@ def test_ordered_logit_does_not_depend_on_the_scale_of_sampling_weights(seed, sc
     a = _fit_or_none(y, X, weights=w, weight_type="sampling")
     if a is None:
         return
-    b = M.fit_ordered_logit(y, X, weights=w * scale, weight_type="sampling")
+    b = O.fit_ordered_logit(y, X, weights=w * scale, weight_type="sampling")
     np.testing.assert_allclose(b.beta, a.beta, atol=1e-8)
     np.testing.assert_allclose(b.zeta, a.zeta, atol=1e-8)
     np.testing.assert_allclose(b.vcov, a.vcov, rtol=1e-6, atol=1e-12)
@@ -87,7 +87,7 @@ def test_reversing_the_outcome_order_negates_slopes_and_mirrors_thresholds(seed)
     a = _fit_or_none(y, X, weights=w, weight_type="sampling")
     if a is None:
         return
-    b = M.fit_ordered_logit(3 - y, X, weights=w, weight_type="sampling")
+    b = O.fit_ordered_logit(3 - y, X, weights=w, weight_type="sampling")
     np.testing.assert_allclose(b.beta, -a.beta, atol=1e-8)
     np.testing.assert_allclose(b.zeta, -a.zeta[::-1], atol=1e-8)
     np.testing.assert_allclose(np.diag(b.vcov)[:2], np.diag(a.vcov)[:2], rtol=1e-6)
@@ -103,7 +103,7 @@ def test_shifting_a_covariate_moves_only_the_thresholds(seed, shift):
         return
     moved = X.copy()
     moved[:, 0] += shift
-    b = M.fit_ordered_logit(y, moved)
+    b = O.fit_ordered_logit(y, moved)
     np.testing.assert_allclose(b.beta, a.beta, atol=1e-7)
     np.testing.assert_allclose(b.zeta, a.zeta + a.beta[0] * shift, atol=1e-6)
     assert b.llf == pytest.approx(a.llf, rel=1e-10)

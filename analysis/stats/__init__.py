@@ -1,0 +1,1 @@
+"""Estimators only: no paths, no configuration; each checked against R."""

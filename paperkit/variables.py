@@ -1,0 +1,150 @@
+"""The variables file: every value a paper quotes, formatted once, by key.
+
+A study gathers its results into one tree (``numbers.json``, raw values, read by the
+claim checks). The Quarto variables file ``_variables.yml`` mirrors that tree with
+*formatted* strings, so the prose only ever writes ``{{< var a.b.c >}}`` and never
+formats a number by hand. The format of each leaf is chosen by the first matching
+pattern of an ordered list of ``{pattern, format}`` rules (fnmatch on the dotted key).
+This module is the one number and p-value formatter of a paperkit project: tables
+and figures format through it too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import platform
+import re
+from collections.abc import Callable, Iterable, Mapping
+from importlib import metadata
+from typing import Any
+
+from paperkit.io import write_json, write_yaml
+
+
+class NumbersError(ValueError):
+    """A value cannot be put into the paper (NaN, infinite, or of an unknown type)."""
+
+
+def format_p(value: float) -> str:
+    """APA style for the text: ``= .023``, or ``< .001`` below the smallest shown value."""
+    if value < 0.001:
+        return "< .001"
+    return "= " + p_digits(value)
+
+
+def p_digits(value: float) -> str:
+    """The p-value's digits as tables and figures print them: ``.023``, ``< .001``."""
+    if value < 0.001:
+        return "< .001"
+    text = f"{value:.3f}"
+    return text[1:] if text.startswith("0") else text
+
+
+FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "integer": lambda v: f"{round(v):,}",
+    "percent": lambda v: f"{v:.1f}%",
+    "percent0": lambda v: f"{v:.0f}%",
+    "percent2": lambda v: f"{v:.2f}%",
+    "fraction_percent": lambda v: f"{100 * v:.1f}%",
+    "fraction_percent2": lambda v: f"{100 * v:.2f}%",
+    "decimal1": lambda v: f"{v:,.1f}",
+    "decimal2": lambda v: f"{v:,.2f}",
+    "decimal3": lambda v: f"{v:,.3f}",
+    "scientific": lambda v: f"{v:.1e}",
+    "p_value": format_p,
+    "text": str,
+}
+
+
+def _default_format(value: Any) -> str:
+    if isinstance(value, (bool, str)):
+        return "text"
+    return "integer" if isinstance(value, int) else "decimal2"
+
+
+def format_value(key: str, value: Any, rules: Iterable[Mapping[str, str]]) -> str:
+    """Format one leaf of the numbers tree; refuse NaN and infinities, naming the key."""
+    if value is None:
+        return "not defined"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NumbersError(f"results value '{key}' is {value}; the paper cannot quote it")
+    if not isinstance(value, (int, float, str, bool)):
+        raise NumbersError(f"results value '{key}' has unsupported type {type(value).__name__}")
+    fmt = _default_format(value)
+    if not isinstance(value, (str, bool)):
+        fmt = next((r["format"] for r in rules if fnmatch.fnmatchcase(key, r["pattern"])), fmt)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return FORMATTERS[fmt](value)
+
+
+def format_tree(tree: Any, rules: list[Mapping[str, str]], prefix: str = "") -> Any:
+    """Mirror ``tree`` with every leaf formatted; lists become dicts keyed by position."""
+    if isinstance(tree, Mapping):
+        return {str(k): format_tree(v, rules, f"{prefix}.{k}" if prefix else str(k))
+                for k, v in tree.items()}
+    if isinstance(tree, list):
+        return {str(i): format_tree(v, rules, f"{prefix}.{i}") for i, v in enumerate(tree)}
+    return format_value(prefix, tree, rules)
+
+
+KEY_REPLACEMENTS = (("<=", "le"), (">=", "ge"), ("<", "lt"), (">", "gt"), ("%", "pct"))
+
+
+def sanitize_key(key: str) -> str:
+    """Make a result key usable in ``{{< var >}}`` and claim assertions.
+
+    Model terms such as ``income[>4000]`` become ``income_gt4000``; only lower-case
+    letters, digits and underscores remain.
+    """
+    text = key.lower()
+    for old, new in KEY_REPLACEMENTS:
+        text = text.replace(old, new)
+    text = re.sub(r"[^a-z0-9_]+", "_", text).strip("_")
+    return text or "_"
+
+
+def sanitize_tree(tree: Any, path: str = "") -> Any:
+    """Sanitise every mapping key; two keys that collide are an error naming both."""
+    if isinstance(tree, Mapping):
+        out: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        for key, value in tree.items():
+            new = sanitize_key(str(key))
+            if new in out:
+                raise NumbersError(
+                    f"keys '{origin[new]}' and '{key}' under '{path}' both become '{new}'"
+                )
+            origin[new] = str(key)
+            out[new] = sanitize_tree(value, f"{path}.{new}" if path else new)
+        return out
+    if isinstance(tree, list):
+        return [sanitize_tree(v, path) for v in tree]
+    return tree
+
+
+def software_versions(packages: Iterable[str]) -> dict[str, str]:
+    """Versions of the interpreter, of ``packages`` and of pandoc, for a software appendix."""
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    try:
+        import pypandoc
+
+        versions["pandoc"] = pypandoc.get_pandoc_version()
+    except (ImportError, OSError):
+        versions["pandoc"] = "not installed"
+    return versions
+
+
+def write_numbers_and_variables(numbers: Mapping[str, Any], rules: list[Mapping[str, str]],
+                                out_numbers: str, out_variables: str) -> None:
+    """Write the raw numbers file and the formatted variables file (keys sanitised)."""
+    clean = sanitize_tree(numbers)
+    variables = format_tree(clean, rules)
+    write_json(out_numbers, clean)
+    write_yaml(out_variables, variables)

@@ -8,7 +8,7 @@ fails identically everywhere, naming the file, the key path and the schema rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +21,19 @@ class ConfigError(ValueError):
     """The configuration does not match its schema."""
 
 
-def _fill_defaults(validator_class: type) -> type:
-    """A validator class that writes each property's ``default`` into the instance."""
-    validate_properties = validator_class.VALIDATORS["properties"]
+def fill_defaults(instance: Any, schema: Mapping[str, Any]) -> None:
+    """Write the schema's ``default`` of every absent property into ``instance``, recursively.
 
-    def set_defaults(validator: Any, properties: Mapping, instance: Any, schema: Mapping
-                     ) -> Iterator[Any]:
-        if isinstance(instance, dict):
-            for name, sub in properties.items():
-                if isinstance(sub, dict) and "default" in sub:
-                    instance.setdefault(name, _copy(sub["default"]))
-        yield from validate_properties(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+    Done before validation, so a default satisfies ``required`` as a written value would.
+    """
+    if not isinstance(instance, dict) or not isinstance(schema, Mapping):
+        return
+    for name, sub in schema.get("properties", {}).items():
+        if not isinstance(sub, Mapping):
+            continue
+        if name not in instance and "default" in sub:
+            instance[name] = _copy(sub["default"])
+        fill_defaults(instance.get(name), sub)
 
 
 def _copy(value: Any) -> Any:
@@ -44,13 +44,11 @@ def _copy(value: Any) -> Any:
     return value
 
 
-_DefaultFilling = _fill_defaults(jsonschema.Draft202012Validator)
-
-
 def validate_config(config: dict[str, Any], schema_path: str | Path, source: str) -> dict[str, Any]:
     """Fill the schema's defaults into ``config``, then raise ConfigError on every violation."""
     schema = read_yaml(schema_path)
-    validator = _DefaultFilling(schema)
+    fill_defaults(config, schema)
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.io import write_json, write_text
+from paperkit.tables import pipe_table
 
 EMBED = re.compile(r"\{\{<\s*embed\s+notebooks/([\w.-]+\.ipynb)#([\w-]+)[^>]*>\}\}")
 INCLUDE = re.compile(r"\{\{<\s*include\s+(_tables/[^\s>]+)\s*>\}\}")
@@ -144,17 +145,10 @@ def markdown(items: list[Item], wrap_paths: bool = True) -> str:
     """
     path = breakable if wrap_paths else (lambda p: f"`{p}`")
     name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
-    head = "| Item | Output file | Rule | Programs | Shown in the paper by |\n"
-    # Relative column widths (pandoc reads them from the dashes of wide tables).
-    head += "|:----------|:------------------------|:-------------|:------------------------|" \
-            ":---------------|\n"
-    rows = [
-        f"| @{i.label} | {path(i.output)} | {name(i.rule)} | "
-        + ", ".join(path(p) for p in i.programs)
-        + f" | {path(i.shown_by) if wrap_paths else i.shown_by} |"
-        for i in items
-    ]
-    return head + "\n".join(rows) + "\n"
+    header = ["Item", "Output file", "Rule", "Programs", "Shown in the paper by"]
+    rows = [[f"@{i.label}", path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
+             path(i.shown_by) if wrap_paths else i.shown_by] for i in items]
+    return pipe_table(header, rows, widths=(10, 24, 13, 24, 15))
 
 
 def items_from_json(record: Mapping[str, Any]) -> list[Item]:

@@ -52,3 +52,18 @@ def test_snakemake_validation_agrees_with_the_schema():
     config["manuscript"]["formats"] = ["epub"]
     with pytest.raises(WorkflowError):
         validate(config, str(SCHEMA_PATH))
+
+
+def test_the_schema_supplies_the_defaults_a_stage_relies_on():
+    from analysis.project import CONFIG_PATH, validate_config
+    from paperkit.io import read_yaml
+
+    config = read_yaml(CONFIG_PATH)
+    del config["describe"]
+    for key in ("tolerance", "max_iter", "floor"):
+        config["weighting"].pop(key, None)
+    config["models"].pop("predicted")
+    filled = validate_config(config)
+    assert filled["describe"]["ci_level"] == 0.95 and filled["describe"]["approve_codes"] == [4, 5]
+    assert filled["weighting"]["tolerance"] == 1e-10 and filled["weighting"]["floor"] is None
+    assert filled["models"]["predicted"] == {"top_k": 3, "points": 25}

@@ -12,6 +12,7 @@ import pytest
 
 from analysis.figures import describe as fd
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, set_theme
+from analysis.project import load_config
 from analysis.survey.describe import describe_frame
 from paperkit.io import write_json
 from tests.test_describe import synthetic_clean, synthetic_weights
@@ -22,7 +23,7 @@ def results() -> dict:
     frame = synthetic_clean(600, seed=3)
     frame["weight"] = synthetic_weights(frame)["weight"].to_numpy()
     # through JSON, exactly as the figure step reads it
-    return json.loads(json.dumps(describe_frame(frame), sort_keys=True))
+    return json.loads(json.dumps(describe_frame(frame, load_config()["describe"]), sort_keys=True))
 
 
 def _texts(fig: plt.Figure) -> str:

@@ -283,6 +283,7 @@ def test_weight_survey_failure_names_inputs_and_writes_nothing(tmp_path):
     settings_ = {
         "margins": ["age_band", "gender", "region"],
         "cap": 1.1,
+        "floor": None,
         "tolerance": 1e-10,
         "max_iter": 100,
     }

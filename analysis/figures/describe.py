@@ -8,7 +8,6 @@ and carries a note naming the weighting, the unweighted N and that the data are 
 
 from __future__ import annotations
 
-import argparse
 import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -215,16 +214,3 @@ def make_descriptive_figures(
     for stem, draw in FIGURES.items():
         written += save_figure(draw(res, data_note), Path(out_dir) / stem)
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Draw the descriptive figures from the JSON.")
-    ap.add_argument("--json", default="results/descriptives.json")
-    ap.add_argument("--out", default="figures")
-    a = ap.parse_args(argv)
-    for path in make_descriptive_figures(a.json, a.out):
-        print(path)
-
-
-if __name__ == "__main__":
-    main()

@@ -7,7 +7,6 @@ of this step entirely.
 
 from __future__ import annotations
 
-import argparse
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -135,16 +134,3 @@ def make_theme_figures(themes_json: str | Path, out_dir: str | Path) -> list[Pat
     ):
         written += save_figure(draw(result), out_dir / stem)
     return written
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Draw the interview-theme figures.")
-    parser.add_argument("themes_json", nargs="?", default="results/themes.json")
-    parser.add_argument("out_dir", nargs="?", default="results/figures")
-    args = parser.parse_args(argv)
-    for path in make_theme_figures(args.themes_json, args.out_dir):
-        print(path)
-
-
-if __name__ == "__main__":
-    main()

@@ -37,6 +37,7 @@ from analysis.interviews.qdpx import (
 )
 from analysis.project import PROJECT_ROOT, project_path
 from paperkit.io import read_yaml, write_json, write_text
+from paperkit.tables import pipe_table
 
 UNIT_OF_ANALYSIS = (
     "interviewee x code presence: a code counts once per interviewee if the coder applied "
@@ -360,13 +361,6 @@ def project_from_tidy(
 # --- tables ------------------------------------------------------------------------------
 
 
-def _md_table(header: list[str], rows: list[list[Any]], align: str) -> str:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|")
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def tables(result: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """Table 1, Table A1 and the reliability table as data frames."""
     t1 = pd.DataFrame(
@@ -408,7 +402,7 @@ def markdown_tables(result: dict[str, Any], frames: dict[str, pd.DataFrame]) -> 
     sim = " Simulated interviews." if result["source"]["simulated"] else ""
     t1 = frames["table1_barriers"]
     md1 = (
-        _md_table(
+        pipe_table(
             ["Category", "Barrier", "n", "%"],
             [[r.category, r.barrier, r.n, f"{r.pct:.0f}"] for r in t1.itertuples()],
             "llrr",
@@ -417,7 +411,7 @@ def markdown_tables(result: dict[str, Any], frames: dict[str, pd.DataFrame]) -> 
     )
     ta1 = frames["tableA1_demographics"]
     mda1 = (
-        _md_table(
+        pipe_table(
             ["Variable", "Band", "n", "%"],
             [[r.variable, r.label, r.n, f"{r.pct:.0f}"] for r in ta1.itertuples()],
             "llrr",
@@ -427,7 +421,7 @@ def markdown_tables(result: dict[str, Any], frames: dict[str, pd.DataFrame]) -> 
     rel = result["reliability"]
     tr = frames["reliability"]
     alpha = rel.get("krippendorff_alpha_nominal")
-    mdr = _md_table(
+    mdr = pipe_table(
         ["Category", "Barrier", "Agreement (%)", "Cohen's kappa"],
         [[r.category, r.barrier, f"{r.agreement_pct:.1f}", r.kappa] for r in tr.itertuples()],
         "llrr",

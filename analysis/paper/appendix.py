@@ -7,44 +7,16 @@ Markdown pipe table, which pandoc and Quarto render in HTML, PDF and DOCX alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from paperkit.io import read_json, read_yaml, write_text
+from paperkit.tables import pipe_table
 
 PUBLISHED_SIGN = {"positive_sig": "positive, p < .05", "negative_sig": "negative, p < .05",
                   "not_sig": "p ≥ .05", "negative_not_sig": "negative, p ≥ .05",
                   "positive_not_sig": "positive, p ≥ .05"}
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ").strip()
-
-
-def pipe_table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    align: str = "",
-    widths: Sequence[int] = (),
-) -> str:
-    """A Markdown pipe table; ``align`` holds l/r/c per column (default left).
-
-    ``widths`` are relative column widths: pandoc takes them from the number of dashes
-    in the separator line when a row is wider than the page, which long tables are.
-    """
-    align = align or "l" * len(header)
-    widths = widths or [3] * len(header)
-
-    def mark(a: str, w: int) -> str:
-        dashes = "-" * max(3, w)
-        return {"l": ":" + dashes, "r": dashes + ":", "c": ":" + dashes + ":"}[a]
-
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "| " + " | ".join(mark(a, w) for a, w in zip(align, widths, strict=True)) + " |"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
 def _codes(codes: Mapping[Any, Any] | None) -> str:
@@ -84,7 +56,7 @@ def flow_table(flow: Mapping[str, Any]) -> str:
 
 def _num(value: Any, unit: str, decimals: int | None = None) -> str:
     if isinstance(value, str) or value is None:
-        return _cell(value)
+        return "" if value is None else str(value)
     if unit in ("n",) and float(value).is_integer():
         return f"{value:,.0f}"
     if decimals is None:

@@ -356,28 +356,3 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
         clean.to_parquet(tmp_clean, index=False)
         _write_log(tmp_log, Path(out_log), log)
         tmp_flow.write_text(text, encoding="utf-8", newline="\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.survey.cleaning [--out DIR]``: clean with the paths in config."""
-    import argparse
-
-    from analysis.project import load_config, project_path
-
-    parser = argparse.ArgumentParser(prog="python -m analysis.survey.cleaning")
-    parser.add_argument("--out", default="results", help="output directory (default results)")
-    args = parser.parse_args(argv)
-    cfg = load_config()
-    paths = {k: project_path(v) for k, v in cfg["paths"].items()}
-    out = Path(args.out)
-    clean_survey(paths["raw_survey"], paths["survey_codebook"],
-                 paths.get("provinces", paths["survey_codebook"].parent / "provinces.csv"),
-                 paths["raw_manifest"],
-                 cfg["cleaning"]["rules"], out / "survey_clean.parquet",
-                 out / "survey_exclusions.csv", out / "cleaning.json")
-    print(f"wrote {out}/survey_clean.parquet, survey_exclusions.csv, cleaning.json")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,7 +32,7 @@ exists) and one CSV plus one Markdown pipe table per table of the paper.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +47,8 @@ from analysis.stats.proportions import (
     weighted_proportion,
 )
 from paperkit.io import read_yaml, write_json, write_text
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "ci_level": 0.95,
-    "ci_method": "logit",
-    "approve_codes": [4, 5],
-    "strong_codes": [5],
-    "doubter_codes": [1, 2, 3],
-    "higher_than_peers_codes": [4],
-    "dont_know_calc_codes": [1],
-    "table_decimals": 1,
-}
+from paperkit.tables import frame_table
+from paperkit.variables import p_digits
 
 # Category -> stable key, per grouping variable, in display order. Keys mirror
 # published_values.yaml survey.composition_weighted.
@@ -248,7 +239,7 @@ class _Describer:
 
     def __init__(self, frame: pd.DataFrame, settings: Mapping[str, Any]):
         self.frame = frame
-        self.s = {**DEFAULT_SETTINGS, **settings}
+        self.s = dict(settings)
         if self.s["ci_method"] not in CI_METHODS:
             raise ValueError(f"describe.ci_method must be one of {CI_METHODS}")
 
@@ -278,11 +269,14 @@ def _plain(values: pd.Series) -> pd.Series:
 
 def describe_frame(
     frame: pd.DataFrame,
-    settings: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any],
     targets: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """Every descriptive estimate of the paper as a nested dict (frame has ``weight``)."""
-    d = _Describer(frame, settings or {})
+    """Every descriptive estimate of the paper as a nested dict (frame has ``weight``).
+
+    ``settings`` is the validated ``describe`` section of the config (defaults filled).
+    """
+    d = _Describer(frame, settings)
     out: dict[str, Any] = {"meta": _meta(d), "design": _design(frame)}
     out.update(_composition(d, targets or {}))
     out["use"] = _use(d)
@@ -469,10 +463,8 @@ def _pct_ci(e: Mapping[str, Any], dec: int) -> str:
 
 
 def _p(t: Mapping[str, Any]) -> str:
-    p = t["p_value"]
-    if p is None:
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    """The test's p-value in the paper's one style (``.023``, ``< .001``), as in the text."""
+    return "" if t["p_value"] is None else p_digits(t["p_value"])
 
 
 def build_tables(res: Mapping[str, Any], decimals: int = 1) -> dict[str, pd.DataFrame]:
@@ -573,18 +565,10 @@ def _urban_rural_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def to_pipe_table(table: pd.DataFrame, align: Sequence[str] | None = None) -> str:
-    """Plain Markdown pipe table (renders in HTML, PDF and DOCX through pandoc)."""
-    cols = [str(c) for c in table.columns]
-    if align is None:
-        align = ["l" if i < 2 or not _numeric_col(table[c]) else "r"
-                 for i, c in enumerate(table.columns)]
-    esc = [[str(v).replace("|", "\\|") for v in row] for row in table.itertuples(index=False)]
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(c.replace("|", "\\|") for c in cols) + " |",
-             "|" + "|".join(rule) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in esc]
-    return "\n".join(lines) + "\n"
+def _align(table: pd.DataFrame) -> str:
+    """Label columns left, numeric columns (estimates, intervals, p-values) right."""
+    return "".join("l" if i < 2 or not _numeric_col(table[c]) else "r"
+                   for i, c in enumerate(table.columns))
 
 
 def _numeric_col(values: pd.Series) -> bool:
@@ -599,7 +583,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> lis
     for name in sorted(tables):
         csv_path, md_path = out / f"{name}.csv", out / f"{name}.md"
         write_text(csv_path, tables[name].to_csv(index=False, lineterminator="\n"))
-        write_text(md_path, to_pipe_table(tables[name]))
+        write_text(md_path, frame_table(tables[name], _align(tables[name])))
         written += [csv_path, md_path]
     return written
 
@@ -618,8 +602,7 @@ def describe_survey(
     """Snakemake entry point: descriptives.json plus the descriptive tables (CSV + Markdown)."""
     frame = load_inputs(clean_path, weights_path)
     targets = read_targets(targets_path)
-    merged = {**DEFAULT_SETTINGS, **(settings or {})}
-    res = describe_frame(frame, merged, targets)
-    tables = build_tables(res, int(merged["table_decimals"]))
+    res = describe_frame(frame, settings, targets)
+    tables = build_tables(res, int(settings["table_decimals"]))
     write_tables(tables, out_tables_dir)
     write_json(out_json, res)

@@ -14,6 +14,7 @@ import pandas as pd
 from great_tables import GT
 
 from paperkit.io import read_json, write_text
+from paperkit.tables import cell, frame_table
 
 DECIMALS = 3
 
@@ -90,13 +91,9 @@ def table_note(results: dict[str, Any]) -> str:
 
 
 def to_markdown(table: pd.DataFrame, note: str, caption: str) -> str:
-    def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("*", "\\*")
-
-    header = "| " + " | ".join(esc(c) for c in table.columns) + " |"
-    align = "|:--|" + "--:|" * (table.shape[1] - 1)
-    body = ["| " + " | ".join(esc(str(v)) for v in row) + " |" for row in table.to_numpy()]
-    return "\n".join([f": {caption}", "", header, align, *body, "", esc(note), ""])
+    """The table with its caption above and its note (significance stars) below."""
+    body = frame_table(table, "l" + "r" * (table.shape[1] - 1), literal=True)
+    return "\n".join([f": {caption}", "", body, cell(note, literal=True), ""])
 
 
 def to_html(table: pd.DataFrame, note: str, caption: str) -> str:

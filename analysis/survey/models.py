@@ -81,7 +81,7 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
             sample, spec["outcome"], terms, reference=spec.get("reference", {}),
             levels=spec.get("outcome_levels"), weights=weights,
             weight_type=spec.get("weight_type") if weights else None,
-            cluster=spec.get("cluster"), max_iter=spec.get("max_iter", 100),
+            cluster=spec["cluster"], max_iter=spec["max_iter"],
         )
         results[m["id"]] = res
         entry = res.to_dict()
@@ -89,11 +89,11 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
         out["models"][m["id"]] = entry
     last = spec["models"][-1]["id"]
     full = results[last]
-    pp = spec.get("predicted", {})
+    pp = spec["predicted"]
     w = sample[weights].to_numpy(float) if weights else np.ones(len(sample))
     curves = {}
-    for term in strongest_terms(full, sample, int(pp.get("top_k", 3))):
-        table = full.average_predictions(sample, term, _grid(sample[term], pp.get("points", 25)), w)
+    for term in strongest_terms(full, sample, int(pp["top_k"])):
+        table = full.average_predictions(sample, term, _grid(sample[term], pp["points"]), w)
         curves[term] = table.to_dict(orient="list")
     out["predicted"] = {"model": last, "curves": curves, "method": "weighted average predictions"}
     out.update({
@@ -102,7 +102,7 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
         "outcome": spec["outcome"], "weight": weights, "weight_type": spec.get("weight_type"),
         "sample_filter": dict(spec.get("sample_filter", {})),
         "labels": dict(spec.get("labels", {})),
-        "significance": list(spec.get("significance", [0.05, 0.01, 0.001])),
+        "significance": list(spec["significance"]),
         "reference": {k: plain_scalar(v) for k, v in spec.get("reference", {}).items()},
     })
     return out

@@ -56,10 +56,10 @@ def weight_survey(
         result = rake(
             data,
             targets,
-            cap=settings.get("cap"),
-            floor=settings.get("floor"),
-            tol=float(settings.get("tolerance", 1e-10)),
-            max_iter=int(settings.get("max_iter", 1000)),
+            cap=settings["cap"],
+            floor=settings["floor"],
+            tol=float(settings["tolerance"]),
+            max_iter=int(settings["max_iter"]),
         )
     except WeightingError as err:
         raise WeightingError(f"{clean_path} with targets {targets_path}: {err}") from err

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.io import parse_yaml
+from paperkit.render import EXTENSIONS
 from paperkit.replication import MANIFEST, readme, ro_crate
 
 REF_TIME = dt.datetime(2000, 1, 1)
@@ -238,7 +239,7 @@ def source_files(root: Path) -> Iterator[str]:
 
 def built_files(root: Path, formats: list[str]) -> Iterator[tuple[str, str]]:
     """(project path, package path) of the built paper, report, numbers, figures, tables."""
-    papers = [f"index.{'xml' if f == 'jats' else f}" for f in formats]
+    papers = [f"index.{EXTENSIONS[f]}" for f in formats]
     pairs = [(f"build/paper/_manuscript/{p}", f"outputs/paper/{p}") for p in papers]
     for src, dst in pairs + BUILT:
         if not (root / src).is_file():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from analysis.project import configure_workflow
 from paperkit.deps import code_closure
+from paperkit.render import EXTENSIONS
 
 # The config is read strictly (a duplicate key is an error), its defaults come from
 # config/schema.yaml, and it is validated once, here, naming file, key and rule.
@@ -59,7 +60,7 @@ def code(name, *documents):
 
 def manuscript_outputs():
     """The rendered paper in every configured format."""
-    return [f"build/paper/_manuscript/index.{'xml' if f == 'jats' else f}" for f in FORMATS]
+    return [f"build/paper/_manuscript/index.{EXTENSIONS[f]}" for f in FORMATS]
 
 
 def notebook_inputs(wildcards):

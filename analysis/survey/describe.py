@@ -46,7 +46,8 @@ from analysis.stats.proportions import (
     rao_scott_test,
     weighted_proportion,
 )
-from paperkit.io import read_yaml, write_json, write_text
+from analysis.survey.weighting import read_targets
+from paperkit.io import write_json, write_text
 from paperkit.tables import frame_table
 from paperkit.variables import p_digits
 
@@ -208,26 +209,6 @@ def attach_weights(clean: pd.DataFrame, weights: pd.DataFrame, source: str) -> p
                                  f"(cleaned file row {row}; rule: one weight per respondent)")
     out = clean.copy()
     out["weight"] = lookup.reindex(ids).to_numpy()
-    return out
-
-
-def read_targets(path: str | Path) -> dict[str, dict[str, float]]:
-    """Population margins as {variable: {category: proportion}} (accepts percent too)."""
-    data = read_yaml(path)
-    margins = data.get("margins") if isinstance(data, dict) else None
-    if not isinstance(margins, dict):
-        raise DescribeInputError(f"{path}: top-level key 'margins' missing (rule: targets shape)")
-    out: dict[str, dict[str, float]] = {}
-    for var, cats in margins.items():
-        if not isinstance(cats, dict):
-            raise DescribeInputError(f"{path}: margins.{var} is not a mapping")
-        vals = {str(k): float(v) for k, v in cats.items()}
-        total = sum(vals.values())
-        if abs(total - 100) < 0.5:
-            vals = {k: v / 100 for k, v in vals.items()}
-        elif abs(total - 1) > 0.005:
-            raise DescribeInputError(f"{path}: margins.{var} sums to {total} (rule: 1 or 100)")
-        out[str(var)] = vals
     return out
 
 

@@ -17,21 +17,35 @@ from analysis.stats.raking import WeightingError, rake
 from paperkit.io import read_yaml, write_json, write_parquet
 
 
-def read_targets(path: str | Path, margins: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Read ``margins:`` from the population-targets YAML, keeping the configured margins."""
+def read_targets(path: str | Path, margins: Sequence[str] | None = None
+                 ) -> dict[str, dict[str, float]]:
+    """Population margins as ``{variable: {category: proportion}}``: the one reader.
+
+    Shares may be given as proportions (summing to 1) or percentages (summing to 100);
+    ``margins`` keeps the configured ones, each of which must be in the file.
+    """
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("margins"), dict):
         raise WeightingError(f"{path}: expected a top-level 'margins' mapping")
-    missing = [m for m in margins if m not in doc["margins"]]
+    wanted = list(margins) if margins is not None else [str(m) for m in doc["margins"]]
+    missing = [m for m in wanted if m not in doc["margins"]]
     if missing:
         raise WeightingError(f"{path}: no targets for configured margins {missing}")
-    out = {}
-    for m in margins:
-        cats = doc["margins"][m]
-        if not isinstance(cats, dict):
-            raise WeightingError(f"{path}: margins.{m} must map category -> proportion")
-        out[m] = {str(k): _share(v, f"{path}: margins.{m}.{k}") for k, v in cats.items()}
-    return out
+    return {m: _shares(doc["margins"][m], f"{path}: margins.{m}") for m in wanted}
+
+
+def _shares(cats: Any, where: str) -> dict[str, float]:
+    """One margin's shares as proportions; percentages are recognised by their sum."""
+    if not isinstance(cats, dict):
+        raise WeightingError(f"{where} must map category -> share")
+    values = {str(k): _share(v, f"{where}.{k}") for k, v in cats.items()}
+    total = sum(values.values())
+    if abs(total - 100) < 0.5:
+        return {k: v / 100 for k, v in values.items()}
+    if abs(total - 1) > 0.005:
+        raise WeightingError(f"{where}: the shares sum to {total:g} "
+                             "(rule: they sum to 1, or to 100 in %)")
+    return values
 
 
 def _share(value: Any, where: str) -> float:

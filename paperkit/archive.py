@@ -7,21 +7,20 @@ reference values, the lock and environment files, the paper as built (``outputs/
 Snakemake report, the AEA-style README, CITATION.cff, both licences, an RO-Crate
 (``ro-crate-metadata.json``, Workflow Run Crate profile) and ``MANIFEST-sha256.txt``.
 
-This module holds the generic de-identifiers the study applies, as its codebooks say:
+This module also holds the generic de-identifiers a study applies as its codebooks say:
 
-* survey columns marked ``identifying: true`` in the survey codebook are replaced.
-  Timestamps are re-clocked (:func:`reclock`): the first identifying timestamp becomes
-  ``REF_TIME`` plus one minute per rank of its value, and every other identifying
-  timestamp keeps its offset from it. The cleaning rules only need durations and the
-  order of submissions, which survive exactly; dates and clock times do not. Identifying
-  strings are replaced by ordered pseudonyms (equal values stay equal);
-* interview transcripts are withheld: every source text of the REFI-QDA project is
-  replaced by a notice of the same length (coded positions stay valid), the text column
-  of the segments export is emptied, and case names become ``case-NN`` everywhere.
+* :func:`deidentify_csv` replaces the identifying columns of a CSV export. Timestamps are
+  re-clocked (:func:`reclock`): the first identifying timestamp becomes ``REF_TIME`` plus
+  one minute per rank of its value, and every other identifying timestamp keeps its
+  offset from it, so durations and the order of records survive exactly while dates and
+  clock times do not. Identifying strings become ordered pseudonyms (equal values stay
+  equal);
+* :func:`deidentify_qdpx` withholds the source texts of a REFI-QDA project (each replaced
+  by a notice of the same length, so coded positions stay valid) and pseudonymises case
+  names; :func:`deidentify_tidy` does the same to tidy CSV exports of such a project.
 
-The package ships ``data/raw/MANIFEST.sha256`` of the de-identified files, so the
-pipeline rebuilds the paper from them; the numbers file and the figures are
-byte-identical to the original build (tests/test_archive.py proves it).
+A study that ships the manifest of its de-identified raw files lets a replicator rebuild
+the paper from the package.
 """
 
 from __future__ import annotations

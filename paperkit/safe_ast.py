@@ -1,8 +1,8 @@
 """Operators shared by the project's two small, safe expression languages.
 
-Claim assertions (paperkit/claims.py) and codebook skip logic (analysis/survey/codebook.py)
-are parsed with ``ast`` and interpreted node by node, never passed to ``eval``; both
-allow exactly these comparisons.
+Claim assertions (paperkit/claims.py) and a study's own small languages (such as a
+codebook's skip logic) are parsed with ``ast`` and interpreted node by node, never passed
+to ``eval``; all allow exactly these comparisons.
 """
 
 from __future__ import annotations

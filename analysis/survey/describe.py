@@ -339,13 +339,14 @@ def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str
     """SE of each headline share with calibrated and with fixed weights, and their ratio."""
     other = "fixed" if d.method == "calibrated" else "calibrated"
     redone = _approval(_Describer(d.frame, d.s, d.design, other))
-    out = {}
+    shares = {}
     for key, label in HEADLINE_SHARES.items():
         se = {d.method: approval[key]["se"], other: redone[key]["se"]}
-        out[key] = {"label": label, "pct": approval[key]["pct"],
-                    "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
-                    "ratio": json_round(se["calibrated"] / se["fixed"])}
-    return out
+        shares[key] = {"label": label, "pct": approval[key]["pct"],
+                       "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
+                       "ratio": json_round(se["calibrated"] / se["fixed"])}
+    ratios = [s["ratio"] for s in shares.values()]
+    return {"shares": shares, "ratio_min": min(ratios), "ratio_max": max(ratios)}
 
 
 def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]

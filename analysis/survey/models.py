@@ -146,11 +146,12 @@ def _variance_comparison(res: OrderedLogitResults, variance: Mapping[str, Any], 
     se = {m: np.sqrt(np.diag(res.design_vcov(variance["variance_design"],
                                               variance["sample_rows"], m)))[: len(res.names)]
           for m in cal.METHODS}
-    return {"model": model, "coefficients": {
-        name: {"coef": float(res.beta[j]), "se_calibrated": float(se["calibrated"][j]),
-               "se_fixed": float(se["fixed"][j]),
-               "ratio": float(se["calibrated"][j] / se["fixed"][j])}
-        for j, name in enumerate(res.names)}}
+    ratio = se["calibrated"] / se["fixed"]
+    return {"model": model, "ratio_min": float(ratio.min()), "ratio_max": float(ratio.max()),
+            "coefficients": {
+                name: {"coef": float(res.beta[j]), "se_calibrated": float(se["calibrated"][j]),
+                       "se_fixed": float(se["fixed"][j]), "ratio": float(ratio[j])}
+                for j, name in enumerate(res.names)}}
 
 
 def fit_paper_models(

@@ -51,7 +51,12 @@ from analysis.stats.proportions import (
     rao_scott_test,
     weighted_proportion,
 )
-from analysis.survey.design import describe_variance, survey_design, variance_method
+from analysis.survey.design import (
+    describe_variance,
+    survey_design,
+    variance_method,
+    variance_prose,
+)
 from paperkit.io import read_yaml, write_json, write_text
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -356,6 +361,8 @@ def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]
         "ci_method": d.s["ci_method"],
         "units": "pct, se and ci in percent of the weighted base; n/count unweighted",
         "variance_method": d.method,
+        "variance_prose": variance_prose(weighting) if weighting else variance_prose(
+            {"variance": "fixed"}),
         "variance": (describe_variance(weighting) if weighting else
                      "linearization, weights as given (R svydesign(ids=~1, weights=~w))"),
         "raking_margins": raked,

@@ -158,56 +158,26 @@ def test_calibration_shrinks_the_se_of_a_raking_margin_to_zero():
 # --------------------------------------------------------------------------- Rao-Scott
 
 
-def rao_scott_from_cells(cells: cal.CellProportions) -> tuple[float, float, float, float]:
-    """The Rao-Scott F of analysis.stats.proportions.rao_scott_test from a given cell covariance.
-
-    Verbatim the part of rao_scott_test after ``vcov = ...``, with ``table`` taken from the
-    cell shares (the same numbers) and ``nu`` from the design: the shape rao_scott_test
-    takes once it accepts ``vcov`` and ``nu`` (see the integration notes).
-    """
-    mean, vcov, n = cells.mean, cells.vcov, cells.n
-    nr, nc = len(cells.row_levels), len(cells.col_levels)
-    grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
-    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
-    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
-    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
-    inter = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1)
-                             for i in range(nr - 1)])
-    cmat = inter - x1 @ np.linalg.lstsq(x1, inter, rcond=None)[0]
-    inv_mean = np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean))
-    denom = cmat.T @ (np.diag(inv_mean) / n) @ cmat
-    numr = cmat.T @ np.diag(inv_mean) @ vcov @ np.diag(inv_mean) @ cmat
-    delta = np.linalg.solve(denom, numr)
-    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
-    d0 = tr**2 / tr2
-    table = mean.reshape(nc, nr).T * n
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    pearson = float(((table - expected) ** 2 / expected).sum())
-    f = pearson / tr
-    return f, d0, d0 * cells.nu, float(stats.f.sf(f, d0, d0 * cells.nu))
-
-
 @pytest.mark.parametrize(("case", "kind"), CASE_KINDS)
-def test_rao_scott_f_with_calibrated_cell_covariance_matches_r_svychisq(case, kind):
-    _, data, _ = case_data(case)
+def test_rao_scott_test_with_a_design_matches_r_svychisq(case, kind):
+    _, data, w = case_data(case)
     design = make_design(case)
     for _, r in r_rows("calib_chisq.csv", case, kind).iterrows():
         dom = domain_mask(data, r["domain"], r["domain_level"])
-        cells = cal.cell_proportions_vcov(data[r["rows"]], data[r["cols"]], design,
-                                          domain=dom, method=kind)
-        ours = rao_scott_from_cells(cells)
-        np.testing.assert_allclose(ours, r[["f", "ndf", "ddf", "p_value"]].to_numpy(float),
+        res = ds.rao_scott_test(data[r["rows"]], data[r["cols"]], w, dom, design=design,
+                                method=kind)
+        np.testing.assert_allclose([res.f, res.ndf, res.ddf, res.p_value],
+                                   r[["f", "ndf", "ddf", "p_value"]].to_numpy(float),
                                    rtol=RTOL, err_msg=f"{case}/{kind} {r['rows']}x{r['cols']}")
 
 
-def test_rao_scott_copy_agrees_with_repo_rao_scott_test_for_fixed_weights():
+def test_rao_scott_with_a_fixed_design_is_the_design_free_test():
     _, data, w = case_data("sim_bounded")
     design = make_design("sim_bounded")
     for rows, cols, dom in (("y1", "party", None), ("y2_na", "party", data["dom"] == 1)):
-        cells = cal.cell_proportions_vcov(data[rows], data[cols], design, domain=dom,
-                                          method="fixed")
+        ours = ds.rao_scott_test(data[rows], data[cols], w, dom, design=design, method="fixed")
         repo = ds.rao_scott_test(data[rows], data[cols], w, dom)
-        np.testing.assert_allclose(rao_scott_from_cells(cells),
+        np.testing.assert_allclose([ours.f, ours.ndf, ours.ddf, ours.p_value],
                                    [repo.f, repo.ndf, repo.ddf, repo.p_value], rtol=1e-10)
 
 

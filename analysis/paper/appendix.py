@@ -117,9 +117,10 @@ def variance_table(numbers: Mapping[str, Any], key_terms: Sequence[str]) -> str:
     Survey shares (percent, SEs in points) from the describe stage, and the key
     coefficients (log-odds) of the model the models stage compared, both computed there.
     """
-    survey = numbers["survey"]["variance_comparison"]["shares"]
+    survey = numbers["survey"]["variance_comparison"]
     rows = [[s["label"], _num(s["pct"], "points"), _num(s["se_calibrated"], "", 2),
-             _num(s["se_fixed"], "", 2), _num(s["ratio"], "", 3)] for s in survey.values()]
+             _num(s["se_fixed"], "", 2), _num(s["ratio"], "", 3)]
+            for s in (survey["shares"][key] for key in survey["order"])]
     models = numbers["models"]
     comparison, labels = models["variance_comparison"], models.get("labels", {})
     for term in key_terms:

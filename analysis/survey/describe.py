@@ -351,7 +351,8 @@ def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str
                        "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
                        "ratio": json_round(se["calibrated"] / se["fixed"])}
     ratios = [s["ratio"] for s in shares.values()]
-    return {"shares": shares, "ratio_min": min(ratios), "ratio_max": max(ratios)}
+    return {"shares": shares, "order": list(HEADLINE_SHARES), "ratio_min": min(ratios),
+            "ratio_max": max(ratios)}
 
 
 def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]

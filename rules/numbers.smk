@@ -26,7 +26,7 @@ rule numbers:
 
 rule appendix_tables:
     message:
-        "tables: appendix tables (codebook, exclusion flow, fidelity, software)"
+        "tables: appendix tables (codebook, exclusion flow, fidelity, SE conventions, software)"
     input:
         numbers=rules.numbers.output.numbers,
         codebook=PATHS["survey_codebook"],
@@ -34,6 +34,9 @@ rule appendix_tables:
         code=code("appendix_tables"),
     output:
         directory("results/tables/appendix"),
+    params:
+        # the model coefficients whose SEs the variance table compares
+        key_terms=list(config["fidelity"]["terms"].values()),
     log:
         "logs/appendix_tables.log",
     conda:

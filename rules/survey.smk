@@ -34,7 +34,9 @@ rule weight:
         weights="results/weights.parquet",
         diagnostics="results/weighting.json",
     params:
-        settings=config["weighting"],
+        # the raking settings only: the variance settings are for describe and model
+        settings={k: v for k, v in config["weighting"].items()
+                  if k not in ("variance", "cluster", "strata", "fpc")},
     log:
         "logs/weight.log",
     conda:
@@ -57,6 +59,7 @@ rule describe:
         tables=directory("results/tables/describe"),
     params:
         settings=config["describe"],
+        weighting=config["weighting"],
     log:
         "logs/describe.log",
     conda:
@@ -77,6 +80,7 @@ rule model:
         results="results/models.json",
     params:
         spec=config["models"],
+        weighting=config["weighting"],
     threads: 2
     resources:
         mem_mb=2000,

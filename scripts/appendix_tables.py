@@ -1,4 +1,4 @@
-"""Rule appendix_tables: codebook, exclusion flow, fidelity and software tables."""
+"""Rule appendix_tables: codebook, exclusion flow, fidelity, variance and software tables."""
 
 
 from analysis.paper.appendix import write_appendix_tables
@@ -12,4 +12,5 @@ run(
     codebook_path=smk.input.codebook,
     flow_path=smk.input.flow,
     out_dir=smk.output[0],
+    key_terms=smk.params.key_terms,
 )

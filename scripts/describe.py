@@ -12,6 +12,7 @@ run(
     weights_path=smk.input.weights,
     targets_path=smk.input.targets,
     settings=smk.params.settings,
+    weighting=smk.params.weighting,
     out_json=smk.output.results,
     out_tables_dir=smk.output.tables,
 )

@@ -11,5 +11,6 @@ run(
     clean_path=smk.input.clean,
     weights_path=smk.input.weights,
     spec=smk.params.spec,
+    weighting=smk.params.weighting,
     out_json=smk.output.results,
 )

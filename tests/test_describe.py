@@ -247,7 +247,7 @@ def test_estimates_equal_direct_weighted_means_of_the_microdata(inputs, tmp_path
     assert res["composition_weighted"]["male"]["pct"] == pytest.approx(wmean(f["male"] == 1, f))
     assert res["composition_unweighted"]["male"]["pct"] == pytest.approx(
         100 * f["male"].mean())
-    assert res["composition_target"]["region_west"] == {"pct": 20.0}
+    assert res["composition_target"]["region_west"] == {"pct": 20.0, "raked": True}
     dist = res["approval_distribution"]
     assert sum(v["pct"] for v in dist.values()) == pytest.approx(100)
     assert res["approval"]["approve_any"]["pct"] == pytest.approx(

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from analysis.stats.calibration import Z95
 from analysis.stats.raking import (
     RakeDiagnostics,
     RakingConvergenceError,
@@ -176,7 +177,7 @@ def test_diagnostics_follow_kish_formulas_and_serialise_to_json():
     assert isinstance(diag, RakeDiagnostics)
     assert diag.design_effect == pytest.approx(deff, rel=1e-12)
     assert diag.effective_n == pytest.approx(n / deff, rel=1e-12)
-    assert diag.margin_of_error == pytest.approx(1.96 * np.sqrt(deff * 0.25 / n), rel=1e-12)
+    assert diag.margin_of_error == pytest.approx(Z95 * np.sqrt(deff * 0.25 / n), rel=1e-12)
     assert (diag.weight_min, diag.weight_max) == pytest.approx((w.min(), w.max()))
     as_json = json.loads(json.dumps(diag.to_dict()))
     assert as_json["margins"]["region"]["West"]["target"] == 0.2

@@ -7,12 +7,13 @@ Markdown pipe table, which pandoc and Quarto render in HTML, PDF and DOCX alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from paperkit.io import read_json, read_yaml, write_text
 from paperkit.tables import pipe_table
+from paperkit.variables import sanitize_key
 
 PUBLISHED_SIGN = {"positive_sig": "positive, p < .05", "negative_sig": "negative, p < .05",
                   "not_sig": "p ≥ .05", "negative_not_sig": "negative, p ≥ .05",
@@ -82,20 +83,46 @@ def fidelity_table(fidelity: Mapping[str, Any]) -> str:
     return pipe_table(header, rows, "lllrrll", widths=(30, 16, 12, 18, 9, 11, 6))
 
 
+def variance_table(numbers: Mapping[str, Any], key_terms: Sequence[str]) -> str:
+    """Headline SEs with calibrated and with fixed weights, and their ratio.
+
+    Survey shares (percent, SEs in points) from the describe stage, and the key
+    coefficients (log-odds) of the model the models stage compared, both computed there.
+    """
+    survey = numbers["survey"]["variance_comparison"]
+    rows = [[s["label"], _num(s["pct"], "points"), _num(s["se_calibrated"], "", 2),
+             _num(s["se_fixed"], "", 2), _num(s["ratio"], "", 3)]
+            for s in (survey["shares"][key] for key in survey["order"])]
+    models = numbers["models"]
+    comparison, labels = models["variance_comparison"], models.get("labels", {})
+    for term in key_terms:
+        c = comparison["coefficients"][sanitize_key(term)]
+        rows.append([f"{labels.get(sanitize_key(term), term)} ({comparison['model']}, log-odds)",
+                     _num(c["coef"], "logodds"), _num(c["se_calibrated"], "", 3),
+                     _num(c["se_fixed"], "", 3), _num(c["ratio"], "", 3)])
+    header = ["Estimate", "Value", "SE, calibrated", "SE, fixed weights", "Ratio"]
+    return pipe_table(header, rows, "lrrrr", widths=(40, 10, 14, 16, 8))
+
+
 def software_table(software: Mapping[str, str]) -> str:
     rows = [[name, version] for name, version in sorted(software.items())]
     return pipe_table(["Software", "Version"], rows)
 
 
 def write_appendix_tables(
-    numbers_path: str, codebook_path: str, flow_path: str, out_dir: str
+    numbers_path: str, codebook_path: str, flow_path: str, out_dir: str,
+    key_terms: Sequence[str] = (),
 ) -> list[Path]:
-    """Write codebook.md, flow.md, fidelity.md and software.md into ``out_dir``."""
+    """Write codebook.md, flow.md, fidelity.md, variance.md and software.md into ``out_dir``.
+
+    ``key_terms``: the model coefficients whose SEs variance.md compares.
+    """
     numbers = read_json(numbers_path)
     tables = {
         "codebook": codebook_table(read_yaml(codebook_path)),
         "flow": flow_table(read_json(flow_path)),
         "fidelity": fidelity_table(numbers["fidelity"]),
+        "variance": variance_table(numbers, key_terms),
         "software": software_table(numbers["software"]),
     }
     written = []

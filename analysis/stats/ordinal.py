@@ -11,7 +11,10 @@ Weights must say what they mean (``weight_type``):
   inverse information, as ``polr(weights=)``.
 * ``"sampling"``: design weights; pseudo-ML with sandwich SEs ``H^-1 B H^-1`` where ``B`` is the
   cross-product of (cluster) score totals times ``m/(m-1)``, as ``survey::svyolr`` on a
-  with-replacement design (no fpc, no strata).
+  with-replacement design (no fpc, no strata). Given a ``variance_design`` of
+  :mod:`analysis.stats.calibration` (strata, fpc, a raking calibration) and the positions
+  of the fitted rows in it, ``B`` is that design's variance of the score totals instead
+  (:func:`design_sandwich`): R ``svyolr`` on ``subset(design, ...)``, calibrated or fixed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, sparse, stats
 from scipy.special import expit
+
+from analysis.stats import calibration as cal
+from analysis.stats.calibration import Z95
 
 WEIGHT_TYPES = ("frequency", "sampling")
 
@@ -327,6 +333,28 @@ def _sandwich(X, y, w, beta, zeta, H, clusters) -> tuple[np.ndarray, int]:
     return Hinv @ B @ Hinv, m
 
 
+def design_sandwich(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, zeta: np.ndarray,
+    H: np.ndarray, design: cal.Design, rows: np.ndarray, method: cal.Method,
+) -> np.ndarray:
+    """Sandwich with the design variance of the scores, as R ``svyolr`` on a subset.
+
+    The model's rows are a subset of the design (``rows``: their positions in it); the
+    scores are placed there with zeros elsewhere, because the weights were calibrated on
+    the whole sample (R keeps the other rows of a subset, weightless).
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    if rows.shape[0] != X.shape[0]:
+        raise ModelError(f"sample_rows has {rows.shape[0]} positions for {X.shape[0]} rows")
+    if not np.allclose(design.weights[rows], w, rtol=1e-12, atol=0):
+        raise ModelError("the model's weights are not the design's weights at sample_rows")
+    a, Gz = _scores(X, y, w, beta, zeta)
+    scores = np.zeros((design.n, X.shape[1] + Gz.shape[1]))
+    scores[rows, : X.shape[1]] = X * a[:, None]
+    scores[rows, X.shape[1]:] = Gz
+    return cal.sandwich_vcov(scores, np.linalg.inv(-H), design, method=method)
+
+
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
@@ -434,7 +462,7 @@ class OrderedLogitResults:
         rows = []
         w = np.asarray(weights, float) / np.sum(weights)
         k, p = len(self.zeta), len(self.beta)
-        q = stats.norm.ppf(0.975)
+        q = Z95
         for v in values:
             X = self._matrix(data.assign(**{term: v}))
             eta = X @ self.beta
@@ -455,6 +483,13 @@ class OrderedLogitResults:
                      "lower": float(prob - q * se), "upper": float(prob + q * se)}
                 )
         return pd.DataFrame(rows)
+
+    def design_vcov(self, design: cal.Design, rows: np.ndarray, method: cal.Method
+                    ) -> np.ndarray:
+        """Covariance of (beta, zeta) under a survey design and convention, at this fit."""
+        X, y, w, _ = self._data
+        _, _, H = _score_hessian(X, y, w, self.beta, self.zeta)
+        return design_sandwich(X, y, w, self.beta, self.zeta, H, design, rows, method)
 
     # --- proportional odds ---
     def brant_test(self) -> pd.DataFrame | None:
@@ -611,8 +646,15 @@ def fit_ordered_logit(
     tol: float = 1e-10,
     design: Design | None = None,
     outcome: str | None = None,
+    variance_design: cal.Design | None = None,
+    sample_rows: np.ndarray | None = None,
+    variance_method: cal.Method = "calibrated",
 ) -> OrderedLogitResults:
-    """Fit by Newton-Raphson; ``weight_type`` is required whenever weights are given."""
+    """Fit by Newton-Raphson; ``weight_type`` is required whenever weights are given.
+
+    ``variance_design`` with ``sample_rows`` (positions of the rows of ``X`` in it) gives
+    sampling-weight SEs from that survey design, ``variance_method`` calibrated or fixed.
+    """
     X = np.ascontiguousarray(X, dtype=float)
     if X.ndim != 2:
         raise ModelError("X must be a 2-D array")
@@ -624,13 +666,23 @@ def fit_ordered_logit(
         raise ModelError("weight_type='frequency' needs weights")
     if clusters is not None and weight_type == "frequency":
         raise ModelError("clusters need sandwich SEs: use weight_type='sampling'")
+    if variance_design is not None and (weight_type != "sampling" or clusters is not None
+                                        or sample_rows is None):
+        raise ModelError("variance_design needs weight_type='sampling', sample_rows and no "
+                         "clusters (the design holds its own PSUs)")
     codes, levels = _encode_outcome(y, levels)
     w = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=float)
     _check_inputs(X, codes, w, names, clusters)
     zeta0, llnull = _null_model(codes, w, len(levels))
     theta, llf, grad, H, n_iter = _newton(X, codes, w, zeta0, names, max_iter, tol)
     p = X.shape[1]
-    if weight_type == "sampling":
+    if variance_design is not None:
+        vcov = design_sandwich(X, codes, w, theta[:p], theta[p:], H, variance_design,
+                               sample_rows, variance_method)
+        m = variance_design.n if variance_design.psu is None else len(variance_design.psu_stratum)
+        clusters = None if variance_design.psu is None else variance_design.psu[sample_rows]
+        cov_type = f"sandwich ({variance_method})"
+    elif weight_type == "sampling":
         vcov, m = _sandwich(X, codes, w, theta[:p], theta[p:], H, clusters)
         cov_type = "sandwich (cluster)" if clusters is not None else "sandwich"
     else:

@@ -3,10 +3,13 @@
 Checked against R ``survey`` 4.1 in tests/test_describe.py (fixtures made by
 tests/fixtures/r/make_describe_fixtures.R):
 
-* **Percentages and standard errors.** The weights are treated as given: the design is
-  R ``svydesign(ids = ~1, weights = ~w)`` (one stage, no strata, with-replacement
-  linearization). A percentage is the weighted mean of a 0/1 indicator and its variance is
-  ``n/(n-1) * sum(z_i^2)`` with ``z_i = w_i (y_i - p) / sum(w)``, exactly ``svymean``.
+* **Percentages and standard errors.** Without a design (``design=None``) the weights are
+  treated as given: R ``svydesign(ids = ~1, weights = ~w)`` (one stage, no strata,
+  with-replacement linearization). A percentage is the weighted mean of a 0/1 indicator and
+  its variance is ``n/(n-1) * sum(z_i^2)`` with ``z_i = w_i (y_i - p) / sum(w)``, exactly
+  ``svymean``. With a design of :mod:`analysis.stats.calibration` (PSUs, strata, fpc, the
+  raking calibration) the SE is that design's, ``method="calibrated"`` (R's calibrated
+  design, ``calibrate()``) or ``"fixed"`` (the raked weights taken as given).
 * **Domains** are estimated on the subset of the design, as R
   ``svymean(~y, subset(design, domain))`` does for this design; rows with a missing answer
   are dropped from the base (the item's own non-response).
@@ -27,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from analysis.stats import calibration as cal
 
 CI_METHODS = ("logit", "wald")
 
@@ -121,14 +126,25 @@ def _expit(x: float) -> float:
 
 
 def weighted_proportion(
-    y: Any, w: Any, domain: Any = None, level: float = 0.95, ci_method: str = "logit"
+    y: Any, w: Any, domain: Any = None, level: float = 0.95, ci_method: str = "logit",
+    *, design: cal.Design | None = None, method: cal.Method = "fixed",
 ) -> Estimate:
-    """Weighted percentage of a 0/1 indicator over a domain (see weighted_mean_se)."""
+    """Weighted percentage of a 0/1 indicator over a domain.
+
+    Without ``design``: :func:`weighted_mean_se`, weights as given. With ``design`` (its
+    weights are ``w``): :func:`analysis.stats.calibration.weighted_mean_se` with ``method``,
+    and the logit interval uses R's design df (``svyciprop``), which is n - 1 for ids = ~1.
+    """
     yv, wv, _ = _base(y, w, domain)
     if np.any((yv != 0) & (yv != 1)):
         raise ValueError("indicator must be 0/1 (or NA)")
-    p, se, n = weighted_mean_se(y, w, domain)
-    lo, hi = proportion_ci(p, se, n, level, ci_method)
+    if design is None:
+        p, se, n = weighted_mean_se(y, w, domain)
+        lo, hi = proportion_ci(p, se, n, level, ci_method)
+    else:
+        e = cal.weighted_mean_se(y, design, domain=domain, method=method)
+        p, se, n = e.estimate, e.se, e.n
+        lo, hi = proportion_ci(p, se, e.df + 1, level, ci_method)
     return Estimate(
         pct=100 * p,
         se=100 * se,
@@ -179,13 +195,16 @@ class RaoScottResult:
 
 def rao_scott_test(
     rows: Any, cols: Any, w: Any, domain: Any = None, row_name: str = "rows",
-    col_name: str = "cols",
+    col_name: str = "cols", *, design: cal.Design | None = None,
+    method: cal.Method = "fixed",
 ) -> RaoScottResult:
     """Rao-Scott F test of rows x cols, as R svychisq(statistic="F").
 
     Computed on the complete cases of the domain, i.e. R ``svychisq(~r + c, subset(des,
     domain & !is.na(r) & !is.na(c)))``: N and the denominator df use those n rows, while
-    the cell-share covariance keeps the design's n_design = len(w) PSUs, as R does.
+    the cell-share covariance keeps the design's n_design = len(w) PSUs, as R does. With
+    ``design`` the cell-share covariance and the denominator df are that design's
+    (:func:`analysis.stats.calibration.cell_proportions_vcov`, ``method``).
     """
     frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
                           "w": pd.Series(w).to_numpy(dtype=float)})
@@ -202,12 +221,13 @@ def rao_scott_test(
                               row_name, col_name)
     wv = frame["w"].to_numpy()
     cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
-    mm = np.zeros((n, nr * nc))
-    mm[np.arange(n), cell] = 1.0
     total = wv.sum()
-    mean = wv @ mm / total
-    z = wv[:, None] * (mm - mean) / total
-    vcov = n_design / (n_design - 1) * z.T @ z
+    if design is None:
+        mean, vcov = _cell_vcov(cell, wv, nr * nc, n_design)
+        nu = n - 1
+    else:
+        cells = cal.cell_proportions_vcov(rows, cols, design, domain=domain, method=method)
+        mean, vcov, nu = cells.mean, cells.vcov, cells.nu
 
     grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
     row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
@@ -227,7 +247,17 @@ def rao_scott_test(
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     pearson = float(((table - expected) ** 2 / expected).sum())
     f = pearson / tr
-    nu = n - 1
     p_value = float(stats.f.sf(f, d0, d0 * nu))
     return RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
                           row_name, col_name)
+
+
+def _cell_vcov(cell: np.ndarray, wv: np.ndarray, k: int, n_design: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Cell shares and their fixed-weight covariance over n_design PSUs (ids = ~1)."""
+    mm = np.zeros((cell.shape[0], k))
+    mm[np.arange(cell.shape[0]), cell] = 1.0
+    total = wv.sum()
+    mean = wv @ mm / total
+    z = wv[:, None] * (mm - mean) / total
+    return mean, n_design / (n_design - 1) * z.T @ z

@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from analysis.stats.calibration import Z95
+
 Targets = Mapping[str, Mapping[Any, float]]
 TargetType = Literal["proportion", "total"]
 BoundsBase = Literal["mean", "base"]
@@ -540,6 +542,6 @@ def _diagnostics(
         weight_max=float(w_atom.max()),
         design_effect=deff,
         effective_n=n / deff,
-        margin_of_error=1.96 * math.sqrt(deff * 0.25 / n),
+        margin_of_error=Z95 * math.sqrt(deff * 0.25 / n),
         margins=margin_table,
     )

@@ -3,12 +3,16 @@
 Estimators (all checked against R ``survey`` 4.1 in tests/test_describe.py, fixtures made
 by tests/fixtures/r/make_describe_fixtures.R):
 
-* **Percentages and standard errors.** The weights are treated as given: the design is
-  R ``svydesign(ids = ~1, weights = ~w)`` (one stage, no strata, with-replacement
-  linearization). A percentage is the weighted mean of a 0/1 indicator and its variance is
-  ``n/(n-1) * sum(z_i^2)`` with ``z_i = w_i (y_i - p) / sum(w)``, exactly ``svymean``.
-  Raking is *not* reflected in the SE (R would need ``calibrate()`` for that), which is the
-  usual, slightly conservative choice for raked opt-in panels.
+* **Percentages and standard errors.** Linearization on the survey design of
+  :mod:`analysis.survey.design` (config ``weighting``: ``variance``, ``cluster``,
+  ``strata``, ``fpc``; checked against R in tests/test_calibration.py). With
+  ``variance: calibrated`` (the default) the SE knows that the weights were raked: R's
+  calibrated design, ``svymean`` on ``calibrate(calfun = "raking")``; a share that raking
+  fixes (gender, age band, region) then has an SE of zero. With ``variance: fixed`` the
+  raked weights are taken as given, R ``svydesign(ids = ~1, weights = ~w)``: the variance of
+  a percentage is ``n/(n-1) * sum(z_i^2)`` with ``z_i = w_i (y_i - p) / sum(w)``. Without
+  weighting settings (``describe_frame(..., weighting=None)``) the fixed formula is used.
+  ``variance_comparison`` gives the headline shares' SEs under both conventions.
 * **Domains** (e.g. "among commercial users", "rural") are estimated on the subset of the
   design, as R ``svymean(~y, subset(design, domain))`` does for this design; rows with a
   missing answer are dropped from the base (the item's own non-response).
@@ -32,19 +36,26 @@ exists) and one CSV plus one Markdown pipe table per table of the paper.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.stats import calibration as cal
 from analysis.stats.proportions import (
     CI_METHODS,
     indicator,
     json_round,
     rao_scott_test,
     weighted_proportion,
+)
+from analysis.survey.design import (
+    describe_variance,
+    survey_design,
+    variance_method,
+    variance_prose,
 )
 from analysis.survey.weighting import read_targets
 from paperkit.io import write_json, write_text
@@ -216,17 +227,19 @@ def attach_weights(clean: pd.DataFrame, weights: pd.DataFrame, source: str) -> p
 
 
 class _Describer:
-    """Holds the weighted frame and settings so every estimate is made the same way."""
+    """Holds the weighted frame, settings and design so every estimate is made the same way."""
 
-    def __init__(self, frame: pd.DataFrame, settings: Mapping[str, Any]):
+    def __init__(self, frame: pd.DataFrame, settings: Mapping[str, Any],
+                 design: cal.Design | None = None, method: cal.Method = "fixed"):
         self.frame = frame
         self.s = dict(settings)
+        self.design, self.method = design, method
         if self.s["ci_method"] not in CI_METHODS:
             raise ValueError(f"describe.ci_method must be one of {CI_METHODS}")
 
     def est(self, y: pd.Series, domain: pd.Series | None = None) -> dict[str, Any]:
         e = weighted_proportion(y, self.frame["weight"], domain, self.s["ci_level"],
-                                self.s["ci_method"])
+                                self.s["ci_method"], design=self.design, method=self.method)
         return e.as_dict()
 
     def col(self, name: str, codes: Iterable[Any] = (1,)) -> pd.Series:
@@ -237,7 +250,7 @@ class _Describer:
         r = _plain(self.frame[rows]) if isinstance(rows, str) else rows
         rname = rows if isinstance(rows, str) else str(rows.name)
         res = rao_scott_test(r, _plain(self.frame[cols]), self.frame["weight"], domain, rname,
-                             cols)
+                             cols, design=self.design, method=self.method)
         return res.as_dict()
 
 
@@ -252,14 +265,20 @@ def describe_frame(
     frame: pd.DataFrame,
     settings: Mapping[str, Any],
     targets: Mapping[str, Mapping[str, float]] | None = None,
+    weighting: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every descriptive estimate of the paper as a nested dict (frame has ``weight``).
 
-    ``settings`` is the validated ``describe`` section of the config (defaults filled).
+    ``settings`` is the validated ``describe`` section of the config (defaults filled);
+    ``weighting`` (the config section) gives the raking margins and the variance settings
+    of :mod:`analysis.survey.design`; without it the weights are taken as given.
     """
-    d = _Describer(frame, settings)
-    out: dict[str, Any] = {"meta": _meta(d), "design": _design(frame)}
-    out.update(_composition(d, targets or {}))
+    design = None if weighting is None else survey_design(frame, weighting)
+    method = "fixed" if weighting is None else variance_method(weighting)
+    d = _Describer(frame, settings, design, method)
+    raked = list(weighting["margins"]) if weighting else list(targets or {})
+    out: dict[str, Any] = {"meta": _meta(d, weighting, raked), "design": _design(frame)}
+    out.update(_composition(d, targets or {}, raked))
     out["use"] = _use(d)
     out["approval"] = _approval(d)
     out["approval_distribution"] = {
@@ -274,15 +293,53 @@ def describe_frame(
     }
     out["responsible_data_use"] = {key: d.est(d.col(c)) for c, key in RESPONSIBLE.items()}
     out["tests"] = {**group_tests, **doubter_tests, **ur_tests}
+    if design is not None:
+        out["variance_comparison"] = _variance_comparison(d, out["approval"])
     return out
 
 
-def _meta(d: _Describer) -> dict[str, Any]:
+# Headline shares whose SEs the appendix gives under both conventions (keys of "approval").
+HEADLINE_SHARES = {
+    "approve_any": "Approve (4–5), all",
+    "approve_strongly": "Strongly approve, all",
+    "disapprove_any": "Disapprove (1–2), all",
+    "doubters": "Doubters (1–3), all",
+    "approve_commercial_users": "Approve, commercial users",
+    "approve_local_pilot_members": "Approve, local-pilot members",
+    "strong_commercial_users": "Strongly approve, commercial users",
+    "strong_local_pilot_members": "Strongly approve, local-pilot members",
+    "approve_urban": "Approve, urban",
+    "approve_rural": "Approve, rural",
+}
+
+
+def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str, Any]:
+    """SE of each headline share with calibrated and with fixed weights, and their ratio."""
+    other = "fixed" if d.method == "calibrated" else "calibrated"
+    redone = _approval(_Describer(d.frame, d.s, d.design, other))
+    shares = {}
+    for key, label in HEADLINE_SHARES.items():
+        se = {d.method: approval[key]["se"], other: redone[key]["se"]}
+        shares[key] = {"label": label, "pct": approval[key]["pct"],
+                       "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
+                       "ratio": json_round(se["calibrated"] / se["fixed"])}
+    ratios = [s["ratio"] for s in shares.values()]
+    return {"shares": shares, "order": list(HEADLINE_SHARES), "ratio_min": min(ratios),
+            "ratio_max": max(ratios)}
+
+
+def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]
+          ) -> dict[str, Any]:
     return {
         "ci_level": d.s["ci_level"],
         "ci_method": d.s["ci_method"],
         "units": "pct, se and ci in percent of the weighted base; n/count unweighted",
-        "variance": "linearization, weights as given (R svydesign(ids=~1, weights=~w))",
+        "variance_method": d.method,
+        "variance_prose": variance_prose(weighting) if weighting else variance_prose(
+            {"variance": "fixed"}),
+        "variance": (describe_variance(weighting) if weighting else
+                     "linearization, weights as given (R svydesign(ids=~1, weights=~w))"),
+        "raking_margins": raked,
         "test": "Rao-Scott second-order F (R svychisq statistic='F'), complete cases",
         "definitions": {
             k: d.s[k] for k in ("approve_codes", "strong_codes", "doubter_codes",
@@ -302,11 +359,17 @@ def _design(frame: pd.DataFrame) -> dict[str, Any]:
         "weight_max": json_round(float(w.max())),
         "deff_kish": json_round(deff),
         "n_effective": json_round(n / deff),
-        "margin_of_error": json_round(100 * 1.959963984540054 * math.sqrt(deff * 0.25 / n)),
+        "margin_of_error": json_round(100 * cal.Z95 * math.sqrt(deff * 0.25 / n)),
     }
 
 
-def _composition(d: _Describer, targets: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+def _composition(d: _Describer, targets: Mapping[str, Mapping[str, float]],
+                 raked: Sequence[str]) -> dict[str, Any]:
+    """Unweighted and weighted shares, and the target of each share that raking fixed.
+
+    ``composition_target`` entries carry ``raked``: the weighted share of a raked margin is
+    the target by construction, so it has no sampling interval (its calibrated SE is 0).
+    """
     unweighted = _Describer(d.frame.assign(weight=1.0), d.s)
     comp_w, comp_u, comp_t = {}, {}, {}
     for var, cats in CATEGORY_KEYS.items():
@@ -314,7 +377,8 @@ def _composition(d: _Describer, targets: Mapping[str, Mapping[str, float]]) -> d
             comp_w[key] = d.est(d.col(var, [level]))
             comp_u[key] = unweighted.est(unweighted.col(var, [level]))
             if var in targets and str(level) in targets[var]:
-                comp_t[key] = {"pct": json_round(100 * float(targets[var][str(level)]))}
+                comp_t[key] = {"pct": json_round(100 * float(targets[var][str(level)])),
+                               "raked": var in raked}
     return {"composition_weighted": comp_w, "composition_unweighted": comp_u,
             "composition_target": comp_t}
 
@@ -451,17 +515,7 @@ def _p(t: Mapping[str, Any]) -> str:
 def build_tables(res: Mapping[str, Any], decimals: int = 1) -> dict[str, pd.DataFrame]:
     """The paper's descriptive tables, as display-ready string frames."""
     dec = decimals
-    tables: dict[str, pd.DataFrame] = {}
-    rows = []
-    for var, cats in CATEGORY_KEYS.items():
-        for level, key in cats.items():
-            t = res["composition_target"].get(key)
-            rows.append({"Variable": GROUP_LABELS[var], "Category": _level_label(var, level),
-                         "n": str(res["composition_unweighted"][key]["count"]),
-                         "Unweighted %": _fmt(res["composition_unweighted"][key]["pct"], dec),
-                         "Weighted % (95% CI)": _pct_ci(res["composition_weighted"][key], dec),
-                         "Target %": "" if t is None else _fmt(t["pct"], dec)})
-    tables["composition"] = pd.DataFrame(rows)
+    tables: dict[str, pd.DataFrame] = {"composition": _composition_table(res, dec)}
     tables["scs_use"] = _simple(res["use"], {**USE_ITEMS,
                                              "lives_in_pilot_locality": "Lives in a pilot locality",
                                              "aware_among_pilot_locality":
@@ -488,6 +542,28 @@ def build_tables(res: Mapping[str, Any], decimals: int = 1) -> dict[str, pd.Data
                               {k: k.replace("_", " ").capitalize() for k in res["other"]},
                               "Indicator", dec)
     return tables
+
+
+RAKED_CELL = "raked to target"
+
+
+def _composition_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
+    """Achieved weighted share against the target for the raking margins, with no interval
+    (raking fixes them); a 95% CI only for the shares raking leaves free."""
+    rows = []
+    for var, cats in CATEGORY_KEYS.items():
+        for level, key in cats.items():
+            t = res["composition_target"].get(key)
+            w = res["composition_weighted"][key]
+            lo, hi = w["ci"]
+            raked = bool(t and t.get("raked"))
+            rows.append({"Variable": GROUP_LABELS[var], "Category": _level_label(var, level),
+                         "n": str(res["composition_unweighted"][key]["count"]),
+                         "Unweighted %": _fmt(res["composition_unweighted"][key]["pct"], dec),
+                         "Weighted %": _fmt(w["pct"], dec),
+                         "95% CI": RAKED_CELL if raked else f"{_fmt(lo, dec)}–{_fmt(hi, dec)}",
+                         "Target %": "" if t is None else _fmt(t["pct"], dec)})
+    return pd.DataFrame(rows)
 
 
 def _level_label(var: str, level: Any) -> str:
@@ -579,11 +655,15 @@ def describe_survey(
     settings: Mapping[str, Any],
     out_json: str | Path,
     out_tables_dir: str | Path,
+    weighting: Mapping[str, Any] | None = None,
 ) -> None:
-    """Snakemake entry point: descriptives.json plus the descriptive tables (CSV + Markdown)."""
+    """Snakemake entry point: descriptives.json plus the descriptive tables (CSV + Markdown).
+
+    ``weighting``: the config section (raking margins, variance settings) for the SEs.
+    """
     frame = load_inputs(clean_path, weights_path)
     targets = read_targets(targets_path)
-    res = describe_frame(frame, settings, targets)
+    res = describe_frame(frame, settings, targets, weighting)
     tables = build_tables(res, int(settings["table_decimals"]))
     write_tables(tables, out_tables_dir)
     write_json(out_json, res)

@@ -80,8 +80,10 @@ def display_table(results: dict[str, Any]) -> pd.DataFrame:
 
 def table_note(results: dict[str, Any]) -> str:
     first = results["models"][results["model_order"][0]]
-    se = "Cluster-robust" if first.get("n_clusters") else (
-        "Sandwich (robust)" if first.get("weight_type") == "sampling" else "Model-based")
+    se = {"sandwich (calibrated)": "Sandwich (linearization calibrated to the raking margins)",
+          "sandwich (fixed)": "Sandwich (linearization, raked weights taken as given)",
+          }.get(first.get("cov_type"), "Cluster-robust" if first.get("n_clusters") else (
+              "Sandwich (robust)" if first.get("weight_type") == "sampling" else "Model-based"))
     weighted = "Weighted" if first.get("weight_type") else "Unweighted"
     return (
         f"Ordered logit log-odds (positive = higher approval). {se} standard errors in "

@@ -3,6 +3,12 @@
 The estimator is :mod:`analysis.stats.ordinal` (checked against R ``MASS::polr`` and
 ``survey::svyolr``); this module builds the common sample, fits each nested model,
 picks the terms for the predicted-probability curves and writes ``results/models.json``.
+
+Sampling-weight SEs come from the survey design of :mod:`analysis.survey.design` (config
+``weighting``), built on every raked respondent: the common sample is a subset of it, so
+its scores sit in the full sample with zeros elsewhere, R ``svyolr(..., design =
+subset(design, ...))``. ``weighting.variance`` chooses calibrated or fixed weights;
+``variance_comparison`` gives the last model's SEs under both.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.stats import calibration as cal
 from analysis.stats.ordinal import (
     ModelError,
     OrderedLogitResults,
     fit_frame,
     plain_scalar,
 )
+from analysis.survey.design import survey_design, variance_method
 from paperkit.io import write_json
 
 
@@ -37,6 +45,11 @@ def model_terms(spec: Mapping[str, Any]) -> dict[str, list[str]]:
 
 def common_sample(frame: pd.DataFrame, spec: Mapping[str, Any]) -> pd.DataFrame:
     """Rows passing the sample filter and complete on the outcome, weight and all terms."""
+    return frame.loc[sample_mask(frame, spec)].reset_index(drop=True)
+
+
+def sample_mask(frame: pd.DataFrame, spec: Mapping[str, Any]) -> np.ndarray:
+    """Which rows of ``frame`` form the common sample (see :func:`common_sample`)."""
     keep = pd.Series(True, index=frame.index)
     for col, value in spec.get("sample_filter", {}).items():
         if col not in frame.columns:
@@ -48,7 +61,7 @@ def common_sample(frame: pd.DataFrame, spec: Mapping[str, Any]) -> pd.DataFrame:
     if missing:
         raise ModelError(f"models: columns {missing} not in the data")
     keep &= frame[needed].notna().all(axis=1)
-    return frame.loc[keep].reset_index(drop=True)
+    return keep.to_numpy(dtype=bool)
 
 
 def _grid(values: pd.Series, points: int) -> list[float]:
@@ -69,10 +82,26 @@ def strongest_terms(res: OrderedLogitResults, data: pd.DataFrame, k: int) -> lis
     return sorted(scores, key=lambda t: (-scores[t], t))[:k]
 
 
-def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Fit every nested model on the common sample; return the JSON-ready results."""
-    sample = common_sample(frame, spec)
+def _variance(frame: pd.DataFrame, spec: Mapping[str, Any],
+              weighting: Mapping[str, Any] | None, rows: np.ndarray) -> dict[str, Any]:
+    """Keyword arguments of the fit that give design SEs (none without weighting settings)."""
+    if weighting is None or spec.get("weight_type") != "sampling" or not spec.get("weight"):
+        return {}
+    return {"variance_design": survey_design(frame, weighting, weight=spec["weight"]),
+            "sample_rows": rows, "variance_method": variance_method(weighting)}
+
+
+def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
+               weighting: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Fit every nested model on the common sample; return the JSON-ready results.
+
+    ``frame`` holds every raked respondent; ``weighting`` (the config section) gives the
+    survey design of the sampling-weight SEs (without it: the sandwich of the sample alone).
+    """
+    keep = sample_mask(frame, spec)
+    sample = frame.loc[keep].reset_index(drop=True)
     weights = spec.get("weight")
+    variance = _variance(frame, spec, weighting, np.flatnonzero(keep))
     out: dict[str, Any] = {"models": {}, "model_order": [m["id"] for m in spec["models"]]}
     results = {}
     for m in spec["models"]:
@@ -81,7 +110,7 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
             sample, spec["outcome"], terms, reference=spec.get("reference", {}),
             levels=spec.get("outcome_levels"), weights=weights,
             weight_type=spec.get("weight_type") if weights else None,
-            cluster=spec["cluster"], max_iter=spec["max_iter"],
+            max_iter=spec["max_iter"], **variance,
         )
         results[m["id"]] = res
         entry = res.to_dict()
@@ -96,6 +125,9 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
         table = full.average_predictions(sample, term, _grid(sample[term], pp["points"]), w)
         curves[term] = table.to_dict(orient="list")
     out["predicted"] = {"model": last, "curves": curves, "method": "weighted average predictions"}
+    if variance:
+        out["variance_method"] = variance["variance_method"]
+        out["variance_comparison"] = _variance_comparison(full, variance, last)
     out.update({
         "common_sample_n": int(len(sample)),
         "common_sample_weighted_n": float(w.sum()),
@@ -108,8 +140,23 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _variance_comparison(res: OrderedLogitResults, variance: Mapping[str, Any], model: str
+                         ) -> dict[str, Any]:
+    """SE of every coefficient of ``res`` with calibrated and with fixed weights; ratio."""
+    se = {m: np.sqrt(np.diag(res.design_vcov(variance["variance_design"],
+                                              variance["sample_rows"], m)))[: len(res.names)]
+          for m in cal.METHODS}
+    ratio = se["calibrated"] / se["fixed"]
+    return {"model": model, "ratio_min": float(ratio.min()), "ratio_max": float(ratio.max()),
+            "coefficients": {
+                name: {"coef": float(res.beta[j]), "se_calibrated": float(se["calibrated"][j]),
+                       "se_fixed": float(se["fixed"][j]), "ratio": float(ratio[j])}
+                for j, name in enumerate(res.names)}}
+
+
 def fit_paper_models(
-    clean_path: str | Path, weights_path: str | Path, spec: dict, out_json: str | Path
+    clean_path: str | Path, weights_path: str | Path, spec: dict, out_json: str | Path,
+    weighting: Mapping[str, Any] | None = None,
 ) -> None:
     """EXPENSIVE Snakemake step: fit the seven models and write results/models.json."""
     clean = pd.read_parquet(clean_path)
@@ -132,4 +179,4 @@ def fit_paper_models(
             f"first resp_id {frame.loc[unweighted, 'resp_id'].iloc[0]!r} (rule: every cleaned "
             "respondent has a weight)"
         )
-    write_json(out_json, fit_models(frame, spec))
+    write_json(out_json, fit_models(frame, spec, weighting))

@@ -1,0 +1,93 @@
+"""The survey design behind every standard error of the describe and model stages.
+
+Both stages take it from the ``weighting`` section of the config, so that the weights, the
+raking margins and the design columns that their SEs use are the ones the weight stage
+raked with:
+
+* ``variance: calibrated`` (default) -- linearization with the residuals of the raking
+  calibration (R's calibrated design, ``calibrate(calfun = "raking")``), which knows that
+  raking fixes the margins; ``fixed`` takes the raked weights as given
+  (R ``svydesign(weights = ~w)``).
+* ``cluster``, ``strata``, ``fpc`` -- columns of the cleaned data holding the primary
+  sampling unit, the stratum and R's finite-population correction (population PSUs per
+  stratum, or the sampling fraction), or ``null`` when the data carry none. A column that is
+  configured but absent from the data is an error, never silently ignored.
+
+The calibration is built on **all** rows that were raked (the weight stage rakes without
+base weights, so the calibration regression is unweighted, R's ``d = 1``); a domain or a
+model's sample is a subset of this design, never a design of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from analysis.stats import calibration as cal
+
+DESIGN_COLUMNS = ("cluster", "strata", "fpc")
+VARIANCE_KEYS = ("variance", *DESIGN_COLUMNS)
+
+
+class DesignError(ValueError):
+    """The weighting settings and the data do not make a design (names setting and column)."""
+
+
+def variance_method(weighting: Mapping[str, Any]) -> cal.Method:
+    """The configured convention (the schema's default is ``"calibrated"``)."""
+    method = weighting["variance"]
+    if method not in cal.METHODS:
+        raise DesignError(f"weighting.variance: {method!r} is not one of {cal.METHODS}")
+    return method
+
+
+def describe_variance(weighting: Mapping[str, Any]) -> str:
+    """One line for the results files: which SEs were computed, in R's terms."""
+    cols = [f"{k} = {weighting[k]}" for k in DESIGN_COLUMNS if weighting.get(k)]
+    design = "; ".join(cols) if cols else "ids = ~1, no strata, no fpc"
+    if variance_method(weighting) == "calibrated":
+        return (f"linearization, calibrated to the raking margins "
+                f"{', '.join(weighting['margins'])} (R calibrate(calfun = 'raking'); {design})")
+    return f"linearization, raked weights taken as given (R svydesign; {design})"
+
+
+def variance_prose(weighting: Mapping[str, Any]) -> str:
+    """The convention in words, for the paper's methods text (a variable, never typed)."""
+    if variance_method(weighting) == "calibrated":
+        return ("take into account that the weights were raked: each respondent's "
+                "contribution is replaced by its residual from the raking margins, as R's "
+                "survey package does for a calibrated design")
+    return ("treat the raked weights as given, as R's survey package does for a design with "
+            "weights and no calibration")
+
+
+def _column(frame: pd.DataFrame, weighting: Mapping[str, Any], key: str) -> Any:
+    name = weighting.get(key)
+    if not name:
+        return None
+    if name not in frame.columns:
+        raise DesignError(f"weighting.{key}: column '{name}' is not in the cleaned data")
+    values = frame[name]
+    if values.isna().any():
+        row = int(values.isna().to_numpy().nonzero()[0][0])
+        raise DesignError(f"weighting.{key}: column '{name}' is missing at row {row}")
+    return values.to_numpy()
+
+
+def survey_design(frame: pd.DataFrame, weighting: Mapping[str, Any],
+                  weight: str = "weight") -> cal.Design:
+    """The design of every row of ``frame`` (the raked sample), with its raking calibration."""
+    margins = list(weighting["margins"])
+    absent = [m for m in [*margins, weight] if m not in frame.columns]
+    if absent:
+        raise DesignError(f"weighting.margins: columns {absent} are not in the data")
+    w = frame[weight].to_numpy(dtype=float)
+    try:
+        calib = cal.calibration([frame[m] for m in margins], w)
+        cols = {k: _column(frame, weighting, k) for k in DESIGN_COLUMNS}
+        return cal.survey_design(w, calibration=calib, clusters=cols["cluster"],
+                                 strata=cols["strata"], fpc=cols["fpc"])
+    except cal.CalibrationVarianceError as err:
+        raise DesignError(f"survey design from weighting {dict(weighting)}: {err}") from err

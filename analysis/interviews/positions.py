@@ -192,7 +192,8 @@ def _no_fit_message(
             units = len(text.encode("utf-16-le")) // 2
             return (
                 f"{sel.where}: {sel.kind} {sel.guid}: selection [{sel.start}, {sel.end}) lies "
-                f"outside source {sel.source_name!r} of {len(text)} characters ({units} UTF-16 units) under "
+                f"outside source {sel.source_name!r} of {len(text)} characters ({units} UTF-16 "
+                f"units) under "
                 f"every position convention tried ({', '.join(c.key for c in candidates)})"
             )
     return "no position convention places every selection inside its text"

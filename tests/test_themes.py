@@ -250,7 +250,7 @@ def test_missing_codes_in_project_are_all_reported_at_once(project, mapping):
         build_study(broken, mapping)
     message = str(err.value)
     assert "2 mapping entries do not fit" in message
-    assert "barriers.concerns_fairness: no code 'Barriers/Concerns/Fairness of the scoring" in message
+    assert "barriers.concerns_fairness: no code 'Barriers/Concerns/Fairness of the" in message
     assert "barriers.voluntariness_not_mandatory: no code" in message
 
 

@@ -5,8 +5,8 @@ The real transcripts are not public. This generator writes a REFI-QDA project
 template sentences (clearly simulated, paraphrased situations, no real quotations), the
 code tree named in the mapping file data/codebook/interview_mapping.yaml (so the build
 reads it through the same mapping a researcher writes for a real project), case
-variables with the Table A1 demographics, and a double-coded subset (11 of 44 transcripts, coders "Coder A" and
-"Coder B") for intercoder reliability. Coder A's tally reproduces Table 1 and Table A1
+variables with the Table A1 demographics, and a double-coded subset (11 of 44
+transcripts, coders "Coder A" and "Coder B") for intercoder reliability. Coder A's tally reproduces Table 1 and Table A1
 exactly; Coder B disagrees on a few case x code units.
 
 Also written, as tidy exports of the same project: a segments CSV, a case x code CSV,

@@ -6,8 +6,8 @@ template sentences (clearly simulated, paraphrased situations, no real quotation
 code tree named in the mapping file data/codebook/interview_mapping.yaml (so the build
 reads it through the same mapping a researcher writes for a real project), case
 variables with the Table A1 demographics, and a double-coded subset (11 of 44
-transcripts, coders "Coder A" and "Coder B") for intercoder reliability. Coder A's tally reproduces Table 1 and Table A1
-exactly; Coder B disagrees on a few case x code units.
+transcripts, coders "Coder A" and "Coder B") for intercoder reliability. Coder A's tally
+reproduces Table 1 and Table A1 exactly; Coder B disagrees on a few case x code units.
 
 Also written, as tidy exports of the same project: a segments CSV, a case x code CSV,
 a participants CSV and the bare codebook (.qdc).

@@ -181,19 +181,24 @@ def detect(
 def _no_fit_message(
     texts: dict[str, str], selections: Iterable[RawSelection], candidates: list[Convention]
 ) -> str:
-    """Name the first selection that no tried convention can place in its text."""
+    """Name the first selection that no tried convention can place in its text, and why."""
+    tables: dict[tuple[str, str], list[int] | None] = {}
     for sel in selections:
         text = texts[sel.layer]
-        if all(
-            to_index(index_map(text, c), sel.start, text) is None
-            or to_index(index_map(text, c), sel.end, text) is None
-            for c in candidates
-        ):
-            units = len(text.encode("utf-16-le")) // 2
-            return (
-                f"{sel.where}: {sel.kind} {sel.guid}: selection [{sel.start}, {sel.end}) lies "
-                f"outside source {sel.source_name!r} of {len(text)} characters ({units} UTF-16 "
-                f"units) under "
-                f"every position convention tried ({', '.join(c.key for c in candidates)})"
-            )
+        placed, in_range = False, False
+        for conv in candidates:
+            table = tables.setdefault((sel.layer, conv.key), index_map(text, conv))
+            size = len(text) if table is None else len(table) - 1
+            in_range |= sel.end <= size
+            placed |= all(to_index(table, p, text) is not None for p in (sel.start, sel.end))
+        if placed:
+            continue
+        units = len(text.encode("utf-16-le")) // 2
+        why = ("falls inside a character (a UTF-16 surrogate pair or a CRLF)" if in_range
+               else "lies outside")
+        return (
+            f"{sel.where}: {sel.kind} {sel.guid}: selection [{sel.start}, {sel.end}) {why} "
+            f"source {sel.source_name!r} of {len(text)} characters ({units} UTF-16 units) "
+            f"under every position convention tried ({', '.join(c.key for c in candidates)})"
+        )
     return "no position convention places every selection inside its text"

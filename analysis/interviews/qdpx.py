@@ -574,7 +574,7 @@ def _place_segments(reader: _Reader, wanted: str, min_share: float) -> None:
     try:
         project.positions = detect(project.texts, reader.raw, project.origin, wanted, min_share)
     except PositionError as exc:
-        raise _fail(project.where, str(exc)) from exc
+        raise _fail(project.where, str(exc).removeprefix(project.where + ": ")) from exc
     conv: Convention = project.positions.convention
     tables = {layer: index_map(text, conv) for layer, text in project.texts.items()}
     for p in reader.pending:

@@ -315,3 +315,35 @@ def test_a_coding_of_the_last_words_of_a_text_is_read(exports, codebook):
     closing = [s for s in project.segments if project.codes[s.code].name == "Closing remarks"]
     assert all(s.end == len(project.texts[s.layer]) for s in closing)
     assert {project.segment_text(s) for s in closing} == {"No, I think that covers it."}
+
+
+def test_check_shows_convention_codes_and_problems_before_any_build(exports, codebook):
+    from analysis.interviews.check import report_files
+
+    qdpx, mapping_path, people = exports["nvivo_windows"]
+    codebook_path = PROJECT_ROOT / SETTINGS["codebook"]
+    lines, problems = report_files(qdpx, codebook_path, mapping_path, people, SETTINGS)
+    text = "\n".join(lines)
+    assert problems == []
+    assert "text positions: UTF-16 code units, CRLF counted as two (NVivo)" in text
+    assert "Cases: 0 (none: each document is one interviewee)" in text
+    assert "not interviewees (excluded by interviewees.exclude_documents): Interview guide" in text
+    assert "ignored: Closing remarks (44 codings)" in text
+    raw = yaml.safe_load(mapping_path.read_text(encoding="utf-8"))
+    raw["ignore_codes"] = []
+    raw["barriers"]["concerns_fairness"] = "Barriers to joining/Concerns/fairness"
+    broken = mapping_path.with_name("broken.yaml")
+    broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    lines, problems = report_files(qdpx, codebook_path, broken, people, SETTINGS)
+    text = "\n".join(lines)
+    assert "UNMAPPED: Closing remarks (44 codings)" in text
+    assert "concerns_fairness <- NOT FOUND" in text
+    assert any("no code 'Barriers to joining/Concerns/fairness'" in p for p in problems)
+
+
+def test_check_command_passes_on_the_stand_in(capsys):
+    from analysis.interviews.check import main
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "Sources: 44 (TextSource 44)" in out and "OK: `make paper`" in out

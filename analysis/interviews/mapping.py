@@ -116,6 +116,19 @@ def _find(spec: str, project: Project, index: dict[str, list[str]]) -> list[str]
 
 def resolve_codes(project: Project, mapping: Mapping) -> tuple[dict[str, str], set[str]]:
     """Project code GUID -> study key, and the GUIDs of ignored codes; every misfit at once."""
+    keys, ignored, problems = match_codes(project, mapping)
+    if problems:
+        raise MappingError(
+            f"{mapping.path}: {len(problems)} mapping entr{'y' if len(problems) == 1 else 'ies'}"
+            f" do not fit {project.where}:\n  " + "\n  ".join(problems)
+        )
+    return keys, ignored
+
+
+def match_codes(
+    project: Project, mapping: Mapping
+) -> tuple[dict[str, str], set[str], list[str]]:
+    """As :func:`resolve_codes`, returning the problems instead of raising."""
     index: dict[str, list[str]] = {}
     for guid, code in project.codes.items():
         for spelling in spellings(code):
@@ -140,12 +153,7 @@ def resolve_codes(project: Project, mapping: Mapping) -> tuple[dict[str, str], s
             problems.append(f"ignore_codes: {found}")
         else:
             ignored.update(found)
-    if problems:
-        raise MappingError(
-            f"{mapping.path}: {len(problems)} mapping entr{'y' if len(problems) == 1 else 'ies'}"
-            f" do not fit {project.where}:\n  " + "\n  ".join(problems)
-        )
-    return keys, ignored
+    return keys, ignored, problems
 
 
 def _entry(key: str) -> str:

@@ -81,9 +81,22 @@ def build_study(project: Project, mapping: Mapping) -> Study:
     """Account for every coding; raise StudyError naming each one that cannot be placed."""
     keys, ignored = resolve_codes(project, mapping)
     names, left = interviewees(project, mapping)
+    rows, counts, unplaced = account(project, mapping, keys, ignored, names)
+    if unplaced:
+        raise StudyError(_unplaced_message(project, mapping, unplaced))
+    long = pd.DataFrame(sorted(rows), columns=["case", "coder", "code"])
+    return Study(sorted(names), names, long, keys, dict(sorted(counts.items())), left)
+
+
+def account(
+    project: Project, mapping: Mapping, keys: dict[str, str], ignored: set[str],
+    names: dict[str, str],
+) -> tuple[set[tuple[str, str, str]], Counter[str], dict[tuple[str, str], list[Segment]]]:
+    """Presence rows, counts per disposition, and the codings that cannot be placed."""
     case_codes = project.case_codes()
     docs_out = excluded_documents(project, mapping)
-    rows, counts = set(), Counter()
+    rows: set[tuple[str, str, str]] = set()
+    counts: Counter[str] = Counter()
     unplaced: dict[tuple[str, str], list[Segment]] = defaultdict(list)
     for seg, cases in zip(project.segments, project.cases_of_segments(), strict=True):
         units = [c for c in cases if c in names]
@@ -101,10 +114,7 @@ def build_study(project: Project, mapping: Mapping) -> Study:
             counts["tallied"] += 1
             coder = project.users.get(seg.coder, seg.coder) or "(unknown)"
             rows.update((unit, coder, keys[seg.code]) for unit in units)
-    if unplaced:
-        raise StudyError(_unplaced_message(project, mapping, unplaced))
-    long = pd.DataFrame(sorted(rows), columns=["case", "coder", "code"])
-    return Study(sorted(names), names, long, keys, dict(sorted(counts.items())), left)
+    return rows, counts, unplaced
 
 
 def _unplaced_message(

@@ -119,8 +119,9 @@ def resolve_codes(project: Project, mapping: Mapping) -> tuple[dict[str, str], s
     keys, ignored, problems = match_codes(project, mapping)
     if problems:
         raise MappingError(
-            f"{mapping.path}: {len(problems)} mapping entr{'y' if len(problems) == 1 else 'ies'}"
-            f" do not fit {project.where}:\n  " + "\n  ".join(problems)
+            f"{mapping.path}: {len(problems)} mapping "
+            f"{'entry does' if len(problems) == 1 else 'entries do'} not fit {project.where}:"
+            "\n  " + "\n  ".join(problems)
         )
     return keys, ignored
 

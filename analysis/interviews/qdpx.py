@@ -631,7 +631,8 @@ class TidySegment:
     end: int
 
 
-def _open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
+def open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a UTF-8 CSV (BOM allowed) that has the ``required`` columns."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -648,7 +649,7 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[di
 def read_segments_csv(path: str | Path, code_names: set[str]) -> list[TidySegment]:
     """Read a segments export; every code must be one of ``code_names``."""
     path = Path(path)
-    _header, rows = _open_csv(path, SEGMENT_COLUMNS[:5])
+    _header, rows = open_csv(path, SEGMENT_COLUMNS[:5])
     out = []
     for line, row in enumerate(rows, start=2):
         where = f"{path}: row {line}"
@@ -669,7 +670,7 @@ def read_segments_csv(path: str | Path, code_names: set[str]) -> list[TidySegmen
 def read_case_code_csv(path: str | Path, code_names: set[str]) -> dict[str, set[str]]:
     """Read a case x code matrix (first column the case, cells counts or 0/1)."""
     path = Path(path)
-    header, rows = _open_csv(path, ("case",))
+    header, rows = open_csv(path, ("case",))
     codes = [c for c in header if c != "case"]
     unknown = [c for c in codes if c not in code_names]
     if unknown:
@@ -692,7 +693,7 @@ def read_case_code_csv(path: str | Path, code_names: set[str]) -> dict[str, set[
 def read_participants(path: str | Path, variables: list[str]) -> dict[str, dict[str, str]]:
     """Read the participants file (case ID plus one column per demographic variable)."""
     path = Path(path)
-    _header, rows = _open_csv(path, ("case", *variables))
+    _header, rows = open_csv(path, ("case", *variables))
     out: dict[str, dict[str, str]] = {}
     for line, row in enumerate(rows, start=2):
         if row["case"] in out:

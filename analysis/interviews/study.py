@@ -14,7 +14,6 @@ the coding, its code and its source named, all at once.
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from collections import Counter, defaultdict
@@ -25,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.interviews.mapping import Mapping, excluded, resolve_codes
-from analysis.interviews.qdpx import Project, Segment
+from analysis.interviews.qdpx import Project, Segment, open_csv
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5
@@ -200,13 +199,7 @@ def band_of(value: Any, bands: dict[str, str], aliases: dict[str, list[Any]]) ->
 
 def read_participants_csv(path: str | Path, key_name: str) -> dict[str, dict[str, str]]:
     """Rows of the participants CSV keyed by their first column (case or document name)."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = list(reader.fieldnames or [])
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise StudyError(f"{path}: cannot read CSV: {exc}") from exc
+    header, rows = open_csv(Path(path), ())
     if not header:
         raise StudyError(f"{path}: empty file; the first column names the {key_name}")
     out: dict[str, dict[str, str]] = {}

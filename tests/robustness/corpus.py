@@ -192,11 +192,13 @@ def _first(pattern: str, text: str) -> re.Match[str]:
 UNKNOWN_GUID = "00000000-dead-beef-0000-000000000000"
 
 
+def _retarget_first_coding(xml: str, guid: str) -> str:
+    ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
+    return xml.replace(ref.group(0), f'<CodeRef targetGUID="{guid}"', 1)
+
+
 def unknown_code(data: bytes) -> bytes:
-    def edit(xml: str) -> str:
-        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
-        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{UNKNOWN_GUID}"', 1)
-    return _rewrite_project_xml(data, edit)
+    return _rewrite_project_xml(data, lambda xml: _retarget_first_coding(xml, UNKNOWN_GUID))
 
 
 def selection_out_of_range(data: bytes) -> bytes:
@@ -262,10 +264,8 @@ def _code_guid(xml: str, name: str) -> str:
 
 def coding_on_category_code(data: bytes) -> bytes:
     """One coding moved onto the non-codable category code 'Efforts' (issue: silent drop)."""
-    def edit(xml: str) -> str:
-        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
-        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{_code_guid(xml, "Efforts")}"', 1)
-    return _rewrite_project_xml(data, edit)
+    return _rewrite_project_xml(
+        data, lambda xml: _retarget_first_coding(xml, _code_guid(xml, "Efforts")))
 
 
 def new_barrier_code(data: bytes) -> bytes:
@@ -275,8 +275,7 @@ def new_barrier_code(data: bytes) -> bytes:
     def edit(xml: str) -> str:
         efforts = _first(r'<Code guid="[^"]+" name="Efforts" isCodable="false">', xml).group(0)
         xml = xml.replace(efforts, efforts + f'<Code guid="{new}" name="Costs" isCodable="true"/>')
-        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
-        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{new}"', 1)
+        return _retarget_first_coding(xml, new)
     return _rewrite_project_xml(data, edit)
 
 

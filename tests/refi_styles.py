@@ -50,6 +50,7 @@ class Style:
     newline: str = "\n"
     utf16: bool = False
     crlf_as_one: bool = False
+    lf_as_two: bool = False
     emoji: bool = True
     cases: str = "sourceref"  # none | sourceref | coderef | nameless
     kind: str = "TextSource"
@@ -63,6 +64,8 @@ STYLES = {
                        folder="Sources", utf16=True, cases="coderef"),
     "atlas": Style("atlas", "ATLAS.ti 23.2.1", member="SCS interviews.qde", path_prefix="",
                    newline="\r\n", crlf_as_one=True, kind="PDFSource"),
+    "nvivo_lf": Style("nvivo_lf", "NVivo 15 for Mac", folder="Sources", utf16=True,
+                      lf_as_two=True, cases="none"),
     "maxqda": Style("maxqda", "MAXQDA 24.7", cases="nameless", kind="mixed"),
     "qualcoder": Style("qualcoder", "QualCoder 3.6"),
 }
@@ -97,6 +100,8 @@ def units(text: str, index: int, style: Style) -> int:
     head = text[:index]
     if style.crlf_as_one:
         head = head.replace("\r\n", "\n")
+    if style.lf_as_two:
+        head = head.replace("\n", "\r\n")
     return len(head.encode("utf-16-le")) // 2 if style.utf16 else len(head)
 
 
@@ -325,7 +330,7 @@ def mapping_for(style: Style, codebook: Any, tmp: Path,
                 interviews: list[Interview]) -> dict[str, Any]:
     """The mapping file a researcher would write for this style's project."""
     paths = _codes(style, codebook)
-    sep = "\\" if style.name == "nvivo_windows" else "/"
+    sep = "\\" if style.name in ("nvivo_windows", "nvivo_lf") else "/"
 
     def spell(key: str) -> str:
         if style.name == "maxqda":

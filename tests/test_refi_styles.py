@@ -31,6 +31,7 @@ COMPARED = ("barriers", "design", "demographics", "reliability", "cooccurrence")
 EXPECTED_CONVENTION = {
     "nvivo_windows": "utf16",
     "nvivo_mac": "utf16",
+    "nvivo_lf": "utf16_lf2",
     "atlas": "code_points_crlf1",
     "maxqda": "code_points",
     "qualcoder": "code_points",
@@ -347,3 +348,24 @@ def test_check_command_passes_on_the_stand_in(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "Sources: 44 (TextSource 44)" in out and "OK: `make paper`" in out
+
+
+def test_status_can_come_from_the_participants_csv(exports, codebook, stand_in, tmp_path):
+    project, mapping, settings = _read(exports, codebook, "nvivo_windows")
+    study = build_study(project, mapping)
+    part = {study.names[u] for u in set(study.long[study.long["code"] == "status:participant"]
+                                        ["case"])}
+    lines = Path(settings["participants"]).read_text(encoding="utf-8").splitlines()
+    rows = [lines[0] + ",SCS"] + [
+        f"{line},{'yes' if line.split(',')[0] in part else 'no'}" for line in lines[1:]]
+    people = tmp_path / "people_status.csv"
+    people.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    status = {k: {"variable": "SCS", "values": [v]}
+              for k, v in (("participant", "Yes"), ("non_participant", "No"))}
+    raw = yaml.safe_load(exports["nvivo_windows"][1].read_text(encoding="utf-8"))
+    status["model_city"] = raw["status"]["model_city"]
+    codes = [raw["status"][k]["code"] for k in ("participant", "non_participant")]
+    project, mapping, _settings = _read(exports, codebook, "nvivo_windows", status=status,
+                                        ignore_codes=["Closing remarks", *codes])
+    result = analyse(project, codebook, {**settings, "participants": str(people)}, mapping)
+    assert result["design"] == stand_in[2]["design"]

@@ -27,6 +27,7 @@ class Convention:
     label: str
     utf16: bool
     crlf_as_one: bool
+    lf_as_two: bool = False  # a bare LF counted as the CRLF the tool had in memory
 
 
 CONVENTIONS = (
@@ -34,6 +35,8 @@ CONVENTIONS = (
     Convention("utf16", "UTF-16 code units, CRLF counted as two (NVivo)", True, False),
     Convention("code_points_crlf1", "code points, CRLF counted as one (ATLAS.ti)", False, True),
     Convention("utf16_crlf1", "UTF-16 code units, CRLF counted as one", True, True),
+    Convention("utf16_lf2", "UTF-16 code units, a stored LF counted as CRLF", True, False, True),
+    Convention("code_points_lf2", "code points, a stored LF counted as CRLF", False, False, True),
 )
 BY_KEY = {c.key: c for c in CONVENTIONS}
 # Tie-breakers when the texts cannot tell conventions apart, by the tool named in
@@ -73,7 +76,8 @@ def index_map(text: str, conv: Convention) -> list[int] | None:
     None when the convention counts like code points on this text (no astral character,
     no CR), the common case, so no table is needed.
     """
-    if not any(ord(ch) > 0xFFFF or ch == "\r" for ch in text):
+    if not any(ord(ch) > 0xFFFF or ch == "\r" or ch == "\n" and conv.lf_as_two
+               for ch in text):
         return None
     out: list[int] = []
     i, n = 0, len(text)
@@ -81,6 +85,8 @@ def index_map(text: str, conv: Convention) -> list[int] | None:
         ch = text[i]
         out.append(i)
         if conv.utf16 and ord(ch) > 0xFFFF:
+            out.append(-1)
+        if conv.lf_as_two and ch == "\n" and (i == 0 or text[i - 1] != "\r"):
             out.append(-1)
         if conv.crlf_as_one and ch == "\r" and i + 1 < n and text[i + 1] == "\n":
             i += 2
@@ -156,7 +162,8 @@ def detect(
     min_share: float = 0.75,
 ) -> Detected:
     """Choose the counting convention of ``selections``; raise PositionError if none fits."""
-    distinguishable = any(index_map(t, CONVENTIONS[0]) is not None for t in texts.values())
+    distinguishable = any(index_map(t, c) is not None for t in texts.values()
+                          for c in CONVENTIONS)
     candidates = list(CONVENTIONS) if wanted == "auto" else [BY_KEY[wanted]]
     results = {c.key: _score(texts, selections, c) for c in candidates}
     possible = {k: r for k, r in results.items() if r is not None}

@@ -143,16 +143,23 @@ def _unplaced_message(
 
 
 def status_from_variables(
-    project: Project, study: Study, mapping: Mapping
+    project: Project, study: Study, mapping: Mapping, participants: str | None = None
 ) -> dict[str, dict[str, bool]]:
-    """Status key -> interviewee -> holds, for statuses given by a variable's values."""
+    """Status key -> interviewee -> holds, for statuses given by a variable's values
+    (a case or document variable, or a column of the participants CSV)."""
+    if not mapping.status_variables:
+        return {}
+    rows_csv = (read_participants_csv(participants, mapping.participants_key)
+                if participants else None)
+    values = {}
+    for unit in study.units:
+        row = _unit_values(project, study, unit, mapping, rows_csv)[0] if rows_csv else {}
+        values[unit] = {**unit_variables(project, unit), **row}
     out: dict[str, dict[str, bool]] = {}
-    for key, (variable, values) in mapping.status_variables.items():
-        wanted = {_norm(v) for v in values}
-        out[key] = {}
-        for unit in study.units:
-            value = unit_variables(project, unit).get(variable)
-            out[key][unit] = value is not None and _norm(value) in wanted
+    for key, (variable, accepted) in mapping.status_variables.items():
+        wanted = {_norm(v) for v in accepted}
+        out[key] = {u: variable in values[u] and _norm(values[u][variable]) in wanted
+                    for u in study.units}
     return out
 
 

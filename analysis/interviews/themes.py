@@ -123,10 +123,11 @@ def case_code_matrix(long: pd.DataFrame, cases: list[str], codes: list[str]) -> 
 
 
 def add_status_variables(
-    matrix: pd.DataFrame, project: Project, study: Study, mapping: Mapping
+    matrix: pd.DataFrame, project: Project, study: Study, mapping: Mapping,
+    participants: str | None,
 ) -> pd.DataFrame:
-    """Fill the status columns a mapping takes from case or document variables."""
-    for key, holds in status_from_variables(project, study, mapping).items():
+    """Fill the status columns a mapping takes from variables or the participants CSV."""
+    for key, holds in status_from_variables(project, study, mapping, participants).items():
         matrix[f"status:{key}"] = [int(holds[unit]) for unit in matrix.index]
     return matrix
 
@@ -231,7 +232,7 @@ def analyse(
     all_keys = barrier_keys + [f"status:{k}" for k in STATUS_KEYS]
     chosen, tally_coders = select_coding(long, settings.get("tally_coder", "primary"))
     matrix = add_status_variables(case_code_matrix(chosen, cases, all_keys), project, study,
-                                  mapping)
+                                  mapping, settings.get("participants"))
     is_part = participation(matrix, study, mapping)
     group = settings.get("denominator", "non_participants")
     mask = {"non_participants": ~is_part, "participants": is_part}.get(group)

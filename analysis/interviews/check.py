@@ -93,6 +93,9 @@ def _describe_people(project: Project, mapping: Mapping) -> tuple[list[str], lis
     lines = [f"Codings: {len(project.segments)}: "
              + ", ".join(f"{what} {n}" for what, n in sorted(counts.items()))
              + (f", NOT PLACED {sum(map(len, unplaced.values()))}" if unplaced else "")]
+    if project.note_codings:
+        lines.append(f"  and {project.note_codings} coding(s) inside <Notes> (memos): not "
+                     "interview material, not tallied")
     lines.append(f"Interviewees: {len(names)}")
     for reason, listed in left.items():
         lines.append(f"  not interviewees ({reason}): {'; '.join(listed)}")

@@ -127,6 +127,7 @@ class Project:
     cases: dict[str, Case] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
     positions: Detected | None = None
+    note_codings: int = 0  # codings inside <Notes> (memos): counted, never tallied
 
     @property
     def where(self) -> str:
@@ -564,6 +565,9 @@ def read_qdpx(
                 raise _fail(where, f"<Sources> holds an unknown element <{kind}>")
             reader.source(el, kind)
         project.cases = _read_cases(root, reader)
+        notes = root.find(reader.q("Notes"))
+        if notes is not None:
+            project.note_codings = len(notes.findall(f".//{reader.q('Coding')}"))
         _place_segments(reader, positions, min_word_boundary_share)
     return project
 

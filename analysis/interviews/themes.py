@@ -292,6 +292,9 @@ def _log_accounting(project: Project, study: Study) -> None:
                  "conventions apart)")
     for what, n in study.accounting.items():
         log.info("codings %s: %d", what, n)
+    if project.note_codings:
+        log.info("codings inside <Notes> (memos, not interview material, not tallied): %d",
+                 project.note_codings)
     for reason, names in study.not_interviewees.items():
         log.info("not interviewees (%s): %s", reason, "; ".join(names))
 

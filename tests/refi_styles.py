@@ -295,11 +295,11 @@ class _Writer:
 
     def write(self, out: Path) -> Path:
         self.header()
+        self.cases()  # the schema orders Cases before Sources
         sources = self.sub(self.root, "Sources")
         for n, iv in enumerate(self.interviews):
             self.source(sources, iv, n)
         self.extras(sources)
-        self.cases()
         ET.register_namespace("", self.ns)
         self.files[self.style.member] = ET.tostring(self.root, encoding="utf-8",
                                                     xml_declaration=True)

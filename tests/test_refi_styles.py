@@ -19,7 +19,7 @@ import yaml
 
 from analysis.interviews.mapping import MappingError
 from analysis.interviews.positions import on_boundary
-from analysis.interviews.qdpx import QdpxError, read_qdc, read_qdpx, source_kinds
+from analysis.interviews.qdpx import QdpxError, read_qdc, read_qdpx, source_kinds, validate_qde
 from analysis.interviews.study import StudyError, build_study
 from analysis.interviews.themes import ThemesError, analyse, load_codebook, load_study_mapping
 from analysis.project import PROJECT_ROOT, load_config
@@ -27,6 +27,7 @@ from tests.refi_styles import STYLES, mapping_for, stand_in_interviews, write_st
 
 SETTINGS = load_config()["themes"]
 QDPX = PROJECT_ROOT / "data" / "raw" / "interviews" / "scs_interviews.qdpx"
+XSD = PROJECT_ROOT / "tests" / "fixtures" / "refi" / "Project-mrt2019.xsd"
 COMPARED = ("barriers", "design", "demographics", "reliability", "cooccurrence")
 EXPECTED_CONVENTION = {
     "nvivo_windows": "utf16",
@@ -114,6 +115,13 @@ def test_position_convention_is_found_and_segments_hold_the_stand_in_texts(
         if seg.layer is not None and seg.start != seg.end:
             text = project.texts[seg.layer]
             assert on_boundary(text, seg.start) and on_boundary(text, seg.end), seg
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in STYLES.items() if "1.0" in s.namespace))
+def test_tool_style_exports_are_valid_refi_qda_projects(name, exports):
+    qdpx, _mapping, _people = exports[name]
+    with zipfile.ZipFile(qdpx) as zf:
+        validate_qde(zf.read(STYLES[name].member), XSD)
 
 
 def _interview_name(source_name: str) -> str:

@@ -377,3 +377,19 @@ def test_status_can_come_from_the_participants_csv(exports, codebook, stand_in, 
                                         ignore_codes=["Closing remarks", *codes])
     result = analyse(project, codebook, {**settings, "participants": str(people)}, mapping)
     assert result["design"] == stand_in[2]["design"]
+
+
+def test_texts_on_which_conventions_agree_need_only_fit_their_range(tmp_path):
+    # a replication package replaces each transcript by a notice of the same length
+    def withhold(data: bytes) -> bytes:
+        return (b"[withheld] " * (len(data) // 11 + 1))[: len(data.decode("utf-8"))]
+
+    out = tmp_path / "withheld.qdpx"
+    with zipfile.ZipFile(QDPX) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, withhold(data) if info.filename.startswith("sources/")
+                         else data)
+    project = read_qdpx(out)
+    assert not project.positions.distinguishable
+    assert len(project.segments) == len(read_qdpx(QDPX).segments)

@@ -10,8 +10,9 @@ So every convention is tried on every text selection and judged by the text: a
 convention that puts a position outside the text or inside a surrogate pair or a CRLF is
 impossible; among the possible ones, the one whose segments start and end on word
 boundaries (and whose selection names, where a tool writes the start of the quotation
-there, match the text) wins. The winner must still put most segment ends on word
-boundaries, or reading stops: a wrong guess fails loudly instead of cutting quietly.
+there, match the text) wins. Where the texts let conventions differ, the winner must
+still put most segment ends on word boundaries, or reading stops: a wrong guess fails
+loudly instead of cutting quietly.
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ def detect(
     share = clean / ends if ends else 1.0
     scores = {k: (None if r is None else round(r[1] / r[2], 4) if r[2] else 1.0)
               for k, r in results.items()}
-    if share < min_share:
+    # Texts on which every convention counts alike (no astral character, CR or LF; a
+    # replication package's withheld transcripts) involve no guess: only the range check.
+    if share < min_share and distinguishable:
         raise PositionError(
             f"read as {BY_KEY[best].label}, only {share:.0%} of the {ends} segment ends fall "
             f"on word boundaries (need {min_share:.0%}); shares per convention: {scores}. "

@@ -45,7 +45,7 @@ dag: $(STAMP)
 # What the build finds in the coded interviews (sources, cases, coders, codes mapped and
 # unmapped, position convention), before any build: docs/INTERVIEWS.md.
 check-interviews: $(STAMP)
-	$(BIN)/python -m analysis.interviews.check
+	$(BIN)/python -m analysis check-interviews
 
 # Authors who hold the real data replace the files under data/raw/ and record them.
 register-data: $(STAMP)

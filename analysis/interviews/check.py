@@ -1,4 +1,6 @@
-"""What the build will find in your coded interviews, before any build: ``make check-interviews``.
+"""What the build will find in your coded interviews, before any build.
+
+``make check-interviews`` (``python -m analysis check-interviews``) prints this report.
 
 Reads the project (``paths.interviews``), the codebook and the mapping file
 (``themes.*``) named in the validated config/config.yaml and prints, for a researcher
@@ -6,7 +8,7 @@ about to use their own NVivo, ATLAS.ti, MAXQDA, QualCoder or Taguette export: th
 format version, how text positions were counted, the sources by type, the cases and how
 they are defined, the coders, every mapped, ignored and unmapped code, how each coding is
 accounted for, who counts as an interviewee, and every problem the build would stop on,
-all in one run. Exit status 0 when ``make paper`` will tally the interviews, else 1.
+all in one run; the command exits 1 while there is a problem.
 
 Nothing here is written to results/: transcripts never leave the terminal, and only
 names of documents, cases and codes are shown, no text.
@@ -14,8 +16,6 @@ names of documents, cases and codes are shown, no text.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from analysis.interviews.themes import (
     load_codebook,
     load_study_mapping,
 )
-from analysis.project import ConfigError, load_config, project_path
+from analysis.project import project_path
 
 
 def _describe_project(project: Project) -> list[str]:
@@ -136,24 +136,3 @@ def report_files(
         except (StudyError, ThemesError, MappingError, QdpxError) as exc:
             problems.append(str(exc))
     return lines, problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
-    try:
-        lines, problems = report(load_config())
-    except (ConfigError, MappingError, QdpxError, ThemesError, StudyError) as exc:
-        print(f"PROBLEM: {exc}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    if problems:
-        print("\nPROBLEMS (the build would stop on these):\n  " + "\n  ".join(problems),
-              file=sys.stderr)
-        return 1
-    print("\nOK: `make paper` will tally these interviews.")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

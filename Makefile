@@ -10,7 +10,7 @@ CORES  ?= 2
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 REPORT := build/paper/_manuscript/report.html
 
-.PHONY: paper report archive test lint dag register-data bench lock clean
+.PHONY: paper report archive test lint dag register-data bench lock clean check-interviews
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
@@ -41,6 +41,11 @@ lint: $(STAMP)
 
 dag: $(STAMP)
 	$(BIN)/snakemake --rulegraph > build/rulegraph.dot
+
+# What the build finds in the coded interviews (sources, cases, coders, codes mapped and
+# unmapped, position convention), before any build: docs/INTERVIEWS.md.
+check-interviews: $(STAMP)
+	$(BIN)/python -m analysis check-interviews
 
 # Authors who hold the real data replace the files under data/raw/ and record them.
 register-data: $(STAMP)

@@ -3,6 +3,8 @@
     python -m analysis register-data [PATH ...]   record the raw files' checksums
     python -m analysis verify-data                 check the raw files against them
     python -m analysis archive [--out DIR]         build the replication package
+    python -m analysis check-interviews            what the build finds in the coded
+                                                   interviews, before any build
 
 The pipeline's stages have one entry each, their Snakemake rule; these are the tools
 an author runs by hand (the Makefile's register-data and archive targets call them).
@@ -15,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from analysis.interviews.check import report as check_report
 from analysis.paper.archive import build as build_archive
 from analysis.project import PROJECT_ROOT, load_config
 from paperkit.archive import ArchiveError
@@ -38,8 +41,17 @@ def _archive(args: argparse.Namespace, config: dict) -> str:
     return f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)"
 
 
+def _check_interviews(args: argparse.Namespace, config: dict) -> str:
+    lines, problems = check_report(config)
+    if problems:
+        print("\n".join(lines))
+        raise ValueError("the build would stop on these:\n  " + "\n  ".join(problems))
+    return "\n".join([*lines, "", "OK: `make paper` will tally these interviews."])
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, dict], str]] = {
     "register-data": _register, "verify-data": _verify, "archive": _archive,
+    "check-interviews": _check_interviews,
 }
 
 

@@ -5,6 +5,8 @@ rule themes:
     input:
         project=PATHS["interviews"],
         codebook=config["themes"]["codebook"],
+        mapping=config["themes"]["mapping"],
+        mapping_schema="config/interview_mapping.schema.yaml",
         code=code("themes"),
     output:
         results="results/themes.json",

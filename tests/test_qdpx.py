@@ -116,9 +116,11 @@ def test_selection_outside_its_source_text_is_an_error(tmp_path):
         read_qdpx(path)
 
 
-def test_empty_or_reversed_selection_is_an_error(tmp_path):
-    with pytest.raises(QdpxError, match="need 0 <= start < end"):
-        read_qdpx(_zip(tmp_path, _minimal_qde(20, 20)))
+def test_reversed_selection_is_an_error_but_a_zero_length_one_is_read(tmp_path):
+    with pytest.raises(QdpxError, match=r"selection \[30, 20\) lies outside source 'T1'"):
+        read_qdpx(_zip(tmp_path, _minimal_qde(30, 20), "reversed.qdpx"))
+    (segment,) = read_qdpx(_zip(tmp_path, _minimal_qde(20, 20))).segments
+    assert (segment.start, segment.end) == (20, 20)
 
 
 def test_doctype_declarations_are_refused(tmp_path):

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from analysis.interviews.qdpx import read_qdpx
-from analysis.interviews.themes import analyse, load_codebook
+from analysis.interviews.themes import analyse, load_codebook, load_study_mapping
 from analysis.project import PROJECT_ROOT, load_config
 from analysis.standin.interviews import (
     BARRIER_COUNTS,
@@ -23,6 +23,7 @@ from paperkit.io import read_yaml
 CONFIG = load_config()
 SEED = CONFIG["simulation"]["interview_seed"]
 CODEBOOK_PATH = PROJECT_ROOT / CONFIG["themes"]["codebook"]
+MAPPING_PATH = PROJECT_ROOT / CONFIG["themes"]["mapping"]
 RAW = PROJECT_ROOT / "data" / "raw" / "interviews"
 MANIFEST = PROJECT_ROOT / CONFIG["paths"]["raw_manifest"]
 PUBLISHED = read_yaml(PROJECT_ROOT / "data" / "reference" / "published_values.yaml")["interviews"]
@@ -30,7 +31,7 @@ PUBLISHED = read_yaml(PROJECT_ROOT / "data" / "reference" / "published_values.ya
 
 @pytest.fixture(scope="module")
 def files():
-    return build_files(SEED, read_yaml(CODEBOOK_PATH))
+    return build_files(SEED, read_yaml(MAPPING_PATH))
 
 
 def test_committed_files_are_byte_reproducible_from_the_seed(files):
@@ -84,15 +85,17 @@ def test_about_a_quarter_of_transcripts_are_double_coded():
 @pytest.mark.parametrize("seed", [1, 987654321])
 def test_any_seed_reproduces_table1_and_table_a1(seed, tmp_path):
     codebook = load_codebook(CODEBOOK_PATH)
-    digests = write_stand_in(tmp_path, seed, CODEBOOK_PATH, root=tmp_path)
+    mapping = load_study_mapping(MAPPING_PATH, codebook)
+    digests = write_stand_in(tmp_path, seed, MAPPING_PATH, root=tmp_path)
     assert set(digests) == {p.name for p in tmp_path.iterdir()}
-    result = analyse(read_qdpx(tmp_path / "scs_interviews.qdpx"), codebook, CONFIG["themes"])
+    project = read_qdpx(tmp_path / "scs_interviews.qdpx")
+    result = analyse(project, codebook, CONFIG["themes"], mapping)
     assert {k: v["n"] for k, v in result["barriers"].items()} == BARRIER_COUNTS
     assert result["demographics"] == {k: v["value"] for k, v in PUBLISHED["demographics"].items()}
     assert result["design"] == {k: v["value"] for k, v in PUBLISHED["design"].items()}
 
 
 def test_different_seeds_give_different_transcripts(tmp_path):
-    a = build_files(1, read_yaml(CODEBOOK_PATH))["scs_interviews.qdpx"]
-    b = build_files(2, read_yaml(CODEBOOK_PATH))["scs_interviews.qdpx"]
+    a = build_files(1, read_yaml(MAPPING_PATH))["scs_interviews.qdpx"]
+    b = build_files(2, read_yaml(MAPPING_PATH))["scs_interviews.qdpx"]
     assert a != b

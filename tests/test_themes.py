@@ -12,16 +12,17 @@ import numpy as np
 import pytest
 
 from analysis.figures.themes import FIGURE_STEMS, make_theme_figures
+from analysis.interviews.mapping import MappingError
 from analysis.interviews.qdpx import read_qdpx
+from analysis.interviews.study import StudyError, build_study
 from analysis.interviews.themes import (
     ThemesError,
     analyse,
     case_code_matrix,
-    code_keys,
     cohen_kappa,
     krippendorff_alpha_nominal,
     load_codebook,
-    presence,
+    load_study_mapping,
     project_from_tidy,
     tally_themes,
 )
@@ -37,6 +38,11 @@ SETTINGS = load_config()["themes"]
 @pytest.fixture(scope="module")
 def codebook():
     return load_codebook(PROJECT_ROOT / SETTINGS["codebook"])
+
+
+@pytest.fixture(scope="module")
+def mapping(codebook):
+    return load_study_mapping(PROJECT_ROOT / SETTINGS["mapping"], codebook)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +66,9 @@ def figures(built):
     return make_theme_figures(json_copy, built / "fig")
 
 
-def _analyse(project, codebook, **overrides):
-    return analyse(project, codebook, {**SETTINGS, **overrides})
+def _analyse(project, codebook, mapping=None, **overrides):
+    mapping = mapping or load_study_mapping(PROJECT_ROOT / SETTINGS["mapping"], codebook)
+    return analyse(project, codebook, {**SETTINGS, **overrides}, mapping)
 
 
 def test_tally_reproduces_published_table1_exactly(built):
@@ -90,21 +97,21 @@ def test_percentages_use_the_explicit_denominator(built):
         assert bar["pct"] == round(100 * bar["n"] / 39, 2)
 
 
-def test_code_is_counted_once_per_interviewee_however_often_applied(project, codebook):
-    keys = code_keys(project, codebook)
+def test_code_is_counted_once_per_interviewee_however_often_applied(project, mapping):
+    study = build_study(project, mapping)
     primary = [s for s in project.segments if project.users[s.coder] == "Coder A"]
     per_case_code: dict[tuple[str, str], int] = {}
     case_of = project.case_of_source()
     for s in primary:
-        if keys.get(s.code, "").startswith("status:") or s.code not in keys:
+        if study.keys[s.code].startswith("status:"):
             continue
-        k = (case_of[s.source], keys[s.code])
+        k = (case_of[s.source], study.keys[s.code])
         per_case_code[k] = per_case_code.get(k, 0) + 1
     repeated = [k for k, n in per_case_code.items() if n > 1]
     assert repeated, "stand-in should contain barriers applied twice to one interviewee"
-    long = presence(project, keys)
+    long = study.long
     matrix = case_code_matrix(
-        long[long["coder"] == "Coder A"], sorted(project.cases), list(keys.values())
+        long[long["coder"] == "Coder A"], sorted(project.cases), sorted(set(study.keys.values()))
     )
     assert set(np.unique(matrix.to_numpy())) <= {0, 1}
     for case, code in repeated:
@@ -191,9 +198,10 @@ def test_outputs_are_byte_identical_across_runs(built, tmp_path):
         assert (tmp_path / "tables" / path.name).read_bytes() == path.read_bytes()
 
 
-def test_tidy_exports_give_the_same_results_as_the_qdpx(project, codebook):
+def test_tidy_exports_give_the_same_results_as_the_qdpx(project, codebook, mapping):
     tidy = project_from_tidy(
-        RAW / "scs_interviews_segments.csv", RAW / "scs_interviews_participants.csv", codebook
+        RAW / "scs_interviews_segments.csv", RAW / "scs_interviews_participants.csv", codebook,
+        mapping,
     )
     a, b = _analyse(project, codebook), _analyse(tidy, codebook)
     for key in ("barriers", "design", "demographics", "reliability", "cooccurrence"):
@@ -221,7 +229,7 @@ def _rezip_without_case_variables(tmp_path: Path, project) -> tuple[Path, str]:
 def test_case_without_demographics_is_an_error_and_writes_nothing(tmp_path, project):
     path, guid = _rezip_without_case_variables(tmp_path, project)
     out = tmp_path / "out"
-    with pytest.raises(ThemesError, match=f"Case {guid}: variable 'Age group' has value ''"):
+    with pytest.raises(StudyError, match=r"'INT-\d\d': no value for variable 'Age group'"):
         tally_themes(path, SETTINGS, out / "themes.json", out / "tables")
     assert not out.exists() or not any(out.rglob("*"))
 
@@ -234,12 +242,16 @@ def test_participants_file_supplies_demographics_when_cases_have_none(tmp_path, 
     assert read_json(tmp_path / "t.json")["demographics"] == expected
 
 
-def test_missing_code_in_project_is_an_error_naming_the_code(project, codebook):
+def test_missing_codes_in_project_are_all_reported_at_once(project, mapping):
     broken = copy.deepcopy(project)
-    guid = next(g for g, c in broken.codes.items() if c.name == "Fairness of the scoring system")
-    del broken.codes[guid]
-    with pytest.raises(ThemesError, match="no code 'Barriers/Concerns/Fairness of the scoring"):
-        code_keys(broken, codebook)
+    for name in ("Fairness of the scoring system", "Participation is not mandatory"):
+        del broken.codes[next(g for g, c in broken.codes.items() if c.name == name)]
+    with pytest.raises(MappingError) as err:
+        build_study(broken, mapping)
+    message = str(err.value)
+    assert "2 mapping entries do not fit" in message
+    assert "barriers.concerns_fairness: no code 'Barriers/Concerns/Fairness of the" in message
+    assert "barriers.voluntariness_not_mandatory: no code" in message
 
 
 def test_no_transcript_text_or_case_name_reaches_any_output(built, figures, project):
@@ -293,7 +305,8 @@ def test_case_code_export_gives_table1_among_non_participants(codebook):
     from analysis.interviews.qdpx import read_case_code_csv
 
     labels = {b["label"]: k for k, b in codebook.barriers.items()}
-    status = read_yaml(PROJECT_ROOT / SETTINGS["codebook"])["status"]
+    raw_mapping = read_yaml(PROJECT_ROOT / SETTINGS["mapping"])["status"]
+    status = {k: rule["code"].split("/")[-1] for k, rule in raw_mapping.items()}
     names = set(labels) | set(status.values())
     matrix = read_case_code_csv(RAW / "scs_interviews_case_codes.csv", names)
     others = [codes for codes in matrix.values() if status["non_participant"] in codes]

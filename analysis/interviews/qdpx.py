@@ -1,21 +1,33 @@
 """Read coded interviews as qualitative-analysis tools export them.
 
 The main format is REFI-QDA (https://www.qdasoftware.org), the exchange format of
-NVivo, ATLAS.ti, MAXQDA, QualCoder and others: a ``.qdpx`` ZIP holding ``project.qde``
-(XML in the namespace ``urn:QDA-XML:project:1.0``) plus the plain-text sources, and the
-bare codebook ``.qdc`` (``urn:QDA-XML:codebook:1.0``). Only the standard library's
-``zipfile`` and ``xml.etree`` are used, so that reading needs nothing that a coding tool
-does not also have.
+NVivo, ATLAS.ti, MAXQDA, QualCoder and others: a ``.qdpx`` ZIP holding the project XML
+(``project.qde``, or ``<project name>.qde`` as ATLAS.ti writes it) plus the sources, and
+the bare codebook ``.qdc``. Only the standard library's ``zipfile`` and ``xml.etree``
+are used, so that reading needs nothing that a coding tool does not also have.
 
-Conventions taken from the standard and from what the tools write in practice:
-``PlainTextSelection`` positions count Unicode code points from 0 and ``endPosition`` is
-exclusive; ``plainTextPath="internal://x.txt"`` names ``sources/x.txt`` in the ZIP; the
-coder of a coding is ``Coding/@creatingUser``, else the selection's ``creatingUser``.
+What the tools write, and how it is read:
 
-The tidy exports people make by hand or from QualCoder/Taguette are read too: a
-segments CSV (case, coder, code, start, end, text), a case x code CSV and a participants
-CSV (case ID and demographics). Every reader raises :class:`QdpxError` naming the file
-and the element, row or column that broke which rule; nothing is returned half-read.
+* Namespaces ``urn:QDA-XML:project:1.0`` as the standard has it, and the variants in the
+  wild (``1:0`` from NVivo, ``0:4`` from early exports); major versions 0 and 1.
+* Sources of every type. ``TextSource`` text, the text ``Representation`` of a
+  ``PDFSource`` (ATLAS.ti codes PDFs there) and the ``Transcript`` of an audio or video
+  source are text layers with ``PlainTextSelection``/``TranscriptSelection`` codings;
+  codings of picture regions, PDF regions, audio/video spans and whole sources have no
+  text but count like any other coding. Nothing is skipped.
+* Text files under ``sources/`` or ``Sources/``, named ``internal://x.txt`` or plain
+  ``x.txt``; ``relative://`` and ``absolute://`` paths point outside the ZIP and are
+  refused with that reason.
+* Positions in the convention the tool used (analysis/interviews/positions.py): found from
+  the text and reported, never assumed.
+* Cases from ``SourceRef`` (whole sources), ``SelectionRef`` (single selections) and
+  ``CodeRef`` (everything coded with a case code, NVivo's way); a source may be in two
+  cases or in none; a case without a name is named after its source (MAXQDA).
+* A project without a ``CodeBook`` is read (it then has no codes to map).
+
+The coder of a coding is ``Coding/@creatingUser``, else the selection's ``creatingUser``.
+Every reader raises :class:`QdpxError` naming the file and the element, row or column
+that broke which rule; nothing is returned half-read.
 """
 
 from __future__ import annotations
@@ -24,13 +36,27 @@ import csv
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+from analysis.interviews.positions import (
+    Convention,
+    Detected,
+    PositionError,
+    RawSelection,
+    detect,
+    index_map,
+    to_index,
+)
 
 PROJECT_NS_PREFIX = "urn:QDA-XML:project:"
 CODEBOOK_NS_PREFIX = "urn:QDA-XML:codebook:"
-SUPPORTED_MAJOR = "1"
+SUPPORTED_MAJORS = ("0", "1")
 SEGMENT_COLUMNS = ("case", "coder", "code", "start", "end", "text")
+SOURCE_KINDS = ("TextSource", "PDFSource", "PictureSource", "AudioSource", "VideoSource")
+NON_TEXT_SELECTIONS = ("PictureSelection", "PDFSelection", "AudioSelection", "VideoSelection")
+XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 
 
 class QdpxError(ValueError):
@@ -48,21 +74,28 @@ class Code:
 
 @dataclass(frozen=True)
 class Segment:
-    """One coding of a text span (positions in code points, end exclusive)."""
+    """One coding. Text codings carry Python string indices into ``Project.texts[layer]``
+    (end exclusive); codings of pictures, PDF regions, media spans and whole sources have
+    ``start``/``end``/``layer`` None."""
 
     source: str
     code: str
     coder: str
-    start: int
-    end: int
+    start: int | None
+    end: int | None
     selection: str
+    layer: str | None = None
+    kind: str = "PlainTextSelection"
+    coding: str = ""
 
 
 @dataclass(frozen=True)
 class Source:
     guid: str
     name: str
-    text: str
+    text: str = ""  # the main text layer ('' for a picture or untranscribed media)
+    kind: str = "TextSource"
+    variables: dict[str, str | int | float | bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +104,8 @@ class Case:
     name: str
     variables: dict[str, str | int | float | bool]
     sources: tuple[str, ...]
+    selections: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,21 +117,83 @@ class Project:
     version: str
     schema_version: str | None
     name: str
+    origin: str = ""
+    member: str = "project.qde"
     users: dict[str, str] = field(default_factory=dict)
     codes: dict[str, Code] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # text layer guid -> text
     cases: dict[str, Case] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
+    positions: Detected | None = None
+    note_codings: int = 0  # codings inside <Notes> (memos): counted, never tallied
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}!{self.member}"
+
+    def case_codes(self) -> set[str]:
+        """Codes that stand for cases (Case/CodeRef, or a Code sharing a Case's GUID)."""
+        return {code for case in self.cases.values() for code in case.codes}
 
     def case_of_source(self) -> dict[str, str]:
-        """Map source GUID to case GUID; without Cases, each source is its own case."""
+        """Map source GUID to its (first) case GUID; without Cases, each source is its own."""
         if not self.cases:
             return {guid: guid for guid in self.sources}
-        return {src: case.guid for case in self.cases.values() for src in case.sources}
+        out: dict[str, str] = {}
+        for case in self.cases.values():
+            for src in case.sources:
+                out.setdefault(src, case.guid)
+        return out
+
+    def cases_of_segments(self) -> list[tuple[str, ...]]:
+        """The cases each segment belongs to, most specific reference first.
+
+        A selection named by Case/SelectionRef belongs to those cases; else to the cases
+        whose case-code codings overlap it in the same source (NVivo codes a case's parts
+        of a transcript with the case's node); else to the cases holding its source.
+        Without Cases every source is its own case.
+        """
+        if not self.cases:
+            return [(s.source,) for s in self.segments]
+        by_selection: dict[str, list[str]] = {}
+        by_source: dict[str, list[str]] = {}
+        code_case: dict[str, list[str]] = {}
+        for case in self.cases.values():
+            for sel in case.selections:
+                by_selection.setdefault(sel, []).append(case.guid)
+            for src in case.sources:
+                by_source.setdefault(src, []).append(case.guid)
+            for code in case.codes:
+                code_case.setdefault(code, []).append(case.guid)
+        spans = [(s, code_case[s.code]) for s in self.segments if s.code in code_case]
+        return [
+            tuple(by_selection.get(seg.selection) or _overlapping(seg, spans)
+                  or by_source.get(seg.source, []))
+            for seg in self.segments
+        ]
 
     def segment_text(self, segment: Segment) -> str:
-        return self.sources[segment.source].text[segment.start : segment.end]
+        if segment.layer is None or segment.start is None:
+            return ""
+        return self.texts[segment.layer][segment.start : segment.end]
+
+
+def _overlapping(seg: Segment, spans: list[tuple[Segment, list[str]]]) -> list[str]:
+    out: list[str] = []
+    for span, cases in spans:
+        if span.source != seg.source or span is seg:
+            continue
+        if span.layer is None or seg.layer is None or span.start is None or seg.start is None:
+            hit = True  # a whole-source or non-text case coding covers the source
+        else:
+            hit = span.layer == seg.layer and (
+                span.start < seg.end and seg.start < span.end  # type: ignore[operator]
+                or span.start <= seg.start <= span.end  # type: ignore[operator]
+            )
+        out += [c for c in cases if hit and c not in out]
+    return out
 
 
 def _fail(where: str, rule: str) -> QdpxError:
@@ -122,18 +219,27 @@ def _split_tag(tag: str) -> tuple[str, str]:
 
 
 def _namespace_version(root: ET.Element, prefix: str, where: str) -> tuple[str, str]:
+    """The root's namespace and version; '1.0', '1:0' (NVivo) and '0:4' are all read."""
     ns, _local = _split_tag(root.tag)
-    if not ns.startswith(prefix):
-        raise _fail(where, f"root element {root.tag!r} is not in a {prefix}<version> namespace")
-    version = ns[len(prefix) :]
-    if version.split(".")[0] != SUPPORTED_MAJOR:
-        raise _fail(where, f"unsupported REFI-QDA version {version!r} (reader supports 1.x)")
+    if not ns.lower().startswith(prefix.lower()):
+        raise _fail(
+            where,
+            f"root element {root.tag!r} is not in a {prefix}<version> namespace "
+            "(is this a REFI-QDA export?)",
+        )
+    version = ns[len(prefix) :].replace(":", ".")
+    if re.split(r"[.]", version)[0] not in SUPPORTED_MAJORS:
+        raise _fail(
+            where,
+            f"unsupported REFI-QDA version {version!r} in namespace {ns!r} "
+            f"(reader supports versions {', '.join(m + '.x' for m in SUPPORTED_MAJORS)})",
+        )
     return ns, version
 
 
 def _schema_version(root: ET.Element) -> str | None:
     """REFI-QDA 1.5 files name their schema release in xsi:schemaLocation (…/v1.5/…)."""
-    loc = root.get("{http://www.w3.org/2001/XMLSchema-instance}schemaLocation", "")
+    loc = root.get(f"{XSI}schemaLocation", "")
     match = re.search(r"/v(\d+(?:\.\d+)*)/", loc)
     return match.group(1) if match else None
 
@@ -162,78 +268,198 @@ def _read_codes(parent: ET.Element, ns: str, where: str) -> dict[str, Code]:
     return codes
 
 
-def _read_zip_member(zf: zipfile.ZipFile, name: str, where: str) -> bytes:
-    members = {info.filename.lower(): info.filename for info in zf.infolist()}
-    actual = members.get(name.lower())
-    if actual is None:
-        raise _fail(where, f"ZIP member {name!r} not found")
-    return zf.read(actual)
+class _Zip:
+    """Member lookup in a .qdpx: case-insensitive, ``sources/`` or ``Sources/``."""
 
+    def __init__(self, zf: zipfile.ZipFile, path: Path) -> None:
+        self.zf, self.path = zf, path
+        self.members = {i.filename.lower(): i.filename for i in zf.infolist() if not i.is_dir()}
 
-def _source_text(el: ET.Element, ns: str, zf: zipfile.ZipFile, where: str) -> str:
-    content = el.find(f"{{{ns}}}PlainTextContent")
-    if content is not None:
-        return content.text or ""
-    path = el.get("plainTextPath")
-    if not path:
-        raise _fail(where, "TextSource has neither PlainTextContent nor plainTextPath")
-    if not path.startswith("internal://"):
-        raise _fail(where, f"plainTextPath {path!r} points outside the .qdpx (only internal://)")
-    raw = _read_zip_member(zf, "sources/" + path[len("internal://") :], where)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail(where, f"source file {path!r} is not UTF-8: {exc}") from exc
-    return text.removeprefix("\ufeff")
-
-
-def _read_selections(
-    src_el: ET.Element, source: Source, project: Project, where: str
-) -> list[Segment]:
-    ns = project.namespace
-    segments = []
-    for sel in src_el.findall(f"{{{ns}}}PlainTextSelection"):
-        sel_guid = _required(sel, "guid", where)
-        here = f"{where}: PlainTextSelection {sel_guid}"
-        try:
-            start = int(_required(sel, "startPosition", here))
-            end = int(_required(sel, "endPosition", here))
-        except ValueError as exc:
-            raise _fail(here, "startPosition/endPosition must be integers") from exc
-        if not 0 <= start < end <= len(source.text):
-            raise _fail(
-                here,
-                f"selection [{start}, {end}) lies outside source {source.name!r} of "
-                f"{len(source.text)} characters (need 0 <= start < end <= length)",
-            )
-        for coding in sel.findall(f"{{{ns}}}Coding"):
-            segments.append(_coding_segment(coding, sel, source, start, end, project, here))
-    for coding in src_el.findall(f"{{{ns}}}Coding"):  # codes applied to a whole source
-        segments.append(
-            _coding_segment(coding, src_el, source, 0, len(source.text), project, where)
+    def project_member(self) -> str:
+        """The project XML: project.qde, else the one .qde file (ATLAS.ti names it freely)."""
+        if "project.qde" in self.members:
+            return self.members["project.qde"]
+        qde = sorted(name for low, name in self.members.items() if low.endswith(".qde"))
+        if len(qde) == 1:
+            return qde[0]
+        found = f"several .qde files {qde}" if qde else "no .qde file"
+        raise _fail(
+            str(self.path),
+            f"ZIP member 'project.qde' not found and {found} to use instead "
+            f"(members: {sorted(self.members.values())[:10]})",
         )
-    return segments
+
+    def read(self, name: str) -> bytes | None:
+        actual = self.members.get(name.lower())
+        return None if actual is None else self.zf.read(actual)
+
+    def source(self, ref: str, where: str) -> bytes:
+        """The bytes a plainTextPath names; a clear error if it is not in the ZIP."""
+        if re.match(r"(?i)(relative|absolute|file)://", ref):
+            raise _fail(
+                where,
+                f"plainTextPath {ref!r} points outside the .qdpx; export the project with "
+                "its sources embedded (internal://)",
+            )
+        rel = re.sub(r"(?i)^internal://", "", ref).lstrip("/")
+        for candidate in (f"sources/{rel}", rel):
+            data = self.read(candidate)
+            if data is not None:
+                return data
+        base = PurePosixPath(rel).name.lower()
+        hits = [n for low, n in self.members.items() if PurePosixPath(low).name == base]
+        if len(hits) == 1:
+            return self.zf.read(hits[0])
+        raise _fail(where, f"text file {ref!r} is not in the .qdpx (looked for sources/{rel})")
 
 
-def _coding_segment(
-    coding: ET.Element,
-    holder: ET.Element,
-    source: Source,
-    start: int,
-    end: int,
-    project: Project,
-    where: str,
-) -> Segment:
-    ref = coding.find(f"{{{project.namespace}}}CodeRef")
-    if ref is None:
-        raise _fail(where, "Coding has no CodeRef")
-    target = _required(ref, "targetGUID", where)
-    if target not in project.codes:
-        raise _fail(where, f"CodeRef targetGUID {target} names no Code in the CodeBook")
-    coder = coding.get("creatingUser") or holder.get("creatingUser") or ""
-    if coder and project.users and coder not in project.users:
-        raise _fail(where, f"creatingUser {coder} names no User in <Users>")
-    return Segment(source.guid, target, coder, start, end, holder.get("guid", ""))
+def _decode(raw: bytes, where: str) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 with a BOM, as the tools write it."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise _fail(where, f"text is neither UTF-8 nor UTF-16 with a BOM: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A coding read from the XML, its text positions not yet converted."""
+
+    source: str
+    code: str
+    coder: str
+    selection: str
+    kind: str
+    coding: str
+    raw: RawSelection | None = None
+
+
+@dataclass
+class _Reader:
+    project: Project
+    zipr: _Zip
+    pending: list[_Pending] = field(default_factory=list)
+    raw: list[RawSelection] = field(default_factory=list)
+    selections: set[str] = field(default_factory=set)
+
+    @property
+    def ns(self) -> str:
+        return self.project.namespace
+
+    def q(self, local: str) -> str:
+        return f"{{{self.ns}}}{local}"
+
+    def codings(
+        self, holder: ET.Element, source: str, kind: str, where: str, raw: RawSelection | None
+    ) -> None:
+        for coding in holder.findall(self.q("Coding")):
+            ref = coding.find(self.q("CodeRef"))
+            if ref is None:
+                raise _fail(where, "Coding has no CodeRef")
+            target = _required(ref, "targetGUID", where)
+            if target not in self.project.codes:
+                raise _fail(where, f"CodeRef targetGUID {target} names no Code in the CodeBook")
+            coder = coding.get("creatingUser") or holder.get("creatingUser") or ""
+            if coder and self.project.users and coder not in self.project.users:
+                raise _fail(where, f"creatingUser {coder} names no User in <Users>")
+            self.pending.append(
+                _Pending(source, target, coder, holder.get("guid", ""), kind,
+                         coding.get("guid", ""), raw)
+            )
+
+    def text(self, el: ET.Element, where: str) -> str | None:
+        content = el.find(self.q("PlainTextContent"))
+        if content is not None:
+            return content.text or ""
+        ref = el.get("plainTextPath")
+        return None if not ref else _decode(self.zipr.source(ref, where), where)
+
+    def layer(self, el: ET.Element, source: Source, guid: str, where: str) -> str:
+        """A text layer (TextSource, Representation, TextDescription) and its selections."""
+        text = self.text(el, where)
+        sels = el.findall(self.q("PlainTextSelection"))
+        if text is None:
+            if sels:
+                raise _fail(where, f"<{_split_tag(el.tag)[1]}> has PlainTextSelections but "
+                            "neither PlainTextContent nor plainTextPath")
+            text = ""
+        self.project.texts[guid] = text
+        for sel in sels:
+            sel_guid = _required(sel, "guid", where)
+            here = f"{where}: PlainTextSelection {sel_guid}"
+            raw = self.raw_selection(sel, "startPosition", "endPosition", guid, source, here)
+            self.codings(sel, source.guid, "PlainTextSelection", here, raw)
+        return text
+
+    def raw_selection(self, sel: ET.Element, a: str, b: str, layer: str, source: Source,
+                      where: str, values: tuple[int, int] | None = None) -> RawSelection:
+        guid = _required(sel, "guid", where)
+        if values is None:
+            try:
+                values = int(_required(sel, a, where)), int(_required(sel, b, where))
+            except ValueError as exc:
+                raise _fail(where, f"{a}/{b} must be integers") from exc
+        start, end = values
+        if not 0 <= start <= end:
+            raise _fail(where, f"selection [{start}, {end}) lies outside source "
+                        f"{source.name!r} (need 0 <= start <= end <= length)")
+        kind = _split_tag(sel.tag)[1]
+        raw = RawSelection(layer, guid, start, end, where.rsplit(":", 1)[0], kind, source.name,
+                           sel.get("name", ""))
+        self.raw.append(raw)
+        self.selections.add(guid)
+        return raw
+
+    def transcript(self, el: ET.Element, source: Source, where: str) -> str:
+        guid = _required(el, "guid", where)
+        here = f"{where}: Transcript {guid}"
+        text = self.text(el, here) or ""
+        self.project.texts[guid] = text
+        sync: dict[str, int] = {}
+        for point in el.findall(self.q("SyncPoint")):
+            try:
+                sync[_required(point, "guid", here)] = int(point.get("position", ""))
+            except ValueError as exc:
+                raise _fail(here, "SyncPoint position must be an integer") from exc
+        for sel in el.findall(self.q("TranscriptSelection")):
+            sel_here = f"{here}: TranscriptSelection {sel.get('guid', '')}"
+            ends = [sync.get(sel.get(attr, "")) for attr in ("fromSyncPoint", "toSyncPoint")]
+            if None in ends:
+                raise _fail(sel_here, "fromSyncPoint/toSyncPoint name no SyncPoint of the "
+                            "Transcript")
+            raw = self.raw_selection(sel, "", "", guid, source, sel_here,
+                                     (ends[0], ends[1]))  # type: ignore[arg-type]
+            self.codings(sel, source.guid, "TranscriptSelection", sel_here, raw)
+        return text
+
+    def source(self, el: ET.Element, kind: str) -> None:
+        guid = _required(el, "guid", self.project.where)
+        where = f"{self.project.where}: {kind} {guid}"
+        if guid in self.project.sources:
+            raise _fail(where, f"{kind} guid is used twice")
+        transcripts = el.findall(self.q("Transcript"))
+        name = el.get("name") or (transcripts[0].get("name") if transcripts else "") or guid
+        values = _variable_values(el, self.project, where)
+        source = Source(guid, name, "", kind, values)
+        text = ""
+        if kind == "TextSource":
+            text = self.layer(el, source, guid, where)
+        for rep_tag in ("Representation", "TextDescription"):
+            for rep in el.findall(self.q(rep_tag)):
+                rep_guid = rep.get("guid") or f"{guid}#{rep_tag}"
+                layer_text = self.layer(rep, source, rep_guid, f"{where}: {rep_tag} {rep_guid}")
+                text = text or layer_text
+        for tr in transcripts:
+            text = text or self.transcript(tr, source, where)
+        for sel_kind in NON_TEXT_SELECTIONS:
+            for sel in el.findall(self.q(sel_kind)):
+                here = f"{where}: {sel_kind} {_required(sel, 'guid', where)}"
+                self.selections.add(sel.get("guid", ""))
+                self.codings(sel, guid, sel_kind, here, None)
+        self.codings(el, guid, kind, where, None)  # codes applied to the whole source
+        self.project.sources[guid] = Source(guid, name, text, kind, values)
 
 
 def _variable_value(vv: ET.Element, ns: str, where: str) -> tuple[str, str | int | float | bool]:
@@ -244,12 +470,16 @@ def _variable_value(vv: ET.Element, ns: str, where: str) -> tuple[str, str | int
     for child in vv:
         kind = _split_tag(child.tag)[1]
         text = (child.text or "").strip()
-        if kind == "TextValue":
-            return target, text
-        if kind == "IntegerValue":
-            return target, int(text)
-        if kind == "FloatValue":
-            return target, float(text)
+        try:
+            if kind == "TextValue":
+                return target, text
+            if kind == "IntegerValue":
+                return target, int(text)
+            if kind == "FloatValue":
+                return target, float(text)
+        except ValueError as exc:
+            raise _fail(where, f"VariableValue for {target}: {kind} {text!r} is not a "
+                        "number") from exc
         if kind == "BooleanValue":
             return target, text.lower() in ("true", "1")
         if kind in ("DateValue", "DateTimeValue"):
@@ -257,77 +487,118 @@ def _variable_value(vv: ET.Element, ns: str, where: str) -> tuple[str, str | int
     raise _fail(where, f"VariableValue for {target} holds no value element")
 
 
-def _read_cases(root: ET.Element, project: Project, where: str) -> dict[str, Case]:
-    ns = project.namespace
+def _variable_values(
+    el: ET.Element, project: Project, where: str
+) -> dict[str, str | int | float | bool]:
+    values: dict[str, str | int | float | bool] = {}
+    for vv in el.findall(f"{{{project.namespace}}}VariableValue"):
+        var_guid, value = _variable_value(vv, project.namespace, where)
+        if var_guid not in project.variables:
+            raise _fail(where, f"VariableRef targetGUID {var_guid} names no Variable")
+        values[project.variables[var_guid]] = value
+    return values
+
+
+def _read_cases(root: ET.Element, reader: _Reader) -> dict[str, Case]:
+    project, q = reader.project, reader.q
     cases: dict[str, Case] = {}
-    owner: dict[str, str] = {}
-    for case_el in root.findall(f"{{{ns}}}Cases/{{{ns}}}Case"):
-        guid = _required(case_el, "guid", where)
-        here = f"{where}: Case {guid}"
-        values: dict[str, str | int | float | bool] = {}
-        for vv in case_el.findall(f"{{{ns}}}VariableValue"):
-            var_guid, value = _variable_value(vv, ns, here)
-            if var_guid not in project.variables:
-                raise _fail(here, f"VariableRef targetGUID {var_guid} names no Variable")
-            values[project.variables[var_guid]] = value
-        sources = []
-        for ref in case_el.findall(f"{{{ns}}}SourceRef"):
-            target = _required(ref, "targetGUID", here)
-            if target not in project.sources:
-                raise _fail(here, f"SourceRef targetGUID {target} names no source")
-            if target in owner:
-                raise _fail(here, f"source {target} already belongs to Case {owner[target]}")
-            owner[target] = guid
-            sources.append(target)
-        cases[guid] = Case(guid, case_el.get("name", guid), values, tuple(sources))
-    if cases:
-        orphans = sorted(set(project.sources) - set(owner))
-        if orphans:
-            raise _fail(where, f"TextSource {orphans[0]} belongs to no Case")
+    for case_el in root.findall(f"{q('Cases')}/{q('Case')}"):
+        guid = _required(case_el, "guid", project.where)
+        here = f"{project.where}: Case {guid}"
+        refs: dict[str, list[str]] = {}
+        for tag, known, what in (
+            ("SourceRef", project.sources, "source"),
+            ("SelectionRef", reader.selections, "selection"),
+            ("CodeRef", project.codes, "Code"),
+        ):
+            refs[tag] = []
+            for ref in case_el.findall(q(tag)):
+                target = _required(ref, "targetGUID", here)
+                if target not in known:
+                    raise _fail(here, f"{tag} targetGUID {target} names no {what}")
+                refs[tag].append(target)
+        if guid in project.codes:  # NVivo: a case is also a node coded onto its text
+            refs["CodeRef"].append(guid)
+        name = case_el.get("name") or ""
+        if not name and len(refs["SourceRef"]) == 1:
+            name = project.sources[refs["SourceRef"][0]].name
+        cases[guid] = Case(guid, name or guid, _variable_values(case_el, project, here),
+                           tuple(refs["SourceRef"]), tuple(refs["SelectionRef"]),
+                           tuple(dict.fromkeys(refs["CodeRef"])))
     return cases
 
 
-def read_qdpx(path: str | Path) -> Project:
-    """Read a .qdpx project (REFI-QDA 1.x): codebook, users, sources, cases, codings."""
+def read_qdpx(
+    path: str | Path, positions: str = "auto", min_word_boundary_share: float = 0.75
+) -> Project:
+    """Read a .qdpx project (REFI-QDA 0.x/1.x): codebook, users, sources, cases, codings.
+
+    ``positions`` is a convention key of analysis/interviews/positions.py or "auto".
+    """
     path = Path(path)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise _fail(str(path), f"not a readable .qdpx ZIP archive: {exc}") from exc
     with zf:
-        where = f"{path}!project.qde"
-        root = _parse_xml(_read_zip_member(zf, "project.qde", str(path)), where)
+        zipr = _Zip(zf, path)
+        member = zipr.project_member()
+        where = f"{path}!{member}"
+        root = _parse_xml(zf.read(member), where)
         ns, version = _namespace_version(root, PROJECT_NS_PREFIX, where)
         if _split_tag(root.tag)[1] != "Project":
             raise _fail(where, f"root element is <{_split_tag(root.tag)[1]}>, expected <Project>")
-        project = Project(str(path), ns, version, _schema_version(root), root.get("name", ""))
-        for user in root.findall(f"{{{ns}}}Users/{{{ns}}}User"):
+        project = Project(str(path), ns, version, _schema_version(root), root.get("name", ""),
+                          root.get("origin", ""), member)
+        reader = _Reader(project, zipr)
+        for user in root.findall(f"{reader.q('Users')}/{reader.q('User')}"):
             project.users[_required(user, "guid", where)] = user.get("name", "")
-        codes_el = root.find(f"{{{ns}}}CodeBook/{{{ns}}}Codes")
-        if codes_el is None:
-            raise _fail(where, "project has no CodeBook/Codes")
-        project.codes = _read_codes(codes_el, ns, where)
-        for var in root.findall(f"{{{ns}}}Variables/{{{ns}}}Variable"):
+        codes_el = root.find(f"{reader.q('CodeBook')}/{reader.q('Codes')}")
+        if codes_el is not None:
+            project.codes = _read_codes(codes_el, ns, where)
+        for var in root.findall(f"{reader.q('Variables')}/{reader.q('Variable')}"):
             project.variables[_required(var, "guid", where)] = _required(var, "name", where)
-        _read_sources(root, zf, project, where)
-        project.cases = _read_cases(root, project, where)
+        sources_el = root.find(reader.q("Sources"))
+        for el in [] if sources_el is None else list(sources_el):
+            kind = _split_tag(el.tag)[1]
+            if kind not in SOURCE_KINDS:
+                raise _fail(where, f"<Sources> holds an unknown element <{kind}>")
+            reader.source(el, kind)
+        project.cases = _read_cases(root, reader)
+        notes = root.find(reader.q("Notes"))
+        if notes is not None:
+            project.note_codings = len(notes.findall(f".//{reader.q('Coding')}"))
+        _place_segments(reader, positions, min_word_boundary_share)
     return project
 
 
-def _read_sources(root: ET.Element, zf: zipfile.ZipFile, project: Project, where: str) -> None:
-    ns = project.namespace
-    for src_el in root.findall(f"{{{ns}}}Sources/{{{ns}}}TextSource"):
-        guid = _required(src_el, "guid", where)
-        here = f"{where}: TextSource {guid}"
-        source = Source(guid, src_el.get("name", guid), _source_text(src_el, ns, zf, here))
-        if guid in project.sources:
-            raise _fail(here, "TextSource guid is used twice")
-        project.sources[guid] = source
-        project.segments.extend(_read_selections(src_el, source, project, here))
+def _place_segments(reader: _Reader, wanted: str, min_share: float) -> None:
+    """Find the position convention, then turn every coding into a Segment."""
+    project = reader.project
+    try:
+        project.positions = detect(project.texts, reader.raw, project.origin, wanted, min_share)
+    except PositionError as exc:
+        raise _fail(project.where, str(exc).removeprefix(project.where + ": ")) from exc
+    conv: Convention = project.positions.convention
+    tables = {layer: index_map(text, conv) for layer, text in project.texts.items()}
+    for p in reader.pending:
+        start = end = layer = None
+        if p.raw is not None:
+            layer, text = p.raw.layer, project.texts[p.raw.layer]
+            start = to_index(tables[layer], p.raw.start, text)
+            end = to_index(tables[layer], p.raw.end, text)
+        project.segments.append(
+            Segment(p.source, p.code, p.coder, start, end, p.selection, layer, p.kind, p.coding)
+        )
+
+
+def source_kinds(project: Project) -> Counter[str]:
+    """Number of sources per REFI-QDA source type."""
+    return Counter(source.kind for source in project.sources.values())
 
 
 def read_qdc(path: str | Path) -> dict[str, Code]:
-    """Read a bare REFI-QDA codebook (.qdc)."""
+    """Read a bare REFI-QDA codebook (.qdc); namespace variants as for projects."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -342,7 +613,7 @@ def read_qdc(path: str | Path) -> dict[str, Code]:
 
 
 def validate_qde(qde: bytes, xsd_path: str | Path) -> None:
-    """Validate project.qde bytes against a REFI-QDA Project XSD (needs xmlschema)."""
+    """Validate project XML bytes against a REFI-QDA Project XSD (needs xmlschema)."""
     import xmlschema  # optional dependency: only validation needs it
 
     schema = xmlschema.XMLSchema(str(xsd_path))
@@ -364,7 +635,8 @@ class TidySegment:
     end: int
 
 
-def _open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
+def open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a UTF-8 CSV (BOM allowed) that has the ``required`` columns."""
     try:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -381,7 +653,7 @@ def _open_csv(path: Path, required: tuple[str, ...]) -> tuple[list[str], list[di
 def read_segments_csv(path: str | Path, code_names: set[str]) -> list[TidySegment]:
     """Read a segments export; every code must be one of ``code_names``."""
     path = Path(path)
-    _header, rows = _open_csv(path, SEGMENT_COLUMNS[:5])
+    _header, rows = open_csv(path, SEGMENT_COLUMNS[:5])
     out = []
     for line, row in enumerate(rows, start=2):
         where = f"{path}: row {line}"
@@ -402,7 +674,7 @@ def read_segments_csv(path: str | Path, code_names: set[str]) -> list[TidySegmen
 def read_case_code_csv(path: str | Path, code_names: set[str]) -> dict[str, set[str]]:
     """Read a case x code matrix (first column the case, cells counts or 0/1)."""
     path = Path(path)
-    header, rows = _open_csv(path, ("case",))
+    header, rows = open_csv(path, ("case",))
     codes = [c for c in header if c != "case"]
     unknown = [c for c in codes if c not in code_names]
     if unknown:
@@ -425,7 +697,7 @@ def read_case_code_csv(path: str | Path, code_names: set[str]) -> dict[str, set[
 def read_participants(path: str | Path, variables: list[str]) -> dict[str, dict[str, str]]:
     """Read the participants file (case ID plus one column per demographic variable)."""
     path = Path(path)
-    _header, rows = _open_csv(path, ("case", *variables))
+    _header, rows = open_csv(path, ("case", *variables))
     out: dict[str, dict[str, str]] = {}
     for line, row in enumerate(rows, start=2):
         if row["case"] in out:

@@ -18,6 +18,7 @@ counts, coder pseudonyms ("Coder A") and demographic bands.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.interviews.mapping import Mapping, load_mapping
 from analysis.interviews.qdpx import (
     Case,
     Code,
@@ -34,11 +36,20 @@ from analysis.interviews.qdpx import (
     read_participants,
     read_qdpx,
     read_segments_csv,
+    source_kinds,
+)
+from analysis.interviews.study import (
+    Study,
+    build_study,
+    demographics,
+    status_from_variables,
 )
 from analysis.project import PROJECT_ROOT, project_path
 from paperkit.io import read_yaml, write_json, write_text
 from paperkit.tables import pipe_table
 
+log = logging.getLogger(__name__)
+STATUS_KEYS = ("participant", "non_participant", "model_city")
 UNIT_OF_ANALYSIS = (
     "interviewee x code presence: a code counts once per interviewee if the coder applied "
     "it to at least one segment of that interviewee's transcript"
@@ -52,18 +63,18 @@ DENOMINATOR_LABELS = {
 
 
 class ThemesError(ValueError):
-    """The coded interviews and the codebook do not fit together."""
+    """The coded interviews, the mapping and the codebook do not fit together."""
 
 
 @dataclass(frozen=True)
 class Codebook:
-    """The YAML codebook: stable keys for the project's codes and demographic bands."""
+    """The YAML codebook: the study's barrier keys, their printed labels and categories,
+    and the demographic bands. Which project code is which barrier is the mapping's job."""
 
     path: str
     categories: list[str]
     barriers: dict[str, dict[str, str]]  # key -> {category, label}
-    code_paths: dict[str, tuple[str, ...]]  # key -> path of names in the code tree
-    demographics: dict[str, dict[str, str]]  # variable -> {band key: value}
+    demographics: dict[str, dict[str, str]]  # variable -> {band key: label}
 
 
 def load_codebook(path: str | Path) -> Codebook:
@@ -71,39 +82,18 @@ def load_codebook(path: str | Path) -> Codebook:
     raw = read_yaml(path)
     try:
         barriers = raw["barriers"]
-        paths = {k: (raw["barrier_root"], b["category"], b["label"]) for k, b in barriers.items()}
-        paths.update({f"status:{k}": (raw["status_root"], v) for k, v in raw["status"].items()})
         for key, b in barriers.items():
             if b["category"] not in raw["categories"]:
                 raise ThemesError(f"{path}: barriers.{key}: unknown category {b['category']!r}")
-        return Codebook(str(path), list(raw["categories"]), barriers, paths, raw["demographics"])
+            if not str(b["label"]).strip():
+                raise ThemesError(f"{path}: barriers.{key}: empty label")
+        return Codebook(str(path), list(raw["categories"]), barriers, raw["demographics"])
     except (KeyError, TypeError) as exc:
         raise ThemesError(f"{path}: codebook lacks required key {exc}") from exc
 
 
-def code_keys(project: Project, codebook: Codebook) -> dict[str, str]:
-    """Map project code GUIDs to codebook keys, matching the code's path of names."""
-    by_path = {code.path: guid for guid, code in project.codes.items()}
-    out = {}
-    for key, path in codebook.code_paths.items():
-        if path not in by_path:
-            raise ThemesError(
-                f"{project.path}!project.qde: CodeBook has no code {'/'.join(path)!r} "
-                f"required by {codebook.path} ({key})"
-            )
-        out[by_path[path]] = key
-    return out
-
-
-def presence(project: Project, keys: dict[str, str]) -> pd.DataFrame:
-    """Long table of (case GUID, coder name, code key), one row per coded presence."""
-    case_of = project.case_of_source()
-    rows = {
-        (case_of[s.source], project.users.get(s.coder, s.coder) or "(unknown)", keys[s.code])
-        for s in project.segments
-        if s.code in keys
-    }
-    return pd.DataFrame(sorted(rows), columns=["case", "coder", "code"])
+def load_study_mapping(path: str | Path, codebook: Codebook) -> Mapping:
+    return load_mapping(path, list(codebook.barriers), list(codebook.demographics))
 
 
 def coder_ranking(long: pd.DataFrame) -> list[str]:
@@ -132,47 +122,31 @@ def case_code_matrix(long: pd.DataFrame, cases: list[str], codes: list[str]) -> 
     return matrix.reindex(index=cases, columns=codes, fill_value=0).astype(int)
 
 
-def participation(matrix: pd.DataFrame, project: Project) -> pd.Series:
-    """True for participants; every case needs exactly one participation code."""
+def add_status_variables(
+    matrix: pd.DataFrame, project: Project, study: Study, mapping: Mapping,
+    participants: str | None,
+) -> pd.DataFrame:
+    """Fill the status columns a mapping takes from variables or the participants CSV."""
+    for key, holds in status_from_variables(project, study, mapping, participants).items():
+        matrix[f"status:{key}"] = [int(holds[unit]) for unit in matrix.index]
+    return matrix
+
+
+def participation(matrix: pd.DataFrame, study: Study, mapping: Mapping) -> pd.Series:
+    """True for participants; every interviewee needs exactly one participation status."""
     part = matrix["status:participant"]
     non = matrix["status:non_participant"]
     bad = matrix.index[(part + non) != 1]
     if len(bad):
+        listed = ", ".join(
+            f"{study.names[u]!r} ({'both' if part[u] else 'neither'})" for u in bad[:10]
+        )
         raise ThemesError(
-            f"{project.path}!project.qde: Case {bad[0]}: needs exactly one of the codes "
-            "'participant'/'non_participant' in the tallied coding"
+            f"{mapping.path}: status: {len(bad)} interviewee(s) need exactly one of "
+            f"participant/non_participant in the tallied coding: {listed}. Code them, set "
+            "the status variable, or exclude what is not an interview (interviewees.*)"
         )
     return part.astype(bool)
-
-
-def demographics(project: Project, codebook: Codebook, participants: str | None) -> pd.DataFrame:
-    """Band key per case and demographic variable, from case variables or the CSV."""
-    variables = list(codebook.demographics)
-    if participants:
-        by_name = read_participants(participants, variables)
-        names = {guid: case.name for guid, case in project.cases.items()}
-        values = {guid: by_name.get(names.get(guid, guid), {}) for guid in _case_ids(project)}
-        where = participants
-    else:
-        values = {g: c.variables for g, c in project.cases.items()}
-        where = f"{project.path}!project.qde"
-    rows = {}
-    for guid in _case_ids(project):
-        rows[guid] = {}
-        for var, bands in codebook.demographics.items():
-            value = str(values.get(guid, {}).get(var, "")).strip()
-            match = [k for k, v in bands.items() if v == value]
-            if not match:
-                raise ThemesError(
-                    f"{where}: Case {guid}: variable {var!r} has value {value!r}; expected one "
-                    f"of {sorted(bands.values())} (every case needs its demographics)"
-                )
-            rows[guid][var] = match[0]
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _case_ids(project: Project) -> list[str]:
-    return sorted(project.cases) if project.cases else sorted(project.sources)
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -248,23 +222,27 @@ def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
     }
 
 
-def analyse(project: Project, codebook: Codebook, settings: dict[str, Any]) -> dict[str, Any]:
+def analyse(
+    project: Project, codebook: Codebook, settings: dict[str, Any], mapping: Mapping
+) -> dict[str, Any]:
     """Everything results/themes.json holds, computed before anything is written."""
-    keys = code_keys(project, codebook)
-    long = presence(project, keys)
-    cases = _case_ids(project)
+    study = build_study(project, mapping)
+    long, cases = study.long, study.units
     barrier_keys = list(codebook.barriers)
-    all_keys = barrier_keys + [k for k in codebook.code_paths if k.startswith("status:")]
+    all_keys = barrier_keys + [f"status:{k}" for k in STATUS_KEYS]
     chosen, tally_coders = select_coding(long, settings.get("tally_coder", "primary"))
-    matrix = case_code_matrix(chosen, cases, all_keys)
-    is_part = participation(matrix, project)
+    matrix = add_status_variables(case_code_matrix(chosen, cases, all_keys), project, study,
+                                  mapping, settings.get("participants"))
+    is_part = participation(matrix, study, mapping)
     group = settings.get("denominator", "non_participants")
     mask = {"non_participants": ~is_part, "participants": is_part}.get(group)
     x = matrix.loc[mask if mask is not None else slice(None), barrier_keys]
     n_den = int(len(x))
     if n_den == 0:
         raise ThemesError(f"themes.denominator: group {group!r} has no interviewees")
-    demo = demographics(project, codebook, settings.get("participants"))
+    demo = demographics(project, study, codebook.demographics, mapping,
+                        settings.get("participants"))
+    _log_accounting(project, study)
     return {
         "barriers": _tallies(x, codebook, n_den),
         "categories": codebook.categories,
@@ -302,6 +280,25 @@ def analyse(project: Project, codebook: Codebook, settings: dict[str, Any]) -> d
     }
 
 
+def _log_accounting(project: Project, study: Study) -> None:
+    """Say in the log what was read and what was not tallied, by name."""
+    conv = project.positions
+    log.info("%s: %d sources (%s), %d codings, %d interviewees", project.where,
+             len(project.sources), dict(sorted(source_kinds(project).items())),
+             len(project.segments), len(study.units))
+    if conv is not None:
+        log.info("text positions read as %s%s", conv.convention.label,
+                 "" if conv.distinguishable else " (no character in the texts tells the "
+                 "conventions apart)")
+    for what, n in study.accounting.items():
+        log.info("codings %s: %d", what, n)
+    if project.note_codings:
+        log.info("codings inside <Notes> (memos, not interview material, not tallied): %d",
+                 project.note_codings)
+    for reason, names in study.not_interviewees.items():
+        log.info("not interviewees (%s): %s", reason, "; ".join(names))
+
+
 def _tallies(x: pd.DataFrame, codebook: Codebook, n_den: int) -> dict[str, dict[str, Any]]:
     return {
         key: {
@@ -324,19 +321,20 @@ def _demographic_counts(demo: pd.DataFrame, codebook: Codebook) -> dict[str, int
 
 
 def project_from_tidy(
-    segments_csv: str | Path, participants_csv: str | Path, codebook: Codebook
+    segments_csv: str | Path, participants_csv: str | Path, codebook: Codebook, mapping: Mapping
 ) -> Project:
     """Build a :class:`Project` from a segments CSV and a participants CSV.
 
     Lets tidy exports (QualCoder/Taguette, hand-made) go through the same analysis as a
-    .qdpx. Codes are matched by name against the codebook; every case needs a row in the
-    participants file.
+    .qdpx. The CSV names codes by the last name of their mapped path; every case needs a
+    row in the participants file.
     """
-    paths = {path[-1]: path for path in codebook.code_paths.values()}
-    segments = read_segments_csv(segments_csv, set(paths))
+    paths = {tuple(spec.split("/")) for specs in mapping.codes.values() for spec in specs}
+    by_name = {path[-1]: path for path in paths}
+    segments = read_segments_csv(segments_csv, set(by_name))
     people = read_participants(participants_csv, list(codebook.demographics))
     project = Project(str(segments_csv), "tidy-export", "1.0", None, Path(segments_csv).name)
-    for path in paths.values():
+    for path in sorted(paths):
         for depth in range(1, len(path) + 1):
             sub = path[:depth]
             guid = "/".join(sub)
@@ -350,10 +348,10 @@ def project_from_tidy(
             )
         project.users.setdefault(seg.coder, seg.coder)
         project.segments.append(
-            Segment(seg.case, "/".join(paths[seg.code]), seg.coder, seg.start, seg.end, "")
+            Segment(seg.case, "/".join(by_name[seg.code]), seg.coder, seg.start, seg.end, "")
         )
     for case, values in people.items():
-        project.sources[case] = Source(case, case, "")
+        project.sources[case] = Source(case, case)
         project.cases[case] = Case(case, case, dict(values), (case,))
     return project
 
@@ -453,11 +451,12 @@ def tally_themes(
     """
     qdpx_path = Path(qdpx_path)
     codebook = load_codebook(project_path(settings["codebook"]))
+    mapping = load_study_mapping(project_path(settings["mapping"]), codebook)
     resolved = dict(settings)
     if settings.get("participants"):
         resolved["participants"] = str(project_path(settings["participants"]))
-    project = read_qdpx(qdpx_path)
-    result = analyse(project, codebook, resolved)
+    project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
+    result = analyse(project, codebook, resolved, mapping)
     result["source"]["file"] = _relative(qdpx_path)
     result["source"]["sha256"] = hashlib.sha256(qdpx_path.read_bytes()).hexdigest()
     frames = tables(result)

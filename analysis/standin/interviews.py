@@ -3,10 +3,11 @@
 The real transcripts are not public. This generator writes a REFI-QDA project
 (``scs_interviews.qdpx``) with 44 short transcripts written for this project from
 template sentences (clearly simulated, paraphrased situations, no real quotations), the
-codebook of data/codebook/interview_codebook.yaml, case variables with the Table A1
-demographics, and a double-coded subset (11 of 44 transcripts, coders "Coder A" and
-"Coder B") for intercoder reliability. Coder A's tally reproduces Table 1 and Table A1
-exactly; Coder B disagrees on a few case x code units.
+code tree named in the mapping file data/codebook/interview_mapping.yaml (so the build
+reads it through the same mapping a researcher writes for a real project), case
+variables with the Table A1 demographics, and a double-coded subset (11 of 44
+transcripts, coders "Coder A" and "Coder B") for intercoder reliability. Coder A's tally
+reproduces Table 1 and Table A1 exactly; Coder B disagrees on a few case x code units.
 
 Also written, as tidy exports of the same project: a segments CSV, a case x code CSV,
 a participants CSV and the bare codebook (.qdc).
@@ -249,7 +250,7 @@ def _second_coder(rng: random.Random, tr: Transcript) -> None:
             tr.codings.append((key, start, end, CODERS[1]))
 
 
-def simulate(seed: int, codebook: dict) -> tuple[list[Transcript], list[dict[str, str]]]:
+def simulate(seed: int) -> tuple[list[Transcript], list[dict[str, str]]]:
     """Draw the 44 transcripts and their demographics from ``seed``."""
     rng = random.Random(seed)
     demographics = _assign_demographics(rng)
@@ -263,20 +264,30 @@ def simulate(seed: int, codebook: dict) -> tuple[list[Transcript], list[dict[str
     return transcripts, demographics
 
 
-def _code_tree(codebook: dict) -> list[tuple[str, list[tuple[str, list]]]]:
-    """(name, children) tree: Barriers/<category>/<barrier>, and the status codes."""
-    cats = [
-        (cat, [(b["label"], []) for b in codebook["barriers"].values() if b["category"] == cat])
-        for cat in codebook["categories"]
-    ]
-    status = [(label, []) for label in codebook["status"].values()]
-    return [(codebook["barrier_root"], cats), (codebook["status_root"], status)]
-
-
-def _labels(codebook: dict) -> dict[str, str]:
-    out = {k: b["label"] for k, b in codebook["barriers"].items()}
-    out.update(codebook["status"])
+def _code_paths(mapping: dict) -> dict[str, tuple[str, ...]]:
+    """Study key (barrier key or status key) -> path of code names, from the mapping file."""
+    out = {k: tuple(v.split("/")) for k, v in mapping["barriers"].items()}
+    out.update({k: tuple(rule["code"].split("/")) for k, rule in mapping["status"].items()})
     return out
+
+
+def _code_tree(mapping: dict) -> list[tuple[str, list]]:
+    """(name, children) tree of every mapped code path, in the mapping's order."""
+    root: dict[str, dict] = {}
+    for path in _code_paths(mapping).values():
+        node = root
+        for name in path:
+            node = node.setdefault(name, {})
+
+    def as_list(node: dict) -> list[tuple[str, list]]:
+        return [(name, as_list(child)) for name, child in node.items()]
+
+    return as_list(root)
+
+
+def _labels(mapping: dict) -> dict[str, str]:
+    """Study key -> the project's code name (the last name of its path)."""
+    return {k: path[-1] for k, path in _code_paths(mapping).items()}
 
 
 def _codes_xml(parent: ET.Element, tree: list, seed: int, ns: str, path: tuple = ()) -> None:
@@ -292,20 +303,12 @@ def _codes_xml(parent: ET.Element, tree: list, seed: int, ns: str, path: tuple =
         _codes_xml(el, children, seed, ns, here)
 
 
-def _code_guids(codebook: dict, seed: int) -> dict[str, str]:
-    barrier_guids = {
-        k: _guid(seed, "code", codebook["barrier_root"], b["category"], b["label"])
-        for k, b in codebook["barriers"].items()
-    }
-    status_guids = {
-        k: _guid(seed, "code", codebook["status_root"], label)
-        for k, label in codebook["status"].items()
-    }
-    return barrier_guids | status_guids
+def _code_guids(mapping: dict, seed: int) -> dict[str, str]:
+    return {k: _guid(seed, "code", *path) for k, path in _code_paths(mapping).items()}
 
 
 def project_xml(
-    transcripts: list[Transcript], demographics: list[dict], codebook: dict, seed: int
+    transcripts: list[Transcript], demographics: list[dict], mapping: dict, seed: int
 ) -> bytes:
     """Serialise the project.qde document (REFI-QDA 1.0)."""
     ET.register_namespace("", NS)
@@ -321,7 +324,7 @@ def project_xml(
         ET.SubElement(users, f"{q}User", guid=_guid(seed, "user", coder), name=coder)
     _codes_xml(
         ET.SubElement(ET.SubElement(root, f"{q}CodeBook"), f"{q}Codes"),
-        _code_tree(codebook),
+        _code_tree(mapping),
         seed,
         NS,
     )
@@ -339,7 +342,7 @@ def project_xml(
             ET.SubElement(vv, f"{q}TextValue").text = value
         ET.SubElement(case, f"{q}SourceRef", targetGUID=_guid(seed, "source", tr.case))
     sources = ET.SubElement(root, f"{q}Sources")
-    guids = _code_guids(codebook, seed)
+    guids = _code_guids(mapping, seed)
     for tr in transcripts:
         _source_xml(sources, tr, guids, seed)
     ET.indent(root, space="  ")
@@ -379,22 +382,22 @@ def _source_xml(sources: ET.Element, tr: Transcript, guids: dict[str, str], seed
         ET.SubElement(coding, f"{q}CodeRef", targetGUID=guids[key])
 
 
-def codebook_xml(codebook: dict, seed: int) -> bytes:
+def codebook_xml(mapping: dict, seed: int) -> bytes:
     """The bare codebook as a REFI-QDA .qdc document."""
     ET.register_namespace("", NS_CODEBOOK)
     root = ET.Element(f"{{{NS_CODEBOOK}}}CodeBook", origin="analysis/standin/interviews.py")
     _codes_xml(
-        ET.SubElement(root, f"{{{NS_CODEBOOK}}}Codes"), _code_tree(codebook), seed, NS_CODEBOOK
+        ET.SubElement(root, f"{{{NS_CODEBOOK}}}Codes"), _code_tree(mapping), seed, NS_CODEBOOK
     )
     ET.indent(root, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def qdpx_bytes(
-    transcripts: list[Transcript], demographics: list[dict], codebook: dict, seed: int
+    transcripts: list[Transcript], demographics: list[dict], mapping: dict, seed: int
 ) -> bytes:
     """The .qdpx ZIP: sorted entries, fixed dates and permissions, stored uncompressed."""
-    entries = {"project.qde": project_xml(transcripts, demographics, codebook, seed)}
+    entries = {"project.qde": project_xml(transcripts, demographics, mapping, seed)}
     for tr in transcripts:
         entries[f"sources/{_guid(seed, 'source', tr.case)}.txt"] = tr.text.encode("utf-8")
     buf = io.BytesIO()
@@ -416,10 +419,10 @@ def _csv_text(header: list[str], rows: list[list[object]]) -> str:
 
 
 def tidy_exports(
-    transcripts: list[Transcript], demographics: list[dict], codebook: dict
+    transcripts: list[Transcript], demographics: list[dict], mapping: dict
 ) -> dict[str, str]:
     """Segments, case x code (Coder A) and participants CSVs, as tools export them."""
-    labels = _labels(codebook)
+    labels = _labels(mapping)
     segments = [
         [tr.case, coder, labels[key], start, end, tr.text[start:end]]
         for tr in transcripts
@@ -440,15 +443,15 @@ def tidy_exports(
     }
 
 
-def build_files(seed: int, codebook: dict) -> dict[str, bytes]:
+def build_files(seed: int, mapping: dict) -> dict[str, bytes]:
     """Every file of data/raw/interviews/ as bytes, keyed by file name."""
-    transcripts, demographics = simulate(seed, codebook)
+    transcripts, demographics = simulate(seed)
     files = {
-        f"{PREFIX}.qdpx": qdpx_bytes(transcripts, demographics, codebook, seed),
-        f"{PREFIX}_codebook.qdc": codebook_xml(codebook, seed),
+        f"{PREFIX}.qdpx": qdpx_bytes(transcripts, demographics, mapping, seed),
+        f"{PREFIX}_codebook.qdc": codebook_xml(mapping, seed),
     }
     files.update(
-        {k: v.encode("utf-8") for k, v in tidy_exports(transcripts, demographics, codebook).items()}
+        {k: v.encode("utf-8") for k, v in tidy_exports(transcripts, demographics, mapping).items()}
     )
     return files
 
@@ -456,7 +459,7 @@ def build_files(seed: int, codebook: dict) -> dict[str, bytes]:
 def write_stand_in(
     out_dir: Path,
     seed: int,
-    codebook_path: Path,
+    mapping_path: Path,
     manifest: Path | None = None,
     root: Path = PROJECT_ROOT,
 ) -> dict[str, str]:
@@ -464,7 +467,7 @@ def write_stand_in(
 
     Returns {path relative to ``root``: sha256}.
     """
-    files = build_files(seed, read_yaml(codebook_path))
+    files = build_files(seed, read_yaml(mapping_path))
     digests, paths = {}, []
     for name, data in sorted(files.items()):
         target = out_dir / name
@@ -488,9 +491,9 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config()
     seed = args.seed if args.seed is not None else config["simulation"]["interview_seed"]
     out_dir = project_path(config["paths"]["interviews"]).parent
-    codebook = project_path(config["themes"]["codebook"])
+    mapping = project_path(config["themes"]["mapping"])
     manifest = project_path(config["paths"]["raw_manifest"])
-    for rel, digest in write_stand_in(out_dir, seed, codebook, manifest).items():
+    for rel, digest in write_stand_in(out_dir, seed, mapping, manifest).items():
         print(f"{digest}  {rel}")
 
 

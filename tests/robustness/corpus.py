@@ -23,6 +23,7 @@ SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
 SURVEY_CODEBOOK = "data/codebook/survey_codebook.yaml"
 INTERVIEWS = "data/raw/interviews/scs_interviews.qdpx"
 INTERVIEW_CODEBOOK = "data/codebook/interview_codebook.yaml"
+INTERVIEW_MAPPING = "data/codebook/interview_mapping.yaml"
 TARGETS = "data/targets/population_margins.yaml"
 CONFIG = "config/config.yaml"
 
@@ -191,11 +192,13 @@ def _first(pattern: str, text: str) -> re.Match[str]:
 UNKNOWN_GUID = "00000000-dead-beef-0000-000000000000"
 
 
+def _retarget_first_coding(xml: str, guid: str) -> str:
+    ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
+    return xml.replace(ref.group(0), f'<CodeRef targetGUID="{guid}"', 1)
+
+
 def unknown_code(data: bytes) -> bytes:
-    def edit(xml: str) -> str:
-        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
-        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{UNKNOWN_GUID}"', 1)
-    return _rewrite_project_xml(data, edit)
+    return _rewrite_project_xml(data, lambda xml: _retarget_first_coding(xml, UNKNOWN_GUID))
 
 
 def selection_out_of_range(data: bytes) -> bytes:
@@ -248,11 +251,32 @@ def interview_codebook_unknown_category(data: bytes) -> bytes:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
 
 
-def interview_codebook_code_not_in_project(data: bytes) -> bytes:
+def interview_mapping_code_not_in_project(data: bytes) -> bytes:
     doc = yaml.safe_load(data)
     first = next(iter(doc["barriers"]))
-    doc["barriers"][first]["label"] = "A barrier nobody coded"
+    doc["barriers"][first] = "Barriers/Awareness/A barrier nobody coded"
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+def _code_guid(xml: str, name: str) -> str:
+    return _first(rf'<Code guid="([^"]+)" name="{re.escape(name)}"', xml).group(1)
+
+
+def coding_on_category_code(data: bytes) -> bytes:
+    """One coding moved onto the non-codable category code 'Efforts' (issue: silent drop)."""
+    return _rewrite_project_xml(
+        data, lambda xml: _retarget_first_coding(xml, _code_guid(xml, "Efforts")))
+
+
+def new_barrier_code(data: bytes) -> bytes:
+    """A new barrier code, in no mapping entry, applied to a segment."""
+    new = "00000000-0000-4000-8000-00000000beef"
+
+    def edit(xml: str) -> str:
+        efforts = _first(r'<Code guid="[^"]+" name="Efforts" isCodable="false">', xml).group(0)
+        xml = xml.replace(efforts, efforts + f'<Code guid="{new}" name="Costs" isCodable="true"/>')
+        return _retarget_first_coding(xml, new)
+    return _rewrite_project_xml(data, edit)
 
 
 INTERVIEW_CASES = [
@@ -280,9 +304,16 @@ INTERVIEW_CASES = [
          r"changed since it was registered", stage=THEMES),
     Case("interviews", "codebook-unknown-category", INTERVIEW_CODEBOOK,
          interview_codebook_unknown_category, r"unknown category 'Awarenes'", stage=THEMES),
-    Case("interviews", "codebook-code-not-in-project", INTERVIEW_CODEBOOK,
-         interview_codebook_code_not_in_project,
-         r"CodeBook has no code .*A barrier nobody coded", stage=THEMES),
+    Case("interviews", "mapping-code-not-in-project", INTERVIEW_MAPPING,
+         interview_mapping_code_not_in_project,
+         r"barriers.awareness_little_awareness: no code 'Barriers/Awareness/A barrier nobody "
+         r"coded' in the project", stage=THEMES),
+    Case("interviews", "coding-on-category-code", INTERVIEWS, coding_on_category_code,
+         r"code 'Barriers/Efforts' \(.*a category code \(isCodable=false\)\) is in no entry"
+         r"[\s\S]*coding \S+ in source 'INT-\d\d transcript'", register=True, stage=THEMES),
+    Case("interviews", "new-barrier-code", INTERVIEWS, new_barrier_code,
+         r"code 'Barriers/Efforts/Costs' \(00000000-0000-4000-8000-00000000beef\) is in no "
+         r"entry", register=True, stage=THEMES),
 ]
 
 

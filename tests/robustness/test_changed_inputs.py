@@ -71,6 +71,7 @@ CHANGES = {
     "interview project": ("data/raw/interviews/scs_interviews.qdpx", _append(b"\0"),
                           THEMES_DOWN),
     "interview codebook": ("data/codebook/interview_codebook.yaml", COMMENT, THEMES_DOWN),
+    "interview mapping": ("data/codebook/interview_mapping.yaml", COMMENT, THEMES_DOWN),
     "model spec (models.max_iter)": ("config/config.yaml", _set_config("models", "max_iter", 150),
                                      MODEL_DOWN | PAPER),
     "weight cap (weighting.cap)": ("config/config.yaml", _set_config("weighting", "cap", 2.5),

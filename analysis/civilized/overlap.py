@@ -86,7 +86,9 @@ def tally(documents: Documents, codebook: Codebook, coders: list[str]) -> dict[s
         }
     top = max(out["categories"], key=lambda c: (out["categories"][c]["any_dimension"]["pct"],
                                                  -int(c) if c.isdigit() else 0))
+    bottom = min(out["categories"], key=lambda c: out["categories"][c]["any_dimension"]["pct"])
     out["top_category"] = {"id": top, **out["categories"][top]}
+    out["bottom_category"] = {"id": bottom, **out["categories"][bottom]}
     out["top_dimension"] = max(dims, key=lambda d: out["dimensions"][d]["manual_items"]["n"])
     return out
 

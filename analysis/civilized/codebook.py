@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from analysis.interviews.qdpx import Project
 from paperkit.io import read_yaml
@@ -97,6 +98,12 @@ def unmapped_codings(project: Project, keys: dict[str, str]) -> list[str]:
         "(recode it or add it to the codebook)"
         for seg in project.segments if seg.code not in keys
     ]
+
+
+def share(n: int, total: int) -> dict[str, Any]:
+    """A count with its percentage of ``total`` (None when there is no denominator)."""
+    return {"n": int(n), "pct": round(100 * int(n) / int(total), 2) if total else None,
+            "of": int(total)}
 
 
 def coder_name(project: Project, guid: str) -> str:

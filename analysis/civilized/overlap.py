@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.civilized.codebook import CivilizedError, Codebook, load_codebook
+from analysis.civilized.codebook import CivilizedError, Codebook, load_codebook, share
 from analysis.civilized.documents import Documents, read_documents
 from analysis.paper.appendix import pipe_table
 from analysis.project import project_path
@@ -56,10 +56,6 @@ def presence_matrix(documents: Documents, coders: list[str], dims: list[str]) ->
     return matrix.reindex(index=documents.units["unit"], columns=dims, fill_value=0).astype(int)
 
 
-def _share(n: int, total: int) -> dict[str, Any]:
-    return {"n": int(n), "pct": round(100 * n / total, 2) if total else None, "of": int(total)}
-
-
 def tally(documents: Documents, codebook: Codebook, coders: list[str]) -> dict[str, Any]:
     """Per dimension for manual items and indicators, and per NCCA category x dimension."""
     dims = list(codebook.dimensions)
@@ -70,19 +66,19 @@ def tally(documents: Documents, codebook: Codebook, coders: list[str]) -> dict[s
     out: dict[str, Any] = {"dimensions": {}, "categories": {}}
     for d in dims:
         out["dimensions"][d] = {"label": codebook.dimensions[d]["label"],
-                                "manual_items": _share(manual[d].sum(), len(manual)),
-                                "indicators": _share(sites[d].sum(), len(sites))}
+                                "manual_items": share(manual[d].sum(), len(manual)),
+                                "indicators": share(sites[d].sum(), len(sites))}
     for part, frame in (("manual_items", manual), ("indicators", sites)):
         hits = frame.sum(axis=1)
-        out.setdefault("any_dimension", {})[part] = _share((hits > 0).sum(), len(frame))
-        out.setdefault("all_dimensions", {})[part] = _share((hits == len(dims)).sum(),
+        out.setdefault("any_dimension", {})[part] = share((hits > 0).sum(), len(frame))
+        out.setdefault("all_dimensions", {})[part] = share((hits == len(dims)).sum(),
                                                              len(frame))
     for cat, labels in documents.categories.items():
         rows = manual[category[manual.index] == cat]
         out["categories"][cat] = {
             "label": labels["en"], "label_zh": labels["zh"], "n_items": len(rows),
-            "dimensions": {d: _share(rows[d].sum(), len(rows)) for d in dims},
-            "any_dimension": _share((rows.sum(axis=1) > 0).sum(), len(rows)),
+            "dimensions": {d: share(rows[d].sum(), len(rows)) for d in dims},
+            "any_dimension": share((rows.sum(axis=1) > 0).sum(), len(rows)),
         }
     top = max(out["categories"], key=lambda c: (out["categories"][c]["any_dimension"]["pct"],
                                                  -int(c) if c.isdigit() else 0))

@@ -26,6 +26,7 @@ from analysis.civilized.codebook import (
     load_codebook,
     match_codes,
     raise_if,
+    share,
     unmapped_codings,
 )
 from analysis.interviews.qdpx import Project, read_qdpx
@@ -90,10 +91,6 @@ def read_residents(qdpx: str | Path, codebook: Codebook, provinces: str | Path
     return project, cases, long
 
 
-def _share(n: int, total: int) -> dict[str, Any]:
-    return {"n": int(n), "pct": round(100 * n / total, 2) if total else None, "of": int(total)}
-
-
 def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook: Codebook,
             settings: dict[str, Any]) -> dict[str, Any]:
     """Everything results/residents.json holds, computed before anything is written."""
@@ -118,16 +115,16 @@ def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook:
                                                .nunique()) for r in codebook.regions},
         },
         "codes": {k: {"theme": codebook.codes[k]["theme"], "label": codebook.codes[k]["label"],
-                      **_share(m[k].sum(), n)} for k in keys},
+                      **share(m[k].sum(), n)} for k in keys},
         "code_order": keys,
         "themes": codebook.themes,
         "knowledge": {
-            "both": _share(both.sum(), n),
-            "neither": _share(((m["knows_ncca"] == 0) & (m["knows_scs"] == 0)).sum(), n),
-            "only_ncca": _share(((m["knows_ncca"] == 1) & (m["knows_scs"] == 0)).sum(), n),
-            "only_scs": _share(((m["knows_ncca"] == 0) & (m["knows_scs"] == 1)).sum(), n),
+            "both": share(both.sum(), n),
+            "neither": share(((m["knows_ncca"] == 0) & (m["knows_scs"] == 0)).sum(), n),
+            "only_ncca": share(((m["knows_ncca"] == 1) & (m["knows_scs"] == 0)).sum(), n),
+            "only_scs": share(((m["knows_ncca"] == 0) & (m["knows_scs"] == 1)).sum(), n),
         },
-        "conflates_among_knowing_both": _share(m.loc[both, "conflates"].sum(), both.sum()),
+        "conflates_among_knowing_both": share(m.loc[both, "conflates"].sum(), both.sum()),
         "reliability": rel,
         "tally_coder": {"rule": rule, "coders": coders},
         "accounting": {"codings_read": len(project.segments), "unit_code_presences": len(long)},

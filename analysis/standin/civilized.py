@@ -129,7 +129,7 @@ PURPOSE_P = {"ncca_city_image": 0.5, "ncca_civility": 0.55, "ncca_environment": 
 CONFLATE_P = 0.55  # among those who know both
 SENTENCES: dict[str, list[str]] = {
     "knows_ncca": [
-        "Our city has been campaigning to become a national civilized city for years.",
+        "For years our city has tried to win the national civilized-city title.",
         "I have seen the civilized-city banners at every bus stop.",
     ],
     "knows_scs": [
@@ -143,13 +143,15 @@ SENTENCES: dict[str, list[str]] = {
         "I cannot tell whether the volunteer hours count for the credit score or the "
         "civilized city; maybe both.",
     ],
-    "ncca_city_image": ["It is about the city looking good compared with other cities."],
+    "ncca_city_image": ["I think it is mostly about the city's reputation among other cities."],
     "ncca_civility": ["They want people to queue, not to spit and to cross on green."],
-    "ncca_environment": ["Before the inspection the streets were cleaned every day."],
+    "ncca_environment": ["When the inspectors come, every street is swept twice a day."],
     "scs_financial": ["It shows whether you pay back your loans."],
-    "scs_behaviour": ["Good deeds give you points, breaking rules takes them away."],
-    "scs_monitoring": ["It is a way for the government to keep an eye on everybody."],
+    "scs_behaviour": ["You earn points for good deeds and lose them when you break rules."],
+    "scs_monitoring": ["I suspect it helps the authorities watch what everyone does."],
 }
+# The transcripts' sentences differ from the codebook's examples, so that a check for
+# leaked transcript text is not fooled by the codebook.
 PROMPTS = [
     "Have you heard of the National Civilized City Award or of social credit?",
     "Do you see a connection between the two?",

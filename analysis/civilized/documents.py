@@ -74,26 +74,36 @@ def _blank(path: Path, line: int, row: dict[str, str | None], columns: tuple[str
             for c in columns if not (row.get(c) or "").strip()]
 
 
+def _checked_rows(path: Path, required: tuple[str, ...]
+                  ) -> tuple[list[tuple[str, int, dict[str, str]]], list[str]]:
+    """(where, line, stripped row) of every row without blank required cells, and the
+    problems of the blank ones."""
+    rows, problems = [], []
+    for line, row in read_csv_rows(path, required):
+        blank = _blank(path, line, row, required)
+        problems += blank
+        if not blank:
+            rows.append((f"{path}: line {line}", line,
+                         {k: (v or "").strip() for k, v in row.items() if k is not None}))
+    return rows, problems
+
+
+def _repeated(seen: dict[str, int], value: str, line: int, where: str, column: str) -> list[str]:
+    """A problem if ``value`` of a unique ``column`` was seen on an earlier line."""
+    first = seen.setdefault(value, line)
+    return [] if first == line else [
+        f"{where}, column {column!r}: rule: {value!r} repeats line {first} (IDs are unique)"]
+
+
 def validate_manual(path: Path) -> tuple[list[dict[str, str]], list[str]]:
     """Rows of the manual and every problem: IDs unique and nested, labels consistent,
     Chinese text in Chinese, page a positive integer."""
-    rows = read_csv_rows(path, MANUAL_COLUMNS)
-    problems: list[str] = []
+    rows, problems = _checked_rows(path, MANUAL_COLUMNS)
     seen: dict[str, int] = {}
     labels: dict[str, tuple[str, str, int]] = {}
-    out = []
-    for line, row in rows:
-        where = f"{path}: line {line}"
-        blank = _blank(path, line, row, MANUAL_COLUMNS)
-        problems += blank
-        if blank:
-            continue
-        item, cat, sub = row["item_id"].strip(), row["category_id"].strip(), \
-            row["subcategory_id"].strip()
-        if item in seen:
-            problems.append(f"{where}, column 'item_id': rule: {item!r} repeats line "
-                            f"{seen[item]} (IDs are unique)")
-        seen.setdefault(item, line)
+    for where, line, row in rows:
+        item, cat, sub = row["item_id"], row["category_id"], row["subcategory_id"]
+        problems += _repeated(seen, item, line, where, "item_id")
         if not sub.startswith(cat + ".") or not item.startswith(sub + "."):
             problems.append(f"{where}, column 'item_id': rule: {item!r} must lie in "
                             f"sub-category {sub!r} of category {cat!r} (ID prefixes)")
@@ -106,32 +116,21 @@ def validate_manual(path: Path) -> tuple[list[dict[str, str]], list[str]]:
         for column in ("category_zh", "subcategory_zh", "item_zh"):
             if not CJK.search(row[column]):
                 problems.append(f"{where}, column {column!r}: rule: holds no Chinese text")
-        if not row["page"].strip().isdigit() or int(row["page"]) < 1:
+        if not row["page"].isdigit() or int(row["page"]) < 1:
             problems.append(f"{where}, column 'page': rule: {row['page']!r} is not a page "
                             "number (a positive integer)")
-        out.append({k: (v or "").strip() for k, v in row.items() if k is not None})
-    return out, problems
+    return [row for _w, _l, row in rows], problems
 
 
 def validate_websites(path: Path, manual_ids: set[str]) -> tuple[list[dict[str, str]], list[str]]:
     """Rows of the website indicator lists and every problem: indicator IDs unique and
     prefixed by their website's, one city and province per website."""
-    rows = read_csv_rows(path, WEBSITE_COLUMNS)
-    problems: list[str] = []
+    rows, problems = _checked_rows(path, WEBSITE_COLUMNS)
     seen: dict[str, int] = {}
     sites: dict[str, tuple[str, str, int]] = {}
-    out = []
-    for line, row in rows:
-        where = f"{path}: line {line}"
-        blank = _blank(path, line, row, WEBSITE_COLUMNS)
-        problems += blank
-        if blank:
-            continue
-        site, ind = row["website_id"].strip(), row["indicator_id"].strip()
-        if ind in seen:
-            problems.append(f"{where}, column 'indicator_id': rule: {ind!r} repeats line "
-                            f"{seen[ind]} (IDs are unique)")
-        seen.setdefault(ind, line)
+    for where, line, row in rows:
+        site, ind = row["website_id"], row["indicator_id"]
+        problems += _repeated(seen, ind, line, where, "indicator_id")
         if site in manual_ids:
             problems.append(f"{where}, column 'website_id': rule: {site!r} is also a manual "
                             "item ID (source names must be unambiguous)")
@@ -142,8 +141,7 @@ def validate_websites(path: Path, manual_ids: set[str]) -> tuple[list[dict[str, 
         if first[:2] != (row["city"], row["province"]):
             problems.append(f"{where}, columns ['city', 'province']: rule: website {site!r} "
                             f"has another city or province on line {first[2]}")
-        out.append({k: (v or "").strip() for k, v in row.items() if k is not None})
-    return out, problems
+    return [row for _w, _l, row in rows], problems
 
 
 def _indicator_lines(text: str, indicators: list[str]) -> dict[str, tuple[int, int]]:

@@ -33,10 +33,10 @@ import random
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
+from analysis.standin.interviews import Transcript as Text
 from analysis.standin.interviews import _csv_text
 from paperkit.io import atomic_path, read_yaml
 from paperkit.manifest import register
@@ -157,20 +157,6 @@ PROMPTS = [
     "Do you see a connection between the two?",
     "What do you think each of them is for?",
 ]
-
-
-@dataclass
-class Text:
-    """A text source being written, with its codings (code key, start, end, coder)."""
-
-    name: str
-    text: str = ""
-    codings: list[tuple[str, int, int, str]] = field(default_factory=list)
-
-    def add(self, line: str) -> tuple[int, int]:
-        start = len(self.text)
-        self.text += line
-        return start, len(self.text)
 
 
 def _guid(seed: int, *key: object) -> str:
@@ -389,26 +375,26 @@ def _cases_xml(root: ET.Element, texts: list[Text], cases: list[dict[str, str]],
                       typeOfVariable="Text")
     el = ET.SubElement(root, f"{q}Cases")
     for t, values in zip(texts, cases, strict=True):
-        case = ET.SubElement(el, f"{q}Case", guid=_guid(seed, "case", t.name), name=t.name)
+        case = ET.SubElement(el, f"{q}Case", guid=_guid(seed, "case", t.case), name=t.case)
         for var in names:
             vv = ET.SubElement(case, f"{q}VariableValue")
             ET.SubElement(vv, f"{q}VariableRef", targetGUID=_guid(seed, "var", var))
             ET.SubElement(vv, f"{q}TextValue").text = values[var]
-        ET.SubElement(case, f"{q}SourceRef", targetGUID=_guid(seed, "source", t.name))
+        ET.SubElement(case, f"{q}SourceRef", targetGUID=_guid(seed, "source", t.case))
 
 
 def _source_xml(sources: ET.Element, t: Text, guids: dict[str, str], seed: int) -> None:
     q = f"{{{NS}}}"
-    src_guid = _guid(seed, "source", t.name)
-    src = ET.SubElement(sources, f"{q}TextSource", guid=src_guid, name=t.name,
+    src_guid = _guid(seed, "source", t.case)
+    src = ET.SubElement(sources, f"{q}TextSource", guid=src_guid, name=t.case,
                         plainTextPath=f"internal://{src_guid}.txt",
                         creatingUser=_guid(seed, "user", CODERS[0]), creationDateTime=BASE_TIME)
     for i, (key, start, end, coder) in enumerate(t.codings):
         user = _guid(seed, "user", coder)
-        sel = ET.SubElement(src, f"{q}PlainTextSelection", guid=_guid(seed, "sel", t.name, i),
+        sel = ET.SubElement(src, f"{q}PlainTextSelection", guid=_guid(seed, "sel", t.case, i),
                             startPosition=str(start), endPosition=str(end), creatingUser=user,
                             creationDateTime=BASE_TIME)
-        coding = ET.SubElement(sel, f"{q}Coding", guid=_guid(seed, "coding", t.name, i),
+        coding = ET.SubElement(sel, f"{q}Coding", guid=_guid(seed, "coding", t.case, i),
                                creatingUser=user, creationDateTime=BASE_TIME)
         ET.SubElement(coding, f"{q}CodeRef", targetGUID=guids[key])
 
@@ -426,7 +412,7 @@ def qdpx_bytes(qde: bytes, texts: list[Text], seed: int) -> bytes:
     """The .qdpx ZIP: sorted entries, fixed dates and permissions, stored uncompressed."""
     entries = {"project.qde": qde}
     for t in texts:
-        entries[f"sources/{_guid(seed, 'source', t.name)}.txt"] = t.text.encode("utf-8")
+        entries[f"sources/{_guid(seed, 'source', t.case)}.txt"] = t.text.encode("utf-8")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for name in sorted(entries):

@@ -18,10 +18,10 @@ import pandas as pd
 
 from analysis.civilized.codebook import CivilizedError, Codebook, load_codebook, share
 from analysis.civilized.documents import Documents, read_documents
-from analysis.paper.appendix import pipe_table
 from analysis.project import project_path
 from analysis.stats.agreement import two_coder_agreement
 from paperkit.io import write_json, write_text
+from paperkit.tables import pipe_table
 
 UNIT_OF_ANALYSIS = (
     "unit x dimension presence: a manual item or website indicator overlaps in a dimension "

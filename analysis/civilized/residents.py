@@ -31,9 +31,9 @@ from analysis.civilized.codebook import (
 )
 from analysis.interviews.qdpx import Project, read_qdpx
 from analysis.interviews.themes import case_code_matrix, coder_ranking, reliability, select_coding
-from analysis.paper.appendix import pipe_table
 from analysis.project import project_path
 from paperkit.io import write_json, write_text
+from paperkit.tables import pipe_table
 
 UNIT_OF_ANALYSIS = (
     "interviewee x code presence: a code counts once per interviewee if the coder applied "

@@ -147,7 +147,7 @@ def compare_with_published(
         + _logodds_rows(published, numbers, cfg)
         + _sign_rows(published, numbers, cfg)
         + _interview_rows(published, numbers)
-        + _design_count_rows(published, numbers, cfg.get("design_counts", {}))
+        + _design_count_rows(published, numbers, cfg["design_counts"])
     )
     within = sum(r["within"] for r in rows)
     return {

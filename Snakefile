@@ -1,4 +1,4 @@
-"""From raw survey and interview data to the rendered manuscript.
+"""From raw survey, interview and document data to the rendered manuscript.
 
 The table of contents of the analysis. Each included file holds the rules of one
 stage; each rule is thin and calls one function of the study (`analysis`) or of the
@@ -16,6 +16,7 @@ min_version("9.0")
 include: "rules/common.smk"
 include: "rules/survey.smk"  # clean -> weight -> describe -> model (expensive)
 include: "rules/interviews.smk"  # themes
+include: "rules/civilized.smk"  # overlap, residents (civilized cities and social credit)
 include: "rules/figures.smk"  # figures and tables (cheap)
 include: "rules/numbers.smk"  # numbers, appendix tables, provenance
 include: "rules/manuscript.smk"  # notebooks -> stage -> checks -> render

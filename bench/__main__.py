@@ -121,9 +121,10 @@ def build_section(rows: list[dict], profile: dict) -> str:
 
 
 STAGE_KINDS = {  # how each stage's time is classed in the findings
-    "figures": ("figures_describe", "figures_models", "figures_themes"),
+    "figures": ("figures_describe", "figures_models", "figures_themes", "figures_civilized"),
     "notebook execution (kernel start-up + cells)": ("notebook_survey", "notebook_models",
-                                                      "notebook_interviews"),
+                                                      "notebook_interviews",
+                                                      "notebook_civilized"),
     "rendering (pandoc + typst)": ("manuscript",),
     "fitting and raking": ("model", "weight"),
 }

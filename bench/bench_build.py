@@ -2,7 +2,8 @@
 
 Measured in scratch copies of the project (tests/buildutil.py) with dependencies already
 installed: cold build, no-op rebuild, rebuild after editing one sentence of prose, after
-changing one interview code, and after changing one model specification. Reports the
+changing one interview code, after changing one document code of the civilized-city
+strand, and after changing one model specification. Reports the
 median of several runs and the rules each scenario reran; it is a benchmark, never a test.
 The cold build is also profiled stage by stage (job wall time from the Snakemake log,
 time inside the analysis function from each rule's "finished in" log line).
@@ -30,12 +31,13 @@ from pathlib import Path
 from tests.buildutil import copy_project, snakemake
 
 INTERVIEWS = "data/raw/interviews/scs_interviews.qdpx"
+DOCUMENTS = "data/raw/civilized/civilized_documents.qdpx"
 QDE_NS = "urn:QDA-XML:project:1.0"
 # One sentence of the introduction, toggled between two wordings by the prose scenario.
 PROSE = ("are a family of rating schemes rather than",
          "are a family of scoring schemes rather than")
 GOALS_S = {"cold build": 60.0, "no-op rebuild": 3.0, "prose edit": 10.0,
-           "interview code change": 15.0}
+           "interview code change": 15.0, "document code change": 15.0}
 
 
 class BenchSetupError(RuntimeError):
@@ -93,49 +95,59 @@ def edit_model_spec(project: Path, i: int) -> None:
     config.write_text(text[: match.start(1)] + str(value) + text[match.end(1):], encoding="utf-8")
 
 
-def _barrier_codes(qde: bytes) -> list[str]:
-    """GUIDs of the codable barrier codes (leaves under the "Barriers" root), in order."""
+def _leaf_codes(qde: bytes, root_name: str) -> list[str]:
+    """GUIDs of the codable codes under the root code ``root_name``, in order."""
     q = f"{{{QDE_NS}}}"
     root = ET.fromstring(qde)
     for top in root.iter(f"{q}Code"):
-        if top.get("name") == "Barriers":
+        if top.get("name") == root_name:
             return [c.get("guid", "") for c in top.iter(f"{q}Code") if c.get("isCodable") == "true"]
-    raise BenchSetupError("project.qde: no code named 'Barriers'")
+    raise BenchSetupError(f"project.qde: no code named {root_name!r}")
 
 
-def recode_one_segment(project: Path, i: int) -> str:
-    """Recode one coded segment of the interview project to another barrier; re-register.
+def _recode(project: Path, rel: str, root_name: str, i: int) -> str:
+    """Recode one coding of a REFI-QDA project to the next code under ``root_name``.
 
-    The i-th CodeRef (cycling) that points at a barrier code is pointed at the next
-    barrier code. Only that attribute changes: the ZIP keeps its entry order, dates and
-    storage. The new checksum is recorded with `python -m paperkit.manifest register`,
-    as an author who recodes in a QDA tool would do. Returns the GUID of the new code.
+    The i-th CodeRef (cycling) that points at such a code is pointed at the next one. Only
+    that attribute changes: the ZIP keeps its entry order, dates and storage. The new
+    checksum is recorded with `python -m paperkit.manifest register`, as an author who
+    recodes in a QDA tool would do. Returns the GUID of the new code.
     """
-    path = project / INTERVIEWS
+    path = project / rel
     with zipfile.ZipFile(path) as zf:
         members = [(info, zf.read(info)) for info in zf.infolist()]
     qde = next(data for info, data in members if info.filename == "project.qde")
-    barriers = _barrier_codes(qde)
+    codes = _leaf_codes(qde, root_name)
     refs = [m for m in re.finditer(rb'<CodeRef targetGUID="([0-9a-f-]+)"', qde)
-            if m.group(1).decode() in barriers]
+            if m.group(1).decode() in codes]
     if not refs:
-        raise BenchSetupError(f"{path}: no coding of a barrier code")
+        raise BenchSetupError(f"{path}: no coding of a code under {root_name!r}")
     ref = refs[i % len(refs)]
-    old = ref.group(1).decode()
-    new = barriers[(barriers.index(old) + 1) % len(barriers)]
+    new = codes[(codes.index(ref.group(1).decode()) + 1) % len(codes)]
     qde = qde[: ref.start(1)] + new.encode() + qde[ref.end(1):]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         for info, data in members:
             zf.writestr(info, qde if info.filename == "project.qde" else data)
-    subprocess.run([sys.executable, "-m", "paperkit.manifest", "register", INTERVIEWS,
+    subprocess.run([sys.executable, "-m", "paperkit.manifest", "register", rel,
                     "--root", str(project), "--manifest", "data/raw/MANIFEST.sha256"],
                    cwd=project, check=True, capture_output=True)
     return new
 
 
+def recode_one_segment(project: Path, i: int) -> str:
+    """Recode one coded segment of the interview project to another barrier."""
+    return _recode(project, INTERVIEWS, "Barriers", i)
+
+
+def recode_one_document_unit(project: Path, i: int) -> str:
+    """Recode one coding of the civilized-city documents to another overlap dimension."""
+    return _recode(project, DOCUMENTS, "Overlap with social credit", i)
+
+
 SCENARIOS: dict[str, Callable[[Path, int], object]] = {
     "prose edit": edit_prose,
     "interview code change": recode_one_segment,
+    "document code change": recode_one_document_unit,
     "model specification change": edit_model_spec,
 }
 

@@ -22,11 +22,17 @@ NOTEBOOK_INPUTS = {
     "survey": ["results/descriptives.json", "results/cleaning.json", "results/weighting.json", "figures/describe"],
     "models": ["results/models.json", "results/tables/models", "figures/models"],
     "interviews": ["results/themes.json", "results/tables/themes", "figures/themes"],
+    "civilized": [
+        "results/overlap.json", "results/residents.json", "results/tables/overlap",
+        "results/tables/residents", "figures/civilized",
+    ],
 }
 TABLE_DIRS = [
     "results/tables/describe",
     "results/tables/models",
     "results/tables/themes",
+    "results/tables/overlap",
+    "results/tables/residents",
     "results/tables/appendix",
     "results/tables/provenance",
 ]
@@ -39,11 +45,14 @@ RESULTS = [
     "results/descriptives.json",
     "results/models.json",
     "results/themes.json",
+    "results/overlap.json",
+    "results/residents.json",
     "results/numbers.json",
-    *TABLE_DIRS[:4],
+    *TABLE_DIRS[:6],
     "figures/describe",
     "figures/models",
     "figures/themes",
+    "figures/civilized",
 ]
 PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
 

@@ -61,3 +61,20 @@ rule figures_themes:
         "../envs/figures.yaml"
     script:
         script_of("figures_themes")
+
+
+rule figures_civilized:
+    message:
+        "figures: overlap by NCCA category and dimension; interview themes of design C"
+    input:
+        overlap=rules.overlap.output.results,
+        residents=rules.residents.output.results,
+        code=code("figures_civilized"),
+    output:
+        report(directory("figures/civilized"), patterns=["{name}.png"], category="Civilized cities: figures"),
+    log:
+        "logs/figures_civilized.log",
+    conda:
+        "../envs/figures.yaml"
+    script:
+        script_of("figures_civilized")

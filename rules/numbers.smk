@@ -8,6 +8,8 @@ rule numbers:
         descriptives=rules.describe.output.results,
         models=rules.model.output.results,
         themes=rules.themes.output.results,
+        overlap=rules.overlap.output.results,
+        residents=rules.residents.output.results,
         published=PATHS["published_values"],
         code=code("numbers"),
     output:
@@ -26,10 +28,11 @@ rule numbers:
 
 rule appendix_tables:
     message:
-        "tables: appendix tables (codebook, exclusion flow, fidelity, SE conventions, software)"
+        "tables: appendix tables (codebooks, exclusion flow, fidelity, SE conventions, software)"
     input:
         numbers=rules.numbers.output.numbers,
         codebook=PATHS["survey_codebook"],
+        civilized_codebook=config["civilized"]["codebook"],
         flow=rules.clean.output.flow,
         code=code("appendix_tables"),
     output:

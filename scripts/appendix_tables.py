@@ -10,6 +10,7 @@ run(
     write_appendix_tables,
     numbers_path=smk.input.numbers,
     codebook_path=smk.input.codebook,
+    civilized_codebook_path=smk.input.civilized_codebook,
     flow_path=smk.input.flow,
     out_dir=smk.output[0],
     key_terms=smk.params.key_terms,

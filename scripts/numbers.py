@@ -14,6 +14,8 @@ run(
         "survey": smk.input.descriptives,
         "models": smk.input.models,
         "interviews": smk.input.themes,
+        "overlap": smk.input.overlap,
+        "residents": smk.input.residents,
     },
     published_path=smk.input.published,
     settings=smk.params.settings,

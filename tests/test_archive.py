@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -31,7 +32,9 @@ SURVEY = "data/raw/survey/scs_survey_2018_export.csv"
 CODEBOOK = "data/codebook/survey_codebook.yaml"
 # The simulator writes the stand-in transcripts from its template sentences, so it holds
 # their text by construction; with real interviews there is no such file. Exempt only it.
-GENERATORS = {"analysis/standin/interviews.py"}
+GENERATORS = {"analysis/standin/interviews.py", "analysis/standin/civilized.py"}
+RESIDENTS = "data/raw/civilized/civilized_interviews.qdpx"
+DOCUMENTS = "data/raw/civilized/civilized_documents.qdpx"
 
 
 def test_reclock_keeps_order_and_durations_but_not_the_dates() -> None:
@@ -114,6 +117,21 @@ def test_package_holds_no_transcript_text_and_no_identifying_value(built, member
         (built / "data/raw/interviews/scs_interviews_participants.csv").read_text()))}
     data_text = {n: t for n, t in texts.items() if n.startswith("data/")}
     assert [(n, c) for n, t in data_text.items() for c in case_names if c in t] == []
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_package_withholds_resident_transcripts_and_ships_the_public_documents(built, members):
+    texts = {n: t for n, t in _all_text(members).items() if n not in GENERATORS}
+    sentences = _transcript_sentences(built / RESIDENTS)
+    assert len(sentences) > 20
+    assert [(n, s) for n, t in texts.items() for s in sentences if s in t] == []
+    with zipfile.ZipFile(built / RESIDENTS) as zf:
+        names = set(re.findall(r'<Case\b[^>]*?\bname="([^"]*)"', zf.read("project.qde").decode()))
+    data_text = {n: t for n, t in texts.items() if n.startswith("data/")}
+    assert names and [(n, c) for n, t in data_text.items() for c in names if c in t] == []
+    assert members[DOCUMENTS] == (built / DOCUMENTS).read_bytes()
 
 
 @pytest.mark.slow

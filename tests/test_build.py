@@ -94,3 +94,40 @@ def test_changed_raw_survey_reruns_its_downstream_rules_and_changes_the_paper(ch
     after = yaml.safe_load((built / "build/paper/_variables.yml").read_text())
     assert after["cleaning"]["valid"] != before["cleaning"]["valid"]
     assert after["cleaning"]["valid"] in _pdf_text(built / "build/paper/_manuscript/index.pdf")
+
+
+def test_one_recoded_document_changes_the_overlap_count_in_the_paper(changed):
+    """Design C: one coding of the stand-in project moved to another dimension."""
+    import re
+
+    from tests.robustness.corpus import _rewrite_project_xml
+
+    built = changed
+    rel = "data/raw/civilized/civilized_documents.qdpx"
+
+    def recode(xml: str) -> str:
+        guid = {m.group(2): m.group(1)
+                for m in re.finditer(r'<Code guid="([^"]+)" name="([^"]+)"', xml)}
+        old = guid["Criteria and indices of project development"]
+        new = guid["Data sharing between the systems"]
+        return xml.replace(f'targetGUID="{old}"', f'targetGUID="{new}"', 1)
+
+    (built / rel).write_bytes(_rewrite_project_xml((built / rel).read_bytes(), recode))
+    subprocess.run([sys.executable, "-m", "analysis", "register-data", rel], cwd=built,
+                   env=project_env(built), check=True, capture_output=True)
+    key = ("overlap", "dimensions", "criteria_indices", "manual_items", "n")
+
+    def count() -> int:
+        node = yaml.safe_load((built / "build/paper/_variables.yml").read_text())
+        for part in key:
+            node = node[part]
+        return int(node)
+
+    before = count()
+    planned = planned_rules(built)
+    assert {"overlap", "figures_civilized", "numbers", "manuscript"} <= planned
+    assert not planned & {"clean", "model", "themes", "residents"}
+    snakemake(built)
+    assert count() == before - 1
+    assert f"criteria and indices of project development ({count()} items" in \
+        _pdf_text(built / "build/paper/_manuscript/index.pdf")

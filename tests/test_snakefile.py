@@ -7,8 +7,9 @@ import subprocess
 
 from tests.buildutil import ROOT, SNAKEMAKE
 
-STAGES = ["clean", "weight", "describe", "model", "themes", "figures_describe", "figures_models",
-          "figures_themes", "numbers", "manuscript"]
+STAGES = ["clean", "weight", "describe", "model", "themes", "overlap", "residents",
+          "figures_describe", "figures_models", "figures_themes", "figures_civilized", "numbers",
+          "manuscript"]
 
 
 def _snakemake(*args: str) -> subprocess.CompletedProcess:

@@ -19,8 +19,6 @@ from analysis.interviews.themes import (
     ThemesError,
     analyse,
     case_code_matrix,
-    cohen_kappa,
-    krippendorff_alpha_nominal,
     load_codebook,
     load_study_mapping,
     project_from_tidy,
@@ -139,23 +137,6 @@ def test_union_of_coders_counts_at_least_the_primary_coding(project, codebook):
 def test_unknown_tally_coder_is_an_error(project, codebook):
     with pytest.raises(ThemesError, match="'Coder Z' is not a coder"):
         _analyse(project, codebook, tally_coder="Coder Z")
-
-
-def test_cohen_kappa_known_values_and_undefined_case():
-    assert cohen_kappa(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])) == pytest.approx(0.5)
-    assert cohen_kappa(np.array([1, 0, 1, 0]), np.array([1, 0, 1, 0])) == pytest.approx(1.0)
-    assert cohen_kappa(np.array([1, 1, 1]), np.array([1, 1, 1])) is None
-
-
-def test_krippendorff_alpha_matches_krippendorffs_worked_example():
-    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", binary data,
-    # two observers, ten units: alpha = 0.095
-    a = [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
-    b = [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]
-    alpha = krippendorff_alpha_nominal([[x, y] for x, y in zip(a, b, strict=True)])
-    assert alpha == pytest.approx(0.095, abs=5e-4)
-    assert krippendorff_alpha_nominal([[1, 1], [0, 0], [1, 1]]) == pytest.approx(1.0)
-    assert krippendorff_alpha_nominal([[1, 1], [1, 1]]) is None
 
 
 def test_reliability_on_double_coded_subset(built):

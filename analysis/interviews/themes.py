@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis.interviews.mapping import Mapping, load_mapping
@@ -45,6 +44,7 @@ from analysis.interviews.study import (
     status_from_variables,
 )
 from analysis.project import PROJECT_ROOT, project_path
+from analysis.stats.agreement import two_coder_agreement
 from paperkit.io import read_yaml, write_json, write_text
 from paperkit.tables import pipe_table
 
@@ -149,42 +149,6 @@ def participation(matrix: pd.DataFrame, study: Study, mapping: Mapping) -> pd.Se
     return part.astype(bool)
 
 
-def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Cohen's kappa of two binary ratings; None when chance agreement is 1."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    po = float(np.mean(a == b))
-    pe = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
-    if np.isclose(pe, 1.0):
-        return None
-    return (po - pe) / (1 - pe)
-
-
-def krippendorff_alpha_nominal(units: list[list[Any]]) -> float | None:
-    """Krippendorff's alpha (nominal) from the values each unit received (missing dropped).
-
-    Uses the coincidence matrix; units with fewer than two values are not pairable.
-    None when all pairable values are identical (no variation, alpha undefined).
-    """
-    coincidence: dict[tuple[Any, Any], float] = {}
-    for values in units:
-        m = len(values)
-        if m < 2:
-            continue
-        for i, c in enumerate(values):
-            for j, k in enumerate(values):
-                if i != j:
-                    coincidence[(c, k)] = coincidence.get((c, k), 0.0) + 1.0 / (m - 1)
-    totals: dict[Any, float] = {}
-    for (c, _k), w in coincidence.items():
-        totals[c] = totals.get(c, 0.0) + w
-    n = sum(totals.values())
-    disagree = sum(w for (c, k), w in coincidence.items() if c != k)
-    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k)
-    if expected == 0:
-        return None
-    return 1.0 - (n - 1) * disagree / expected
-
-
 def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
     """Agreement, kappa per code and overall alpha on cases coded by the top two coders."""
     ranking = coder_ranking(long)
@@ -198,27 +162,12 @@ def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
         return {"n_cases": 0, "note": "no transcript was coded by two coders"}
     ma = case_code_matrix(long[long["coder"] == a], shared, codes)
     mb = case_code_matrix(long[long["coder"] == b], shared, codes)
-    per_code = {}
-    for code in codes:
-        kappa = cohen_kappa(ma[code].to_numpy(), mb[code].to_numpy())
-        per_code[code] = {
-            "agreement_pct": round(100 * float((ma[code] == mb[code]).mean()), 2),
-            "kappa": None if kappa is None else round(kappa, 4),
-            "kappa_defined": kappa is not None,
-            "n_both": int(((ma[code] == 1) & (mb[code] == 1)).sum()),
-            "n_coder1_only": int(((ma[code] == 1) & (mb[code] == 0)).sum()),
-            "n_coder2_only": int(((ma[code] == 0) & (mb[code] == 1)).sum()),
-        }
-    units = [[int(ma.at[c, k]), int(mb.at[c, k])] for c in shared for k in codes]
-    alpha = krippendorff_alpha_nominal(units)
+    agreement = two_coder_agreement(ma.to_numpy(), mb.to_numpy(), codes)
     return {
         "coders": [a, b],
         "n_cases": len(shared),
-        "n_units": len(units),
         "unit": "case x code presence over the double-coded cases and the barrier codes",
-        "overall_agreement_pct": round(100 * float((ma.to_numpy() == mb.to_numpy()).mean()), 2),
-        "krippendorff_alpha_nominal": None if alpha is None else round(alpha, 4),
-        "per_code": per_code,
+        **agreement,
     }
 
 

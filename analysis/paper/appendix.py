@@ -42,6 +42,17 @@ def codebook_table(codebook: Mapping[str, Any]) -> str:
     return pipe_table(header, rows, widths=(12, 18, 44, 26))
 
 
+def civilized_codebook_table(codebook: Mapping[str, Any]) -> str:
+    """One row per code of design C: part, theme or root, code, definition and example."""
+    docs, ivs = codebook["documents"], codebook["interviews"]
+    rows = [["Documents", docs["root"], d["label"], f"`{k}`", d["definition"].strip(),
+             d["example"].strip()] for k, d in docs["dimensions"].items()]
+    rows += [["Interviews", c["theme"], c["label"], f"`{k}`", c["definition"].strip(),
+              c["example"].strip()] for k, c in ivs["codes"].items()]
+    header = ["Part", "Theme", "Code", "Key", "Definition", "Example"]
+    return pipe_table(header, rows, widths=(9, 13, 16, 13, 30, 25))
+
+
 def flow_table(flow: Mapping[str, Any]) -> str:
     """Started -> completed -> excluded by first rule -> valid, with all failures per rule."""
     rows = [["Questionnaires started", f"{flow['started']:,}", ""],
@@ -111,15 +122,16 @@ def software_table(software: Mapping[str, str]) -> str:
 
 def write_appendix_tables(
     numbers_path: str, codebook_path: str, flow_path: str, out_dir: str,
-    key_terms: Sequence[str] = (),
+    civilized_codebook_path: str, key_terms: Sequence[str] = (),
 ) -> list[Path]:
-    """Write codebook.md, flow.md, fidelity.md, variance.md and software.md into ``out_dir``.
+    """Write the codebooks, flow, fidelity, variance and software tables into ``out_dir``.
 
     ``key_terms``: the model coefficients whose SEs variance.md compares.
     """
     numbers = read_json(numbers_path)
     tables = {
         "codebook": codebook_table(read_yaml(codebook_path)),
+        "civilized_codebook": civilized_codebook_table(read_yaml(civilized_codebook_path)),
         "flow": flow_table(read_json(flow_path)),
         "fidelity": fidelity_table(numbers["fidelity"]),
         "variance": variance_table(numbers, key_terms),

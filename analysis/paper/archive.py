@@ -1,8 +1,9 @@
 """The study's replication package: which raw files it ships and how each is de-identified.
 
 The privacy rules come from the codebooks: survey columns marked ``identifying: true``
-are re-clocked or pseudonymised; interview transcripts are withheld and case names
-pseudonymised everywhere. paperkit.archive does the packing.
+are re-clocked or pseudonymised; interview transcripts (designs I and C) are withheld and
+case names pseudonymised everywhere; the documents of design C (manual and websites) are
+public material and ship unchanged. paperkit.archive does the packing.
 """
 
 from __future__ import annotations
@@ -51,11 +52,20 @@ def deidentified_raw(root: Path, config: dict[str, Any]) -> dict[str, bytes]:
     out = {_rel(survey, root): deidentify_csv(survey, identifying_columns(codebook),
                                               str(codebook))}
     out[_rel(qdpx, root)], names = deidentify_qdpx(qdpx)
+    # Design C: resident transcripts withheld like the interviews; the documents (a
+    # government manual, public project websites) hold no personal data and ship as they are.
+    residents = root / paths["civilized_interviews"]
+    out[_rel(residents, root)], resident_names = deidentify_qdpx(residents)
+    names = {**names, **resident_names}
+    public = {_rel(root / paths[k], root)
+              for k in ("civilized_manual", "civilized_websites", "civilized_documents")}
     for path in sorted(raw_dir.rglob("*")):
         rel = _rel(path, root)
         if not path.is_file() or rel in out or path.name == "MANIFEST.sha256":
             continue
-        if path.suffix == ".csv" and path.parent == qdpx.parent:
+        if rel in public:
+            out[rel] = path.read_bytes()
+        elif path.suffix == ".csv" and path.parent == qdpx.parent:
             out[rel] = deidentify_tidy(path, names)
         elif path.suffix in (".md", ".qdc", ".yaml", ".txt"):
             out[rel] = rename(path.read_text(encoding="utf-8"), names).encode("utf-8")

@@ -129,6 +129,13 @@ def _interview_rows(pub: Mapping, numbers: Mapping) -> list[Row]:
     return rows
 
 
+def _design_count_rows(pub: Mapping, numbers: Mapping, rebuilt: Mapping[str, str]) -> list[Row]:
+    """Design counts of a strand that publishes nothing else (``rebuilt``: name -> key)."""
+    design = pub.get("civilized_cities", {}).get("design", {})
+    return [_row(f"civilized_cities.design.{name}", entry, _get(numbers, rebuilt[name]), 0.0,
+                 "exact") for name, entry in design.items()]
+
+
 def compare_with_published(
     numbers: Mapping[str, Any], published: Mapping[str, Any], cfg: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -140,6 +147,7 @@ def compare_with_published(
         + _logodds_rows(published, numbers, cfg)
         + _sign_rows(published, numbers, cfg)
         + _interview_rows(published, numbers)
+        + _design_count_rows(published, numbers, cfg["design_counts"])
     )
     within = sum(r["within"] for r in rows)
     return {
@@ -150,4 +158,14 @@ def compare_with_published(
         "pct_within": 100.0 * within / len(rows),
         "not_rebuilt": sorted(f"interviews.context.{k}"
                               for k in published["interviews"]["context"]),
+        "design_only": _design_only(published, rows),
     }
+
+
+def _design_only(published: Mapping[str, Any], rows: list[Row]) -> dict[str, int]:
+    """How many values a design-only strand publishes, and how many of them are compared."""
+    strand = published.get("civilized_cities", {})
+    n_published = sum(1 for section in strand.values() for entry in section.values()
+                      if isinstance(entry, Mapping) and "value" in entry)
+    n_compared = sum(1 for r in rows if r["key"].startswith("civilized_cities."))
+    return {"n_published": n_published, "n_compared": n_compared}

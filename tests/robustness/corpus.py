@@ -25,6 +25,11 @@ INTERVIEWS = "data/raw/interviews/scs_interviews.qdpx"
 INTERVIEW_CODEBOOK = "data/codebook/interview_codebook.yaml"
 INTERVIEW_MAPPING = "data/codebook/interview_mapping.yaml"
 TARGETS = "data/targets/population_margins.yaml"
+MANUAL = "data/raw/civilized/ncca_manual_items.csv"
+WEBSITES = "data/raw/civilized/scsp_indicators.csv"
+DOCUMENTS = "data/raw/civilized/civilized_documents.qdpx"
+RESIDENTS = "data/raw/civilized/civilized_interviews.qdpx"
+CIVILIZED_CODEBOOK = "data/codebook/civilized_codebook.yaml"
 CONFIG = "config/config.yaml"
 
 CLEAN = ("clean", "results/survey_clean.parquet",
@@ -32,6 +37,9 @@ CLEAN = ("clean", "results/survey_clean.parquet",
 THEMES = ("themes", "results/themes.json", ("results/themes.json", "results/tables/themes"))
 WEIGHT = ("weight", "results/weights.parquet",
           ("results/weights.parquet", "results/weighting.json"))
+OVERLAP = ("overlap", "results/overlap.json", ("results/overlap.json", "results/tables/overlap"))
+RESIDENTS_STAGE = ("residents", "results/residents.json",
+                   ("results/residents.json", "results/tables/residents"))
 
 
 @dataclass(frozen=True)
@@ -317,6 +325,95 @@ INTERVIEW_CASES = [
 ]
 
 
+# --------------------------------------------------------------------------- civilized cities
+
+
+def _csv_cell(line: int, column: str, value: bytes) -> Callable[[bytes], bytes]:
+    """Set one cell (``line`` counted from 1, the header) of a simple CSV without quotes."""
+    def damage(data: bytes) -> bytes:
+        lines = data.split(b"\n")
+        names = lines[0].split(b",")
+        cells = lines[line - 1].split(b",")
+        cells[names.index(column.encode())] = value
+        lines[line - 1] = b",".join(cells)
+        return b"\n".join(lines)
+    return damage
+
+
+def _rename_source(old: str, new: str) -> Callable[[bytes], bytes]:
+    return lambda data: _rewrite_project_xml(
+        data, lambda xml: xml.replace(f'name="{old}"', f'name="{new}"', 1))
+
+
+def website_coding_off_its_line(data: bytes) -> bytes:
+    """A website coding moved onto the page header, where no indicator is."""
+    def edit(xml: str) -> str:
+        sel = _first(r'<TextSource [^>]*name="SCSP-01"[\s\S]*?(startPosition="\d+" '
+                     r'endPosition="\d+")', xml)
+        return xml[: sel.start(1)] + 'startPosition="0" endPosition="5"' + xml[sel.end(1):]
+    return _rewrite_project_xml(data, edit)
+
+
+def coding_on_the_root_code(data: bytes) -> bytes:
+    """A coding of the non-codable root "Overlap with social credit", not of a dimension."""
+    def edit(xml: str) -> str:
+        root = _first(r'<Code guid="([^"]+)" name="Overlap with social credit"', xml)
+        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
+        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{root.group(1)}"', 1)
+    return _rewrite_project_xml(data, edit)
+
+
+def region_contradicts_province(data: bytes) -> bytes:
+    return _rewrite_project_xml(data, lambda xml: xml.replace(
+        "<TextValue>West</TextValue>", "<TextValue>East</TextValue>", 1))
+
+
+def civilized_codebook_without_example(data: bytes) -> bytes:
+    doc = yaml.safe_load(data)
+    doc["documents"]["dimensions"]["data_sharing"].pop("example")
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode()
+
+
+CIVILIZED_CASES = [
+    Case("civilized", "manual-page-not-a-number", MANUAL, _csv_cell(2, "page", b"xi"),
+         r"ncca_manual_items.csv: line 2, column 'page': rule: 'xi' is not a page number",
+         register=True, stage=OVERLAP),
+    Case("civilized", "manual-duplicate-item", MANUAL, _csv_cell(3, "item_id", b"1.1.1"),
+         r"line 3, column 'item_id': rule: '1.1.1' repeats line 2", register=True,
+         stage=OVERLAP),
+    Case("civilized", "manual-no-chinese", MANUAL, _csv_cell(4, "item_zh", b"Government"),
+         r"line 4, column 'item_zh': rule: holds no Chinese text", register=True,
+         stage=OVERLAP),
+    Case("civilized", "website-indicator-of-another-site", WEBSITES,
+         _csv_cell(2, "indicator_id", b"SCSP-02-99"),
+         r"scsp_indicators.csv: line 2, column 'indicator_id': rule: 'SCSP-02-99' must start "
+         r"with its website ID 'SCSP-01'", register=True, stage=OVERLAP),
+    Case("civilized", "documents-source-not-a-unit", DOCUMENTS, _rename_source("1.1.1", "1.1.x"),
+         r"TextSource '1.1.x': rule: names neither a manual item nor a website", register=True,
+         stage=OVERLAP),
+    Case("civilized", "documents-coding-off-indicator-line", DOCUMENTS,
+         website_coding_off_its_line,
+         r"TextSource 'SCSP-01', selection .*: rule: a website coding must lie on exactly one "
+         r"indicator line", register=True, stage=OVERLAP),
+    Case("civilized", "documents-coding-on-root-code", DOCUMENTS, coding_on_the_root_code,
+         r"coded with 'Overlap with social credit', which is not a code of the codebook",
+         register=True, stage=OVERLAP),
+    Case("civilized", "documents-malformed-xml", DOCUMENTS, malformed_xml,
+         r"project.qde: malformed XML at line \d+", register=True, stage=OVERLAP),
+    Case("civilized", "documents-changed-not-registered", DOCUMENTS, coding_on_the_root_code,
+         r"changed since it was registered", stage=OVERLAP),
+    Case("civilized", "residents-region-contradicts-province", RESIDENTS,
+         region_contradicts_province,
+         r"Case 'R-\d+': rule: region 'East' contradicts .*provinces.csv", register=True,
+         stage=RESIDENTS_STAGE),
+    Case("civilized", "residents-not-a-zip", RESIDENTS, lambda d: d[: len(d) // 2],
+         r"not a readable .qdpx ZIP archive", register=True, stage=RESIDENTS_STAGE),
+    Case("civilized", "codebook-code-without-example", CIVILIZED_CODEBOOK,
+         civilized_codebook_without_example,
+         r"documents.dimensions.data_sharing: rule: needs a non-empty 'example'", stage=OVERLAP),
+]
+
+
 # --------------------------------------------------------------------------- population targets
 
 
@@ -392,4 +489,4 @@ CONFIG_CASES = [
          r"config/config.yaml: line \d+: not valid YAML"),
 ]
 
-ALL_CASES = SURVEY_CASES + INTERVIEW_CASES + TARGET_CASES + CONFIG_CASES
+ALL_CASES = SURVEY_CASES + INTERVIEW_CASES + CIVILIZED_CASES + TARGET_CASES + CONFIG_CASES

@@ -51,7 +51,7 @@ def _expected_file(case: Case) -> str:
 
 def test_corpus_has_at_least_25_cases_in_every_family():
     families = {c.family for c in ALL_CASES}
-    assert families == {"survey", "interviews", "targets", "config"}
+    assert families == {"survey", "interviews", "civilized", "targets", "config"}
     assert len(ALL_CASES) >= 25
     assert len({c.id for c in ALL_CASES}) == len(ALL_CASES)
 

@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.project import load_config, validate_config
+from analysis.project import SCHEMA_PATH, load_config, validate_config
 from analysis.stats import calibration as cal
 from analysis.stats.ordinal import fit_frame
 from analysis.stats.proportions import rao_scott_test, weighted_proportion
 from analysis.survey import describe as ds
 from analysis.survey import models as mdl
 from analysis.survey.design import DesignError, survey_design
-from paperkit.config import ConfigError
+from paperkit.config import ConfigError, fill_defaults
+from paperkit.io import read_yaml
 from tests.test_describe import inputs, synthetic_clean  # noqa: F401 - fixture
 
 FIX = Path(__file__).parent / "fixtures" / "r" / "calibration"
@@ -168,6 +169,7 @@ def test_model_stage_reports_calibrated_sandwich_and_both_conventions():
     spec = {"outcome": "approval", "outcome_levels": [1, 2, 3, 4, 5], "weight": "weight",
             "weight_type": "sampling", "sample_filter": {"commercial_user": 1},
             "models": [{"id": "m1", "add": ["age10", "male", "urban"]}]}
+    fill_defaults(spec, read_yaml(SCHEMA_PATH)["properties"]["models"])  # as the config gets them
     frame["weight"] = cal.calibration([frame[m] for m in WEIGHTING["margins"]],
                                       np.ones(len(frame))).weights
     out = mdl.fit_models(frame, spec, WEIGHTING)

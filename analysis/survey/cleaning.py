@@ -327,12 +327,12 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
     is accepted too). ``root`` (default: the project root) is where manifest paths are
     relative to.
     """
-    from analysis.project import PROJECT_ROOT
+    from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
 
     root = Path(root) if root is not None else PROJECT_ROOT
     if set(rules) == {"rules"} and isinstance(rules["rules"], Mapping):
         rules = rules["rules"]
-    verify_manifest(manifest_path, root, [raw_path])
+    verify_manifest(manifest_path, root, [raw_path], register_hint=REGISTER_COMMAND)
     codebook = load_codebook(codebook_path)
     data = read_survey(raw_path, codebook.columns)
     typed = validate_raw(data, codebook)

@@ -47,6 +47,22 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
     return proc
 
 
+def make_paper_command(project: Path) -> list[str]:
+    """``make paper`` in ``project``, exactly as an author types it, with this test run's
+    virtual environment (already installed) in place of the copy's own ``.venv``."""
+    return ["make", "--no-print-directory", "-C", str(project), "paper",
+            f"VENV={Path(sys.executable).parent.parent}"]
+
+
+def make_paper(project: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``make paper`` in ``project`` (see :func:`make_paper_command`)."""
+    proc = subprocess.run(make_paper_command(project), cwd=project, env=project_env(project),
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make paper failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
 def planned_rules(project: Path) -> set[str]:
     """The rules a build would run now (from a dry run's job table)."""
     proc = snakemake(project, "--dry-run")

@@ -137,6 +137,38 @@ def _issue(data: SurveyData, ids: pd.Series, idx: Any, column: str | None, value
                  value, rule)
 
 
+# --- value labels of SPSS / Stata files --------------------------------------------
+
+
+def _label_key(label: str) -> str:
+    return " ".join(str(label).split()).casefold()
+
+
+def label_issues(data: SurveyData, codebook: Codebook) -> list[Issue]:
+    """A labelled file (.sav, .dta) whose own value labels disagree with the codebook.
+
+    The codes are read as numbers, so a file whose labels reverse the approval scale or
+    swap the genders would build with the codebook's meaning silently applied to the
+    opposite answers. Every code the file labels differently (case and spacing aside)
+    is an issue naming the column, the code, the label found and the label expected.
+    """
+    issues = []
+    for column, labels in sorted(data.value_labels.items()):
+        var = codebook.variables.get(column)
+        if var is None:
+            continue
+        expected = {**var.codes, **var.missing_codes}
+        for code, found in sorted(labels.items()):
+            want = expected.get(code)
+            if want is not None and _label_key(found) != _label_key(want):
+                issues.append(Issue(
+                    data.path, None, None, column, code,
+                    f"value label: the file labels code {code} {found!r}, the codebook "
+                    f"{codebook.path} says {want!r}",
+                ))
+    return issues
+
+
 # --- codebook schema ---------------------------------------------------------------
 
 
@@ -252,6 +284,7 @@ def validate_raw(data: SurveyData, codebook: Codebook, strict_unique: bool = Fal
               "column not in the codebook")
         for col in data.frame.columns if col not in codebook.variables
     ]
+    issues += label_issues(data, codebook)
     typed, type_issues = type_frame(data, codebook)
     issues += type_issues
     issues += _schema_issues(data, typed, codebook_schema(codebook, typed), ids)

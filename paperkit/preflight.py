@@ -4,12 +4,12 @@ Snakemake reruns a rule when an input is newer than the rule's outputs (and, for
 under its checksum limit, only when the content also differs from what it recorded).
 A file whose content changed while its modification time did not move forward -- a
 copy with ``cp -p``, ``rsync -a``, an unpacked archive -- is invisible to that rule:
-the build says "Nothing to be done" and the paper stays stale. :func:`refresh_inputs`
-closes the gap: it hashes the workflow's source files against the content each had at
-the previous build (a record under ``.snakemake/``), and marks every file whose content
-changed as new (its mtime set to now), so that Snakemake's own mtime and checksum logic
-reruns exactly what depends on it. Files whose size, times and inode are unchanged are
-not hashed again, so a build with nothing to do stays fast.
+the build says "Nothing to be done" and the paper stays stale. Here
+:func:`scan_inputs` hashes the workflow's source files against the content each had at
+the previous build (a record under ``.snakemake/``), and :func:`mark_changed` marks every
+file whose content changed as new (its mtime set to now), so that Snakemake's own mtime
+and checksum logic reruns exactly what depends on it. Files whose size, times and inode
+are unchanged are not hashed again, so a build with nothing to do stays fast.
 
 :func:`release_stale_lock` removes the lock of a build that was killed (``kill -9``),
 but only when no Snakemake process of the project is alive; :func:`preflight` runs both
@@ -37,11 +37,13 @@ METADATA = Path(".snakemake/metadata")
 
 
 @dataclass
-class Refreshed:
-    """What :func:`refresh_inputs` found: files marked as changed, and every digest."""
+class Scan:
+    """What :func:`scan_inputs` found: the files whose content changed since the record,
+    every file's digest, and the record to write once they are marked."""
 
     changed: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    record: dict[str, dict] = field(default_factory=dict)
 
 
 def _stat_key(st: os.stat_result) -> list[int]:
@@ -66,18 +68,17 @@ def _has_built(root: Path) -> bool:
     return False
 
 
-def refresh_inputs(paths: Iterable[str], root: str | Path, record: Path = RECORD) -> Refreshed:
-    """Mark as new (mtime now) every file of ``paths`` whose content differs from the record.
+def scan_inputs(paths: Iterable[str], root: str | Path, record: Path = RECORD) -> Scan:
+    """Hash ``paths`` (relative to ``root``) and compare them with the record; touch nothing.
 
-    ``paths`` are relative to ``root``; missing files and directories are skipped (the
-    rules that need them report them). Without a record but with an earlier build, every
-    file is marked, once: Snakemake's checksums then decide which outputs are stale.
+    Missing files and directories are skipped (the rules that need them report them).
+    Without a record but with an earlier build every file counts as changed, once:
+    Snakemake's checksums then decide which outputs are stale.
     """
     root = Path(root)
     old = _read_record(root / record)
-    mark_all = old is None and _has_built(root)
-    entries = dict(old or {})
-    result = Refreshed()
+    all_changed = old is None and _has_built(root)
+    scan = Scan(record=dict(old or {}))
     for rel in sorted(set(paths)):
         path = root / rel
         try:
@@ -86,18 +87,25 @@ def refresh_inputs(paths: Iterable[str], root: str | Path, record: Path = RECORD
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        prev = entries.get(rel)
+        prev = scan.record.get(rel)
         same = isinstance(prev, dict) and prev.get("stat") == _stat_key(st)
         digest = prev["sha256"] if same else sha256_file(path)
-        if mark_all or (isinstance(prev, dict) and prev.get("sha256") != digest):
-            os.utime(path)
-            st = path.stat()
-            result.changed.append(rel)
-        result.digests[rel] = digest
-        entries[rel] = {"sha256": digest, "stat": _stat_key(st)}
-    if entries != (old or {}):
-        write_json(root / record, {"files": entries})
-    return result
+        if all_changed or (isinstance(prev, dict) and prev.get("sha256") != digest):
+            scan.changed.append(rel)
+        scan.digests[rel] = digest
+        scan.record[rel] = {"sha256": digest, "stat": _stat_key(st)}
+    return scan
+
+
+def mark_changed(scan: Scan, root: str | Path, record: Path = RECORD) -> None:
+    """Set the mtime of every changed file to now, so Snakemake reruns what depends on it,
+    and record the content each file has now."""
+    root = Path(root)
+    for rel in scan.changed:
+        os.utime(root / rel)
+        scan.record[rel]["stat"] = _stat_key((root / rel).stat())
+    if scan.record != _read_record(root / record):
+        write_json(root / record, {"files": scan.record})
 
 
 # --------------------------------------------------------------------------- locks
@@ -146,21 +154,23 @@ def release_stale_lock(root: str | Path) -> bool:
 
 
 def preflight(root: str | Path, inputs: Iterable[str], manifest: str,
-              register_command: str) -> Refreshed:
+              register_command: str) -> Scan:
     """Everything a build must do before its jobs are planned.
 
     Names this process as the build (rule scripts die with it, paperkit.rules), releases
-    a stale lock, marks content-changed inputs as new, and verifies the raw data: an
-    unregistered change stops the build here, naming the files and ``register_command``.
+    a stale lock, verifies the raw data -- an unregistered change stops the build here,
+    naming the files and ``register_command``, before anything is touched -- and marks
+    the inputs whose content changed as new.
     """
     root = Path(root)
     os.environ[BUILD_PID_ENV] = str(os.getpid())
     if release_stale_lock(root):
         print("preflight: removed the lock of an earlier build that was killed",
               file=sys.stderr)
-    refreshed = refresh_inputs(inputs, root)
-    if refreshed.changed:
+    scan = scan_inputs(inputs, root)
+    verify_manifest(manifest, root, digests=scan.digests, register_hint=register_command)
+    mark_changed(scan, root)
+    if scan.changed:
         print("preflight: content changed since the last build (rebuilding what depends on "
-              "it): " + ", ".join(refreshed.changed), file=sys.stderr)
-    verify_manifest(manifest, root, digests=refreshed.digests, register_hint=register_command)
-    return refreshed
+              "it): " + ", ".join(scan.changed), file=sys.stderr)
+    return scan

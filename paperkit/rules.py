@@ -16,13 +16,14 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import select
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,32 @@ def die_with_build() -> None:
         threading.Thread(target=_watch, args=(int(build),), daemon=True).start()
 
 
-def run(smk: Any, func: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message."""
+def source_paths(message: str, staged: Mapping[str, str]) -> str:
+    """Name the files the author edits: ``build/paper/index.qmd`` -> ``paper/index.qmd``.
+
+    ``staged`` maps a staging folder to the source folder it was copied from; a path under
+    it (relative, or absolute under the working directory) is rewritten when the source
+    file exists (generated files such as the variables file keep their staged path).
+    """
+    cwd = Path.cwd()
+    for stage, source in staged.items():
+        prefix = re.escape(Path(stage).as_posix().rstrip("/"))
+        pattern = rf"(?:{re.escape(cwd.as_posix())}/)?{prefix}/([^\s:'\"`,;()]+)"
+
+        def repl(m: re.Match[str], source: str = source) -> str:
+            rel = m.group(1)
+            return f"{source}/{rel}" if (Path(source) / rel).is_file() else m.group(0)
+
+        message = re.sub(pattern, repl, message)
+    return message
+
+
+def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | None = None,
+        **kwargs: Any) -> Any:
+    """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message.
+
+    ``staged`` (staging folder -> source folder) makes the message name source files.
+    """
     die_with_build()
     log_path = smk.log[0] if len(smk.log) else None
     _configure_logging(log_path)
@@ -120,7 +145,8 @@ def run(smk: Any, func: Callable[..., Any], /, **kwargs: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - every failure must end the job cleanly
         log.error("%s", traceback.format_exc())
         where = f" (details in {log_path})" if log_path else ""
-        message = f"ERROR in rule '{smk.rule}': {type(exc).__name__}: {exc}{where}"
+        text = source_paths(str(exc), staged) if staged else str(exc)
+        message = f"ERROR in rule '{smk.rule}': {type(exc).__name__}: {text}{where}"
         print(f"\n{message}\n", file=sys.stderr)
         sys.exit(1)
     log.info("rule %s finished in %.2f s", smk.rule, time.perf_counter() - started)

@@ -101,16 +101,22 @@ def _type_column(series: pd.Series, var: Variable) -> tuple[pd.Series, pd.Series
                                    errors="coerce")
         return typed, present & typed.isna(), f"type: timestamp {TIMESTAMP_FORMAT}"
     numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    infinite = numbers.notna() & ~np.isfinite(numbers)  # 'inf', '-inf', '1e999'
+    numbers = numbers.mask(infinite)
     bad = present & numbers.isna()
     if var.type == "float":
-        return numbers, bad, "type: number"
+        return numbers, bad, "type: finite number"
     fractional = numbers.notna() & (np.floor(numbers) != numbers)
     typed = numbers.where(~fractional).astype("Int64")
     return typed, bad | fractional, "type: integer"
 
 
 def type_frame(data: SurveyData, codebook: Codebook) -> tuple[pd.DataFrame, list[Issue]]:
-    """Convert codebook columns to their types; report cells that do not parse."""
+    """Convert codebook columns to their types; report cells that do not parse.
+
+    A column in which more than MAX_LISTED cells fail (a changed timestamp format, a
+    column of text) is one issue giving the count and the first cell, not a flood.
+    """
     frame, issues = data.frame, []
     typed = pd.DataFrame(index=frame.index)
     ids = _ids(frame)
@@ -118,8 +124,17 @@ def type_frame(data: SurveyData, codebook: Codebook) -> tuple[pd.DataFrame, list
         if name not in frame.columns:
             continue
         typed[name], bad, rule = _type_column(frame[name], var)
-        for idx in frame.index[bad.to_numpy()]:
-            issues.append(_issue(data, ids, idx, name, frame.at[idx, name], rule))
+        failed = frame.index[bad.to_numpy()]
+        if len(failed) > MAX_LISTED:
+            first = _issue(data, ids, failed[0], name, frame.at[failed[0], name], rule)
+            issues.append(Issue(
+                data.path, None, None, name, None,
+                f"{rule}: {len(failed)} of {int(frame[name].notna().sum())} values fail, "
+                f"the first on line {first.line} ({first.value!r}); is the whole column in "
+                "another format?",
+            ))
+            continue
+        issues += [_issue(data, ids, idx, name, frame.at[idx, name], rule) for idx in failed]
     return typed, issues
 
 
@@ -257,7 +272,10 @@ def _unique_issues(data: SurveyData, typed: pd.DataFrame, codebook: Codebook, st
     """Identical submissions always; codebook ``unique: true`` columns when ``strict``."""
     issues = []
     if ID_COLUMN in typed.columns and START in typed.columns:
-        dup = typed.duplicated([ID_COLUMN, START], keep=False) & typed[ID_COLUMN].notna()
+        # A start time that did not parse is reported as a type error, not as a copy.
+        known = typed[ID_COLUMN].notna() & typed[START].notna()
+        dup = typed[known].duplicated([ID_COLUMN, START], keep=False).reindex(
+            typed.index, fill_value=False)
         rule = (f"unique per submission: ({ID_COLUMN}, {START}) repeats, a copied record "
                 "that the duplicate rule cannot order")
         issues += [_issue(data, ids, i, ID_COLUMN, data.frame.at[i, ID_COLUMN], rule)

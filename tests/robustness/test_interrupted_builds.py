@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.buildutil import copy_project, make_paper, make_paper_command, project_env
+from tests.buildutil import copy_project, make, make_command, project_env
 from tests.robustness.conftest import tree_digest
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
@@ -76,7 +76,7 @@ def _snakemake_pid(sid: int) -> int | None:
 def _start(project: Path, log: Path) -> subprocess.Popen:
     with open(log, "w") as fh:
         return subprocess.Popen(
-            make_paper_command(project), cwd=project, env=project_env(project), stdout=fh,
+            make_command(project), cwd=project, env=project_env(project), stdout=fh,
             stderr=subprocess.STDOUT, start_new_session=True,  # a terminal's job: own group
         )
 
@@ -109,7 +109,7 @@ def _wait_for_session_to_end(sid: int, seconds: float = 30.0) -> list[tuple[int,
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict[str, str]:
     project = copy_project(tmp_path_factory.mktemp("reference") / "project")
-    make_paper(project)
+    make(project)
     return _snapshot(project)
 
 
@@ -136,10 +136,10 @@ def test_killed_make_paper_recovers_with_make_paper_to_byte_identical_outputs(
         assert tree_digest(project / "results") == before, f"results changed after {how}"
         for tmp in (project / "results").rglob("*.tmp"):  # what atomic_path could leave
             assert tmp.name.startswith("."), f"a temporary file under a real name: {tmp}"
-    final = make_paper(project)  # the documented command, no flags, no --unlock
+    final = make(project)  # the documented command, no flags, no --unlock
     assert "Paper: build/paper/_manuscript/index." in final.stdout
     assert _snapshot(project) == reference, f"rules killed mid-run: {interrupted}"
-    again = make_paper(project)
+    again = make(project)
     assert "Nothing to be done" in again.stdout + again.stderr
     assert any(interrupted), "no kill landed while a rule was running; adjust the delays"
 

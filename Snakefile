@@ -33,7 +33,7 @@ rule all:
 
 # Before any job is planned: inputs whose content changed (whatever their file time) are
 # marked as new, a killed build's lock is released, the raw data are verified.
-preflight_workflow(config, source_files())
+preflight_workflow()
 
 
 onsuccess:

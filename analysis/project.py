@@ -13,8 +13,7 @@ from paperkit import config as _config
 from paperkit.config import ConfigError
 
 __all__ = ["PROJECT_ROOT", "CONFIG_PATH", "SCHEMA_PATH", "REGISTER_COMMAND", "ConfigError",
-           "load_config", "validate_config", "project_path", "configure_workflow",
-           "preflight_workflow"]
+           "load_config", "validate_config", "project_path", "configure_workflow"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "config" / "config.yaml"
@@ -49,18 +48,3 @@ def configure_workflow(config: dict[str, Any], overrides: dict[str, Any]) -> Non
     config.clear()
     config.update(validate_config(merged, source=str(CONFIG_PATH.relative_to(PROJECT_ROOT))))
 
-
-def preflight_workflow(config: dict[str, Any], inputs: list[str]) -> None:
-    """Before any job: content-changed inputs marked as new, raw data verified.
-
-    ``inputs`` are the workflow's source files (rules/common.smk); every raw file under
-    the manifest's folder is added, so an unregistered change anywhere in the raw data
-    stops the build with the file named and ``make register-data``.
-    """
-    from paperkit.preflight import preflight
-
-    manifest = config["paths"]["raw_manifest"]
-    raw_dir = project_path(manifest).parent
-    raw = [p.relative_to(PROJECT_ROOT).as_posix() for p in raw_dir.rglob("*")
-           if p.is_file() and p != project_path(manifest)]
-    preflight(PROJECT_ROOT, [*inputs, *raw], manifest, REGISTER_COMMAND)

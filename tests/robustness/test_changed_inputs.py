@@ -15,7 +15,6 @@ checksum before trusting the newer mtime. That is tested too, on the targets fil
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import yaml
 
 from tests.buildutil import planned_rules
 from tests.fixtures.survey_bad import corrupt
-from tests.robustness.conftest import MANIFEST, register
+from tests.robustness.conftest import MANIFEST, copy_of_build, register
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
 
@@ -83,11 +82,7 @@ CHANGES = {
 
 @pytest.fixture(scope="module")
 def project(built, tmp_path_factory) -> Path:
-    """A copy of the finished build, modification times and metadata included."""
-    copy = tmp_path_factory.mktemp("changed") / "project"
-    shutil.copytree(built, copy, symlinks=True)
-    assert planned_rules(copy) == set(), "the copied build is not up to date"
-    return copy
+    return copy_of_build(built, tmp_path_factory.mktemp("changed"))
 
 
 @pytest.mark.parametrize("name", list(CHANGES))

@@ -13,7 +13,6 @@ import html
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import yaml
 
 from tests.buildutil import make, planned_rules, snakemake
 from tests.fixtures.survey_bad import corrupt
-from tests.robustness.conftest import MANIFEST, register, tree_digest
+from tests.robustness.conftest import MANIFEST, copy_of_build, register, tree_digest
 from tests.robustness.corpus import SURVEY
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
@@ -35,11 +34,7 @@ HTML = "build/paper/_manuscript/index.html"
 
 @pytest.fixture(scope="module")
 def project(built, tmp_path_factory) -> Path:
-    """A copy of the finished build, modification times and metadata included."""
-    copy = tmp_path_factory.mktemp("stale") / "project"
-    shutil.copytree(built, copy, symlinks=True)
-    assert planned_rules(copy) == set(), "the copied build is not up to date"
-    return copy
+    return copy_of_build(built, tmp_path_factory.mktemp("stale"))
 
 
 class Restore:

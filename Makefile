@@ -8,13 +8,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
 SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
+# `make paper` recovers from an interrupted build by itself: jobs a killed build left
+# incomplete are rerun, a killed build's lock is released (paperkit/preflight.py), and
+# Snakemake dies with make (setpriv --pdeathsig), its rule scripts with Snakemake
+# (paperkit/rules.py), so nothing of a killed build writes anything afterwards.
+DIE_WITH_MAKE := $(shell command -v setpriv >/dev/null 2>&1 && echo setpriv --pdeathsig KILL)
+BUILD := $(DIE_WITH_MAKE) $(SNAKEMAKE) --rerun-incomplete
 REPORT := build/paper/_manuscript/report.html
 
 .PHONY: paper report archive test lint dag register-data bench lock clean check-interviews
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
-	$(SNAKEMAKE)
+	$(BUILD)
 	@$(MAKE) --no-print-directory --silent $(REPORT)
 	@echo "Paper: build/paper/_manuscript/index.{html,pdf,docx,xml}; run report: $(REPORT)"
 

@@ -32,6 +32,11 @@ rule all:
         RESULTS,
 
 
+# Before any job is planned: inputs whose content changed (whatever their file time) are
+# marked as new, a killed build's lock is released, the raw data are verified.
+preflight_workflow()
+
+
 onsuccess:
     print(
         "\nDone. The paper is in build/paper/_manuscript/ ("

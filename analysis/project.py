@@ -12,12 +12,14 @@ from typing import Any
 from paperkit import config as _config
 from paperkit.config import ConfigError
 
-__all__ = ["PROJECT_ROOT", "CONFIG_PATH", "SCHEMA_PATH", "ConfigError", "load_config",
-           "validate_config", "project_path"]
+__all__ = ["PROJECT_ROOT", "CONFIG_PATH", "SCHEMA_PATH", "REGISTER_COMMAND", "ConfigError",
+           "load_config", "validate_config", "project_path", "configure_workflow"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "config" / "config.yaml"
 SCHEMA_PATH = PROJECT_ROOT / "config" / "schema.yaml"
+#: What an author runs after replacing raw files on purpose (the Makefile's target).
+REGISTER_COMMAND = "make register-data"
 
 
 def load_config(path: str | Path = CONFIG_PATH) -> dict[str, Any]:
@@ -45,3 +47,4 @@ def configure_workflow(config: dict[str, Any], overrides: dict[str, Any]) -> Non
     merged = _config.merge(_config.read_config_file(CONFIG_PATH), overrides)
     config.clear()
     config.update(validate_config(merged, source=str(CONFIG_PATH.relative_to(PROJECT_ROOT))))
+

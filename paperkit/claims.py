@@ -224,6 +224,11 @@ def parse_assertion(expr: str) -> Assertion:
         raise UnsafeExpressionError(f"in {expr!r}: syntax error: {exc.msg}") from exc
     names: list[PathKey] = []
     _check_node(tree, expr, names)
+    if not names:
+        raise UnsafeExpressionError(
+            f"in {expr!r}: refers to no result value; an assertion must test at least one "
+            "value of numbers.json (one over constants alone, such as 1 == 1, checks nothing)"
+        )
     return Assertion(expr.strip(), tree, tuple(names))
 
 

@@ -57,11 +57,14 @@ def _source_code(path: Path) -> str:
     return "\n".join(lines)
 
 
-def _imported_names(path: Path, root: Path) -> set[str]:
-    """Dotted names of the modules ``path`` imports (``from a import b`` gives a and a.b)."""
+@cache
+def _scan(path: Path, root: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """One pass over a module's syntax tree: the dotted names it imports (``from a import
+    b`` gives a and a.b) and its string literals. Each file is parsed once per process."""
     tree = ast.parse(_source_code(path), filename=str(path))
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     names: set[str] = set()
+    strings: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -72,30 +75,35 @@ def _imported_names(path: Path, root: Path) -> set[str]:
                 base = ".".join([*parent, base] if base else parent)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value)
+    return frozenset(names), frozenset(strings)
 
 
-def _resources(path: Path) -> set[Path]:
+def _imported_names(path: Path, root: Path) -> frozenset[str]:
+    """Dotted names of the modules ``path`` imports."""
+    return _scan(path, root)[0]
+
+
+@cache
+def _resources(path: Path, root: Path) -> frozenset[Path]:
     """Files next to a module that its source names in a string literal."""
     if path.suffix != ".py":
-        return set()
+        return frozenset()
     found: set[Path] = set()
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value
-            if not _could_name_resource(text):
-                continue
-            target = path.parent / text
-            try:
-                if target.is_file():
-                    found.add(target)
-                elif target.is_dir() and target != path.parent:
-                    found.update(p for p in target.rglob("*")
-                                 if p.is_file() and "__pycache__" not in p.parts)
-            except OSError:
-                continue
-    return found
+    for text in _scan(path, root)[1]:
+        if not _could_name_resource(text):
+            continue
+        target = path.parent / text
+        try:
+            if target.is_file():
+                found.add(target)
+            elif target.is_dir() and target != path.parent:
+                found.update(p for p in target.rglob("*")
+                             if p.is_file() and "__pycache__" not in p.parts)
+        except OSError:
+            continue
+    return frozenset(found)
 
 
 def _could_name_resource(text: str) -> bool:
@@ -151,5 +159,5 @@ def code_closure(entries: Iterable[str | Path], root: str | Path,
         todo.extend(_direct(path, root, pkgs) - seen)
     files = set(seen)
     for path in seen:
-        files |= _resources(path)
+        files |= _resources(path, root)
     return sorted(p.relative_to(root).as_posix() for p in files)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from paperkit.io import write_text
@@ -78,13 +78,18 @@ def _data_files(directory: Path, manifest_path: Path) -> list[Path]:
 
 
 def verify_manifest(manifest_path: str | Path, root: str | Path,
-                    paths: Iterable[str | Path] | None = None) -> None:
+                    paths: Iterable[str | Path] | None = None, *,
+                    digests: Mapping[str, str] | None = None,
+                    register_hint: str | None = None) -> None:
     """Raise ManifestError unless the raw files match their registered checksums.
 
     With ``paths`` only those files are checked (each must be registered and match): a
     stage verifies exactly the raw files it reads. Without, every registered file is
     checked, and files next to the manifest (under its directory) that are not registered
     are errors too: an unregistered raw file is what this check exists to catch.
+    ``digests`` (relative path -> sha256, computed just before) spares hashing a file
+    twice; ``register_hint`` is the command the message tells the author to run
+    (default: this module's command line with the files' paths).
     """
     root, manifest_path = Path(root), Path(manifest_path)
     if not manifest_path.is_absolute():
@@ -107,7 +112,9 @@ def verify_manifest(manifest_path: str | Path, root: str | Path,
         wanted = sorted({_relative(p, root) for p in paths})
         checked = [rel for rel in wanted if rel in entries]
         unregistered = [rel for rel in wanted if rel not in entries]
-    problems = [f"{rel}: {p}" for rel in checked if (p := _file_problem(root / rel, entries[rel]))]
+    known = digests or {}
+    problems = [f"{rel}: {p}" for rel in checked
+                if (p := _file_problem(root / rel, entries[rel], known.get(rel)))]
     problems += [f"{rel}: not registered in the manifest" for rel in unregistered]
     if problems:
         names = " ".join(sorted({p.split(": ")[0] for p in problems}))
@@ -116,14 +123,14 @@ def verify_manifest(manifest_path: str | Path, root: str | Path,
             + "\n  ".join(problems)
             + "\nRaw files are read-only to the pipeline. If you replaced them on purpose "
             "(e.g. with the real data), register them with:\n  "
-            + REGISTER_HINT.format(manifest=given, paths=names)
+            + (register_hint or REGISTER_HINT.format(manifest=given, paths=names))
         )
 
 
-def _file_problem(path: Path, digest: str) -> str | None:
+def _file_problem(path: Path, digest: str, known: str | None = None) -> str | None:
     if not path.is_file():
         return "registered but missing"
-    if sha256_file(path) != digest:
+    if (known or sha256_file(path)) != digest:
         return "changed since it was registered (sha256 differs)"
     return None
 

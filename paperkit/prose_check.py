@@ -3,8 +3,9 @@
 Numbers may enter ``paper/index.qmd`` only through ``{{< var key >}}`` shortcodes that
 read the variables file the ``numbers`` stage writes. A number typed by hand goes stale
 the moment the data or a model changes, silently. This module finds every hand-typed
-numeric literal in the prose, the figure and table captions and the title, subtitle and
-abstract, and fails the build on each one that an explicit allowlist does not excuse.
+numeric literal in the prose, inline code, the figure and table captions (those of the
+notebooks the manuscript embeds included) and the title, subtitle and abstract, and fails
+the build on each one that an explicit allowlist does not excuse.
 
 Spelled-out proportions ("four in five", "two thirds", "a majority") encode results as
 well but cannot be told apart from harmless words by form alone; they must sit inside a
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import bisect
+import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -135,12 +137,28 @@ def validate_allowlist(allow: Any, source: str = "<allowlist>") -> dict[str, lis
                 raise AllowlistError(f"{where}: 'reason' must be a non-empty string")
             value = str(entry[key])
             if section == "patterns":
-                try:
-                    re.compile(value)
-                except re.error as exc:
-                    raise AllowlistError(f"{where}: invalid regex {value!r}: {exc}") from exc
+                _check_pattern(value, where)
             out[section].append({key: value, "reason": reason})
     return out
+
+
+#: Numbers on their own: a pattern that matches any of them excuses numbers, not a phrase.
+_BARE_NUMBERS = ("7", "42", "3.5", "0.05", "61%", "61.3%", "1,234", ".5")
+
+
+def _check_pattern(regex: str, where: str) -> None:
+    """A pattern must name the words around the numbers it excuses; one that matches a
+    bare number (``\\d+``, ``.*``) would excuse every number of the paper."""
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        raise AllowlistError(f"{where}: invalid regex {regex!r}: {exc}") from exc
+    bare = [n for n in _BARE_NUMBERS if compiled.search(n)]
+    if bare:
+        raise AllowlistError(
+            f"{where}: pattern {regex!r} matches a bare number ({bare[0]!r}); a pattern must "
+            "spell out the words around the numbers it allows"
+        )
 
 
 def load_allowlist(path: str | Path | None) -> dict[str, list[dict]]:
@@ -254,7 +272,6 @@ _CITE_KEY = r"-?@(?:\{[^}\n]*\}|\w(?:[\w:.#$%&\-+?<>~/]*\w)?)"
 _MASKS: list[tuple[str, str, int]] = [
     ("html comment", r"<!--.*?-->", re.S),
     ("shortcode", r"\{\{\{?<.*?>\}\}\}?", re.S),
-    ("inline code", _INLINE_CODE.pattern, 0),
     ("citation", r"\[[^\[\]]*?(?<![\w.])-?@[^\[\]]*\](?![\(\[{])", 0),
     ("footnote marker", r"\[\^[^\]\s]+\]", 0),
     ("link target", r"(?<=\])\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)", 0),
@@ -269,6 +286,24 @@ _MASKS: list[tuple[str, str, int]] = [
     ("div fence", r"^ {0,3}:{3,}.*$", re.M),
     ("heading number", r"^(#{1,6}[ \t]+)(\d+(?:\.\d+)*\.?)(?=\s)", re.M),
 ]
+
+
+#: A number standing on its own in inline code (not part of a name such as ``q19_1``).
+_CODE_NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:[.,]\d+)*|\.\d+)(?: ?%)?(?![\w])")
+
+
+def _mask_inline_code(text: str) -> str:
+    """Blank inline code except the numbers in it: `` `61.3%` `` or `` `{python} 0.613` ``
+    shows a hand-typed number in the paper as surely as prose does."""
+
+    def repl(m: re.Match[str]) -> str:
+        code = m.group(0)
+        out = list(_blank(code))
+        for num in _CODE_NUMBER.finditer(code):
+            out[num.start():num.end()] = code[num.start():num.end()]
+        return "".join(out)
+
+    return _INLINE_CODE.sub(repl, text)
 
 
 def _mask_list_markers(text: str) -> str:
@@ -298,6 +333,8 @@ def mask_non_prose(text: str, fields: Sequence[str] = FRONT_MATTER_FIELDS) -> st
     _mask_fenced_code(lines, fm_end + 1, keep_captions=True)
     out = "".join(lines)
     for _name, pattern, flags in _MASKS:
+        if _name == "citation":  # after comments and shortcodes, before the rest
+            out = _mask_inline_code(out)
         group = 2 if _name == "heading number" else 0
         out = _sub_blank(pattern, out, flags, group)
     return _mask_list_markers(out)
@@ -500,6 +537,44 @@ def _scan_text(
         result.findings.append(Finding(path, line, col, literal, kind, context))
 
 
+def find_embedded_notebooks(text: str, base: Path) -> list[Path]:
+    """Notebooks whose cells ``{{< embed nb.ipynb#label >}}`` puts into the document."""
+    found = re.findall(r"\{\{<\s*embed\s+([^\s>#]+\.ipynb)", mask_code(text))
+    return list(dict.fromkeys(base / f.strip("\"'") for f in found))
+
+
+_CAPTION_OPTION = re.compile(r"^#\|\s*(" + "|".join(CAPTION_OPTIONS) + r")\s*:\s?(.*)$")
+_LABEL_OPTION = re.compile(r"^#\|\s*label\s*:\s*(\S+)")
+
+
+def notebook_captions(path: Path) -> list[tuple[str, int, str]]:
+    """(cell label, line in the cell, caption text) of every caption option of a notebook's
+    code cells; the caption is what the paper prints under the embedded figure or table."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except ValueError as exc:
+        raise ProseCheckError(f"{path}: not a readable notebook ({exc})") from exc
+    out = []
+    for number, cell in enumerate(cells, 1):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        lines = ("".join(src) if isinstance(src, list) else src).splitlines()
+        label = next((m.group(1) for ln in lines if (m := _LABEL_OPTION.match(ln))),
+                     f"cell {number}")
+        for i, line in enumerate(lines, 1):
+            if m := _CAPTION_OPTION.match(line):
+                out.append((label, i, m.group(2).strip().strip("\"'")))
+    return out
+
+
+def _scan_notebook(path: Path, allow: dict, consts: dict, result: ScanResult) -> None:
+    result.files.append(str(path))
+    for label, line, caption in notebook_captions(path):
+        text = "\n" * (line - 1) + caption
+        _scan_text(text, f"{path}#{label}", allow, consts, False, result)
+
+
 def scan_document(
     qmd_path: str | Path,
     allow: dict | None = None,
@@ -526,6 +601,12 @@ def scan_document(
         _scan_text(text, str(path), allow_n, consts, spelled, result)
         if follow_includes:
             todo.extend(find_includes(text, path.parent))
+        for notebook in find_embedded_notebooks(text, path.parent):
+            if notebook.resolve() not in seen:
+                seen.add(notebook.resolve())
+                if not notebook.is_file():
+                    raise FileNotFoundError(f"{path}: embedded notebook {notebook} not found")
+                _scan_notebook(notebook, allow_n, consts, result)
     return result
 
 
@@ -641,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         claims = claims if isinstance(claims, dict) else None
         result = scan_document(args.qmd, allow, claims=claims, spelled=not args.no_spelled)
         unknown = check_var_keys(args.qmd, args.variables) if args.variables else []
-    except (AllowlistError, FileNotFoundError, yaml.YAMLError) as exc:
+    except (AllowlistError, ProseCheckError, FileNotFoundError, yaml.YAMLError) as exc:
         print(exc, file=sys.stderr)
         return 1
     if result.findings or unknown:

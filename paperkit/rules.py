@@ -4,15 +4,26 @@ Every rule script calls :func:`run`, so that each step logs to its rule's log
 file, a failure prints one clear line (the error message, which names the file,
 row, column and rule) instead of a traceback, and the full traceback is kept in
 the log for whoever needs it.
+
+A rule script also dies with the build that started it (:func:`die_with_build`): when
+Snakemake is killed (``kill -9``, a closed terminal), an orphaned script would otherwise
+run on and write its outputs after the build is gone, behind the back of the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import re
+import select
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +43,99 @@ def _configure_logging(log_path: str | None) -> None:
     )
 
 
-def run(smk: Any, func: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message."""
+#: Set by the workflow (paperkit.preflight) to the pid of the Snakemake process whose
+#: death must end every rule script of the build.
+BUILD_PID_ENV = "PAPERKIT_BUILD_PID"
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (children first), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _end_job(signum: int = signal.SIGTERM, frame: Any = None) -> None:
+    """The build is gone: kill everything this script started, then the script itself."""
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(128 + signum)
+
+
+def _watch(pid: int) -> None:
+    """Block until process ``pid`` ends, then end this job (runs in a daemon thread)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    select.select([fd], [], [])
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def die_with_build() -> None:
+    """End this process and its children as soon as the build that started it ends.
+
+    The kernel sends SIGTERM when the parent (Snakemake, or a shell between) dies
+    (``PR_SET_PDEATHSIG``); a watcher thread does the same when the Snakemake process
+    named by ``PAPERKIT_BUILD_PID`` ends. Orphaned grandchildren (a renderer's
+    subprocesses) are re-parented here (``PR_SET_CHILD_SUBREAPER``), so the handler
+    finds and kills them too. Linux only; elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    signal.signal(signal.SIGTERM, _end_job)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the line above took effect
+        _end_job()
+    build = os.environ.get(BUILD_PID_ENV, "")
+    if build.isdigit():
+        threading.Thread(target=_watch, args=(int(build),), daemon=True).start()
+
+
+def source_paths(message: str, staged: Mapping[str, str]) -> str:
+    """Name the files the author edits: ``build/paper/index.qmd`` -> ``paper/index.qmd``.
+
+    ``staged`` maps a staging folder to the source folder it was copied from; a path under
+    it (relative, or absolute under the working directory) is rewritten when the source
+    file exists (generated files such as the variables file keep their staged path).
+    """
+    cwd = Path.cwd()
+    for stage, source in staged.items():
+        prefix = re.escape(Path(stage).as_posix().rstrip("/"))
+        pattern = rf"(?:{re.escape(cwd.as_posix())}/)?{prefix}/([^\s:'\"`,;()]+)"
+
+        def repl(m: re.Match[str], source: str = source) -> str:
+            rel = m.group(1)
+            return f"{source}/{rel}" if (Path(source) / rel).is_file() else m.group(0)
+
+        message = re.sub(pattern, repl, message)
+    return message
+
+
+def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | None = None,
+        **kwargs: Any) -> Any:
+    """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message.
+
+    ``staged`` (staging folder -> source folder) makes the message name source files.
+    """
+    die_with_build()
     log_path = smk.log[0] if len(smk.log) else None
     _configure_logging(log_path)
     started = time.perf_counter()
@@ -43,7 +145,8 @@ def run(smk: Any, func: Callable[..., Any], /, **kwargs: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - every failure must end the job cleanly
         log.error("%s", traceback.format_exc())
         where = f" (details in {log_path})" if log_path else ""
-        message = f"ERROR in rule '{smk.rule}': {type(exc).__name__}: {exc}{where}"
+        text = source_paths(str(exc), staged) if staged else str(exc)
+        message = f"ERROR in rule '{smk.rule}': {type(exc).__name__}: {text}{where}"
         print(f"\n{message}\n", file=sys.stderr)
         sys.exit(1)
     log.info("rule %s finished in %.2f s", smk.rule, time.perf_counter() - started)

@@ -55,6 +55,16 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "p_value": format_p,
     "text": str,
 }
+#: Formats of a whole list of names (a setting the prose states, such as raking margins).
+LIST_FORMATTERS: dict[str, Callable[[list[Any]], str]] = {"list": lambda items: join_names(items)}
+
+
+def join_names(items: list[Any]) -> str:
+    """``[age_band, gender, region]`` -> ``age band, gender and region``."""
+    names = [str(i).replace("_", " ") for i in items]
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _default_format(value: Any) -> str:
@@ -85,6 +95,9 @@ def format_tree(tree: Any, rules: list[Mapping[str, str]], prefix: str = "") -> 
         return {str(k): format_tree(v, rules, f"{prefix}.{k}" if prefix else str(k))
                 for k, v in tree.items()}
     if isinstance(tree, list):
+        fmt = next((r["format"] for r in rules if fnmatch.fnmatchcase(prefix, r["pattern"])), "")
+        if fmt in LIST_FORMATTERS:
+            return LIST_FORMATTERS[fmt](tree)
         return {str(i): format_tree(v, rules, f"{prefix}.{i}") for i, v in enumerate(tree)}
     return format_value(prefix, tree, rules)
 

@@ -5,7 +5,8 @@ import os
 from operator import attrgetter
 from pathlib import Path
 
-from analysis.project import configure_workflow
+from analysis.project import PROJECT_ROOT, REGISTER_COMMAND, configure_workflow
+from paperkit.preflight import preflight
 from paperkit.deps import code_closure
 from paperkit.render import EXTENSIONS
 
@@ -94,3 +95,24 @@ def workflow_rules(wildcards):
         }
         for r in sorted(workflow.rules, key=attrgetter("name"))
     }
+
+
+def preflight_workflow():
+    """Before any job: content-changed inputs marked as new, raw data verified (every file
+    under the manifest's folder, so an unregistered change anywhere stops the build)."""
+    manifest = Path(PATHS["raw_manifest"])
+    raw = [p.as_posix() for p in manifest.parent.rglob("*") if p.is_file() and p != manifest]
+    preflight(PROJECT_ROOT, [*source_files(), *raw], PATHS["raw_manifest"], REGISTER_COMMAND)
+
+
+def source_files():
+    """Every file the workflow reads but does not write (raw data, the files the config
+    names, paper sources, notebooks, code). Their content, not their mtime, decides what
+    reruns (paperkit/preflight.py)."""
+    files = set()
+    for r in workflow.rules:
+        files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f))
+    for name in NOTEBOOK_INPUTS:
+        files.add(f"paper/notebooks/{name}.ipynb")
+        files.update(code("notebook", f"paper/notebooks/{name}.ipynb"))
+    return sorted(f for f in files if not any(r.is_producer(f) for r in workflow.rules))

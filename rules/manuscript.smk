@@ -38,9 +38,12 @@ rule check_numbers:
     message:
         "manuscript: checking that every number in the prose comes from the pipeline"
     input:
-        article="build/paper/index.qmd",
-        allowlist="build/paper/_number_allowlist.yml",
-        claims="build/paper/claims.yml",
+        # The sources the author edits, so that every message names paper/..., not the
+        # staged copy; the notebooks, whose captions the paper prints, are checked too.
+        article="paper/index.qmd",
+        allowlist="paper/_number_allowlist.yml",
+        claims="paper/claims.yml",
+        notebooks=expand("paper/notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
         variables=rules.numbers.output.variables,
         code=code("check_numbers"),
     output:
@@ -57,8 +60,8 @@ rule check_claims:
     message:
         "manuscript: checking every claim of the text against the results"
     input:
-        article="build/paper/index.qmd",
-        claims="build/paper/claims.yml",
+        article="paper/index.qmd",
+        claims="paper/claims.yml",
         numbers=rules.numbers.output.numbers,
         code=code("check_claims"),
     output:

@@ -9,10 +9,12 @@ from paperkit.rules import run
 smk = snakemake  # noqa: F821 - injected by Snakemake
 # Fixed build date, so that rebuilding the same sources gives the same documents.
 os.environ.setdefault("SOURCE_DATE_EPOCH", str(smk.params.source_date_epoch))
+staged = Path(smk.output[0]).parent.parent  # build/paper, staged from paper/
 run(
     smk,
     render_manuscript,
-    project_dir=Path(smk.output[0]).parent.parent,
+    staged={str(staged): "paper"},
+    project_dir=staged,
     formats=list(smk.params.formats),
     out_dir=Path(smk.output[0]).parent,
 )

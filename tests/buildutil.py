@@ -47,6 +47,23 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
     return proc
 
 
+def make_command(project: Path, target: str = "paper") -> list[str]:
+    """``make <target>`` in ``project``, exactly as an author types it, with this test run's
+    virtual environment (already installed) in place of the copy's own ``.venv``."""
+    return ["make", "--no-print-directory", "-C", str(project), target,
+            f"VENV={Path(sys.executable).parent.parent}"]
+
+
+def make(project: Path, target: str = "paper", check: bool = True
+         ) -> subprocess.CompletedProcess:
+    """Run ``make <target>`` in ``project`` (see :func:`make_command`)."""
+    proc = subprocess.run(make_command(project, target), cwd=project,
+                          env=project_env(project), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"make {target} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
 def planned_rules(project: Path) -> set[str]:
     """The rules a build would run now (from a dry run's job table)."""
     proc = snakemake(project, "--dry-run")

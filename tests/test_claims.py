@@ -327,3 +327,9 @@ def test_assertions_written_over_several_lines_parse_as_one_expression():
 
     assertion = parse_assertion("max(a.x,\n    a.y)\n- min(a.x, a.y) < 5")
     assert assertion.source == "max(a.x, a.y) - min(a.x, a.y) < 5"
+
+
+@pytest.mark.parametrize("expr", ["1 == 1", "2 > 1 and not 0 > 1", "abs(-3) == 3", "True"])
+def test_assertion_that_refers_to_no_result_value_is_refused(expr: str) -> None:
+    with pytest.raises(UnsafeExpressionError, match="refers to no result value"):
+        parse_assertion(expr)

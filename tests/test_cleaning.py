@@ -240,9 +240,8 @@ def test_corrupted_raw_copy_fails_naming_the_problem_and_writes_nothing(tmp_path
 def test_unregistered_change_stops_before_reading_and_says_how_to_register(tmp_path):
     raw = corrupted_project(tmp_path, RAW.read_bytes())
     raw.write_bytes(corrupt.set_cell(raw.read_bytes(), 0, "age", "30"))
-    with pytest.raises(ManifestError, match=r"changed since it was registered[\s\S]*"
-                       r"python -m paperkit.manifest register --manifest data/raw/MANIFEST.sha256 "
-                       r"data/raw/survey/export.csv"):
+    with pytest.raises(ManifestError, match=r"data/raw/survey/export.csv: changed since it was "
+                       r"registered[\s\S]*make register-data"):
         run(tmp_path, raw, tmp_path / "data/raw/MANIFEST.sha256", tmp_path)
     assert not (tmp_path / "out").exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_assert_no_literals_message_lists_every_offender_with_file_and_line() ->
     "snippet",
     [
         "See {{< var models.m7.n >}} cases.",
-        "Computed as `{python} 2 + 2` inline or ``x = `3` `` here.",
+        "Computed as `{python} numbers['n']` inline or ``x = `q19_1` `` here.",
         "As shown in @fig-2 and @tbl-a3 and [-@kostka2019].",
         "Earlier work [see @kostka2019, pp. 33-35; @li2022, chap. 4] agrees.",
         "The data are at https://example.org/v2/data?id=17 and doi:10.1002/poi3.316.",
@@ -103,6 +104,9 @@ def test_non_prose_constructs_are_skipped(tmp_path: Path, snippet: str) -> None:
     ("snippet", "literal"),
     [
         ("Approval rose by 3.5 points.", "3.5"),
+        ("Approval is `61.3%` of all.", "61.3%"),
+        ("Approval is `{python} 0.613` of all.", "0.613"),
+        ("Approval is `r 42` of all.", "42"),
         ("The effect was significant (p < .05).", ".05"),
         ("In Table 2 the estimates are shown.", "2"),
         ("Approval among those over 50s differs.", "50s"),
@@ -371,3 +375,38 @@ def test_tables_written_by_the_pipeline_are_not_scanned(tmp_path):
     doc.write_text("{{< include _tables/t.md >}}\n\n{{< include sections.md >}}\n")
     findings = check_numeric_literals(doc, None)
     assert [(Path(f.path).name, f.literal) for f in findings] == [("sections.md", "42")]
+
+
+def _notebook(path: Path, caption: str) -> Path:
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["#| label: fig-x\n", f'#| fig-cap: "{caption}"\n', "plot()\n"]}
+    nb = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def test_hand_typed_number_in_an_embedded_notebook_caption_is_found(tmp_path: Path) -> None:
+    _notebook(tmp_path / "notebooks/a.ipynb", "Approval of 61.3% of respondents")
+    doc = _doc(tmp_path, "Text.\n\n{{< embed notebooks/a.ipynb#fig-x >}}\n")
+    findings = check_numeric_literals(doc)
+    assert [(f.path, f.line, f.literal) for f in findings] == [
+        (f"{tmp_path / 'notebooks/a.ipynb'}#fig-x", 2, "61.3%")]
+
+
+def test_caption_of_an_embedded_notebook_without_numbers_passes(tmp_path: Path) -> None:
+    _notebook(tmp_path / "notebooks/a.ipynb", "Approval by group (weighted)")
+    doc = _doc(tmp_path, "Text.\n\n{{< embed notebooks/a.ipynb#fig-x >}}\n")
+    assert check_numeric_literals(doc) == []
+
+
+@pytest.mark.parametrize("regex", [r"\d+", r".*", r"[Mm]odel \d+|\d+%", r"(?:\d+(?:\.\d+)?)"])
+def test_allowlist_pattern_that_matches_a_bare_number_is_refused(regex: str) -> None:
+    with pytest.raises(AllowlistError, match="matches a bare number"):
+        validate_allowlist({"patterns": [{"regex": regex, "reason": "too broad"}]})
+
+
+def test_shipped_allowlist_has_no_pattern_that_excuses_a_result() -> None:
+    allow = load_allowlist(Path(__file__).resolve().parents[1] / "paper/_number_allowlist.yml")
+    for entry in allow["patterns"]:
+        assert not re.search(entry["regex"], "model 3, 80 respondents in model 12 (61.3%)")

@@ -133,3 +133,43 @@ def test_asked_if_refuses_code(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CodebookError, match="not allowed"):
         load_codebook(path)
+
+
+def _labelled_export(tmp_path: Path, suffix: str, labels: dict) -> Path:
+    """The mini export as an SPSS or Stata file carrying ``labels`` as its value labels."""
+    import pyreadstat
+
+    frame = pd.read_csv(export(tmp_path), dtype={"respondent_id": str, "start_time": str,
+                                                  "end_time": str})
+    frame[["start_time", "end_time"]] = frame[["start_time", "end_time"]].fillna("")
+    path = tmp_path / f"export{suffix}"
+    writer = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+    writer(frame, str(path), variable_value_labels=labels)
+    return path
+
+
+REVERSED = {
+    "approval": {1: "strongly approve", 2: "somewhat approve", 3: "neither",
+                 4: "somewhat disapprove", 5: "strongly disapprove"},
+    "gender": {0: "male", 1: "female"},
+}
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_file_whose_value_labels_reverse_the_codebook_is_refused(tmp_path, suffix):
+    path = _labelled_export(tmp_path, suffix, REVERSED)
+    issues = failures(path)
+    found = {(i.column, i.value) for i in issues if i.rule.startswith("value label")}
+    assert found == {("approval", 1), ("approval", 2), ("approval", 4), ("approval", 5),
+                     ("gender", 0), ("gender", 1)}
+    message = str(next(i for i in issues if (i.column, i.value) == ("approval", 1)))
+    assert str(path) in message and "column 'approval'" in message
+    assert "code 1 'strongly approve'" in message and "says 'strongly disapprove'" in message
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_file_whose_value_labels_match_the_codebook_passes(tmp_path, suffix):
+    labels = {"approval": {c: lab.title() for c, lab in CODEBOOK["approval"].codes.items()},
+              "gender": {0: "female", 1: "male"}}
+    typed = validate_raw(read_survey(_labelled_export(tmp_path, suffix, labels)), CODEBOOK)
+    assert typed["approval"].tolist()[:1] == [5]

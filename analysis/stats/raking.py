@@ -91,6 +91,9 @@ class RakeDiagnostics:
     effective_n: float
     margin_of_error: float
     margins: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: Respondents whose weight the cap holds down, by category of each margin: who the
+    #: cap affects is a result a paper states, so it is recorded, not assumed.
+    at_cap_by_margin: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))
@@ -519,13 +522,15 @@ def _diagnostics(
     at_cap = np.isfinite(hi) & (w_atom >= hi * (1 - _AT_BOUND_RTOL))
     at_floor = (lo > 0) & (w_atom <= lo * (1 + _AT_BOUND_RTOL))
     total = float(margins[0].totals.sum())
-    margin_table = {}
+    margin_table, capped = {}, {}
     for m, mg in enumerate(margins):
         achieved = np.bincount(at.codes[m], at.count * w_atom, minlength=len(mg.labels))
         margin_table[mg.name] = {
             lab: {"target": float(t / total), "achieved": float(a / wsum)}
             for lab, t, a in zip(mg.labels, mg.totals, achieved, strict=True)
         }
+        n_capped = np.bincount(at.codes[m][at_cap], at.count[at_cap], minlength=len(mg.labels))
+        capped[mg.name] = {lab: int(k) for lab, k in zip(mg.labels, n_capped, strict=True)}
     return RakeDiagnostics(
         n=int(n),
         iterations=iterations,
@@ -544,4 +549,5 @@ def _diagnostics(
         effective_n=n / deff,
         margin_of_error=Z95 * math.sqrt(deff * 0.25 / n),
         margins=margin_table,
+        at_cap_by_margin=capped,
     )

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.survey.codebook import Codebook, load_codebook
-from analysis.survey.reader import read_survey
+from analysis.survey.reader import SurveyData, read_survey
 from analysis.survey.validation import (
     CLEAN_CATEGORIES,
     CLEAN_COLUMNS,
@@ -44,6 +44,8 @@ from analysis.survey.validation import (
     FINISHED,
     ID_COLUMN,
     START,
+    Issue,
+    ValidationError,
     check_unique,
     validate_clean,
     validate_raw,
@@ -283,6 +285,40 @@ def read_provinces(path: str | Path) -> pd.DataFrame:
     return table
 
 
+def check_province_codes(data: SurveyData, typed: pd.DataFrame, provinces: pd.DataFrame,
+                         provinces_path: str | Path) -> None:
+    """Every province code of the export has a row (name, region) in the provinces table.
+
+    Without one the respondent would have no region and fall out of the raking silently;
+    the issue names the row, the code and the table to add it to.
+    """
+    if "province" not in typed.columns:
+        return
+    codes = typed["province"]
+    unknown = codes.notna() & ~codes.isin(provinces["code"])
+    if unknown.any():
+        ids = typed[ID_COLUMN].astype("string") if ID_COLUMN in typed else None
+        rule = (f"province code not in {provinces_path}: add a row 'code,province_en,region' "
+                "for it")
+        raise ValidationError(data.path, [
+            Issue(data.path, int(data.lines[i]), None if ids is None else str(ids[i]),
+                  "province", int(codes[i]), rule)
+            for i in typed.index[unknown.to_numpy()]
+        ])
+
+
+def _all_excluded(raw_path: str | Path, flags: pd.DataFrame) -> str:
+    """Say at cleaning, not at weighting, that no respondent is left, and why."""
+    first = flags.idxmax(axis=1)
+    counts = ", ".join(f"{rule}: {int((first == rule).sum())}" for rule in flags.columns
+                       if (first == rule).any())
+    return (
+        f"{raw_path}: all {len(flags)} respondents were excluded by the cleaning rules "
+        f"(by first rule failed: {counts}); no valid respondent is left to analyse. Check the "
+        "export, or the rules and their parameters under cleaning.rules in config/config.yaml"
+    )
+
+
 # --- flow and entry point ----------------------------------------------------------
 
 
@@ -327,20 +363,24 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
     is accepted too). ``root`` (default: the project root) is where manifest paths are
     relative to.
     """
-    from analysis.project import PROJECT_ROOT
+    from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
 
     root = Path(root) if root is not None else PROJECT_ROOT
     if set(rules) == {"rules"} and isinstance(rules["rules"], Mapping):
         rules = rules["rules"]
-    verify_manifest(manifest_path, root, [raw_path])
+    verify_manifest(manifest_path, root, [raw_path], register_hint=REGISTER_COMMAND)
     codebook = load_codebook(codebook_path)
     data = read_survey(raw_path, codebook.columns)
     typed = validate_raw(data, codebook)
     flags = apply_rules(typed, codebook, rules)
     valid = typed[~flags.any(axis=1)]
+    if valid.empty:
+        raise CleaningError(_all_excluded(raw_path, flags))
+    provinces = read_provinces(provinces_path)
+    check_province_codes(data, typed, provinces, provinces_path)
     for column in sorted({ID_COLUMN} | {n for n, v in codebook.variables.items() if v.unique}):
         check_unique(valid, column, f"{raw_path} after exclusions", data.lines)
-    clean = build_clean(valid, codebook, read_provinces(provinces_path))
+    clean = build_clean(valid, codebook, provinces)
     validate_clean(clean, f"cleaned file from {raw_path}")
     log = exclusion_log(flags, typed[ID_COLUMN], data.lines)
     summary = flow(typed, flags, rules)

@@ -101,16 +101,22 @@ def _type_column(series: pd.Series, var: Variable) -> tuple[pd.Series, pd.Series
                                    errors="coerce")
         return typed, present & typed.isna(), f"type: timestamp {TIMESTAMP_FORMAT}"
     numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    infinite = numbers.notna() & ~np.isfinite(numbers)  # 'inf', '-inf', '1e999'
+    numbers = numbers.mask(infinite)
     bad = present & numbers.isna()
     if var.type == "float":
-        return numbers, bad, "type: number"
+        return numbers, bad, "type: finite number"
     fractional = numbers.notna() & (np.floor(numbers) != numbers)
     typed = numbers.where(~fractional).astype("Int64")
     return typed, bad | fractional, "type: integer"
 
 
 def type_frame(data: SurveyData, codebook: Codebook) -> tuple[pd.DataFrame, list[Issue]]:
-    """Convert codebook columns to their types; report cells that do not parse."""
+    """Convert codebook columns to their types; report cells that do not parse.
+
+    A column in which more than MAX_LISTED cells fail (a changed timestamp format, a
+    column of text) is one issue giving the count and the first cell, not a flood.
+    """
     frame, issues = data.frame, []
     typed = pd.DataFrame(index=frame.index)
     ids = _ids(frame)
@@ -118,8 +124,17 @@ def type_frame(data: SurveyData, codebook: Codebook) -> tuple[pd.DataFrame, list
         if name not in frame.columns:
             continue
         typed[name], bad, rule = _type_column(frame[name], var)
-        for idx in frame.index[bad.to_numpy()]:
-            issues.append(_issue(data, ids, idx, name, frame.at[idx, name], rule))
+        failed = frame.index[bad.to_numpy()]
+        if len(failed) > MAX_LISTED:
+            first = _issue(data, ids, failed[0], name, frame.at[failed[0], name], rule)
+            issues.append(Issue(
+                data.path, None, None, name, None,
+                f"{rule}: {len(failed)} of {int(frame[name].notna().sum())} values fail, "
+                f"the first on line {first.line} ({first.value!r}); is the whole column in "
+                "another format?",
+            ))
+            continue
+        issues += [_issue(data, ids, idx, name, frame.at[idx, name], rule) for idx in failed]
     return typed, issues
 
 
@@ -135,6 +150,38 @@ def _issue(data: SurveyData, ids: pd.Series, idx: Any, column: str | None, value
     value = None if _missing(value) else (value.item() if hasattr(value, "item") else value)
     return Issue(data.path, int(data.lines[idx]), None if pd.isna(rid) else str(rid), column,
                  value, rule)
+
+
+# --- value labels of SPSS / Stata files --------------------------------------------
+
+
+def _label_key(label: str) -> str:
+    return " ".join(str(label).split()).casefold()
+
+
+def label_issues(data: SurveyData, codebook: Codebook) -> list[Issue]:
+    """A labelled file (.sav, .dta) whose own value labels disagree with the codebook.
+
+    The codes are read as numbers, so a file whose labels reverse the approval scale or
+    swap the genders would build with the codebook's meaning silently applied to the
+    opposite answers. Every code the file labels differently (case and spacing aside)
+    is an issue naming the column, the code, the label found and the label expected.
+    """
+    issues = []
+    for column, labels in sorted(data.value_labels.items()):
+        var = codebook.variables.get(column)
+        if var is None:
+            continue
+        expected = {**var.codes, **var.missing_codes}
+        for code, found in sorted(labels.items()):
+            want = expected.get(code)
+            if want is not None and _label_key(found) != _label_key(want):
+                issues.append(Issue(
+                    data.path, None, None, column, code,
+                    f"value label: the file labels code {code} {found!r}, the codebook "
+                    f"{codebook.path} says {want!r}",
+                ))
+    return issues
 
 
 # --- codebook schema ---------------------------------------------------------------
@@ -225,7 +272,10 @@ def _unique_issues(data: SurveyData, typed: pd.DataFrame, codebook: Codebook, st
     """Identical submissions always; codebook ``unique: true`` columns when ``strict``."""
     issues = []
     if ID_COLUMN in typed.columns and START in typed.columns:
-        dup = typed.duplicated([ID_COLUMN, START], keep=False) & typed[ID_COLUMN].notna()
+        # A start time that did not parse is reported as a type error, not as a copy.
+        known = typed[ID_COLUMN].notna() & typed[START].notna()
+        dup = typed[known].duplicated([ID_COLUMN, START], keep=False).reindex(
+            typed.index, fill_value=False)
         rule = (f"unique per submission: ({ID_COLUMN}, {START}) repeats, a copied record "
                 "that the duplicate rule cannot order")
         issues += [_issue(data, ids, i, ID_COLUMN, data.frame.at[i, ID_COLUMN], rule)
@@ -252,6 +302,7 @@ def validate_raw(data: SurveyData, codebook: Codebook, strict_unique: bool = Fal
               "column not in the codebook")
         for col in data.frame.columns if col not in codebook.variables
     ]
+    issues += label_issues(data, codebook)
     typed, type_issues = type_frame(data, codebook)
     issues += type_issues
     issues += _schema_issues(data, typed, codebook_schema(codebook, typed), ids)

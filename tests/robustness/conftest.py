@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.buildutil import copy_project, snakemake
+from tests.buildutil import copy_project, planned_rules, snakemake
 
 MANIFEST = "data/raw/MANIFEST.sha256"
 
@@ -86,3 +87,12 @@ def scratch(tmp_path_factory) -> Path:
 def build(project: Path, *targets: str) -> subprocess.CompletedProcess:
     """Run Snakemake to ``targets`` in the scratch copy, failing the test if it fails."""
     return snakemake(project, *targets)
+
+
+def copy_of_build(built: Path, directory: Path) -> Path:
+    """A copy of the session's finished build (modification times and Snakemake metadata
+    included), checked to be up to date; the session's build itself is never modified."""
+    copy = directory / "project"
+    shutil.copytree(built, copy, symlinks=True)
+    assert planned_rules(copy) == set(), "the copied build is not up to date"
+    return copy

@@ -31,6 +31,7 @@ DOCUMENTS = "data/raw/civilized/civilized_documents.qdpx"
 RESIDENTS = "data/raw/civilized/civilized_interviews.qdpx"
 CIVILIZED_CODEBOOK = "data/codebook/civilized_codebook.yaml"
 CONFIG = "config/config.yaml"
+PROVINCES = "data/codebook/provinces.csv"
 
 CLEAN = ("clean", "results/survey_clean.parquet",
          ("results/survey_clean.parquet", "results/exclusion_log.csv", "results/cleaning.json"))
@@ -53,6 +54,8 @@ class Case:
     problem: str  # regex the error message must match
     register: bool = False
     stage: tuple[str, str, tuple[str, ...]] = CLEAN  # (rule, target, outputs of the rule)
+    preflight: bool = False  # refused before any job runs (the message names no rule)
+    absent: str | None = None  # regex the message must NOT match (a misleading error)
 
     @property
     def id(self) -> str:
@@ -126,6 +129,44 @@ def codebook_not_yaml(data: bytes) -> bytes:
     return data[: len(data) // 3] + b"\n  variables: [unclosed\n"
 
 
+def every_row(column: str, edit: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """Apply ``edit`` to ``column`` in every data row."""
+    def damage(data: bytes) -> bytes:
+        prefix, lines = _lines(data)
+        position = lines[0].split(b",").index(column.encode())
+        for i, line in enumerate(lines[1:], 1):
+            cells = line.split(b",")
+            if len(cells) > position:
+                cells[position] = edit(cells[position])
+                lines[i] = b",".join(cells)
+        return prefix + b"\n".join(lines)
+    return damage
+
+
+def day_first(stamp: bytes) -> bytes:
+    """'2018-02-15 00:13:58' as a European spreadsheet re-saves it: '15/02/2018 00:13'."""
+    if len(stamp) < 16:
+        return stamp
+    return stamp[8:10] + b"/" + stamp[5:7] + b"/" + stamp[:4] + stamp[10:16]
+
+
+def drop_province_row(data: bytes) -> bytes:
+    """The provinces table lost the row of the first export's province (Fujian, 35)."""
+    return b"".join(line for line in data.splitlines(keepends=True)
+                    if not line.startswith(b"35,"))
+
+
+def duplicate_yaml_key(key: bytes, value: bytes) -> Callable[[bytes], bytes]:
+    """A second ``key:`` (same indentation) just above the first: plain YAML would keep
+    the later one silently; the project's loader names both lines."""
+    def damage(data: bytes) -> bytes:
+        lines = data.split(b"\n")
+        i = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith(key + b":"))
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        return b"\n".join([*lines[:i], indent + key + b": " + value, *lines[i:]])
+    return damage
+
+
 SURVEY_CASES = [
     Case("survey", "wrong-encoding", SURVEY, corrupt.wrong_encoding,
          r"wrong encoding.*0xe9 on line 3", register=True),
@@ -166,7 +207,26 @@ SURVEY_CASES = [
          r":3 .*column 'respondent_id'.*unique per submission", register=True),
     Case("survey", "changed-not-registered", SURVEY,
          lambda d: corrupt.set_cell(d, 0, "age", "31"),
-         r"changed since it was registered[\s\S]*python -m paperkit.manifest register"),
+         r"data/raw/survey/scs_survey_2018_export.csv: changed since it was registered"
+         r"[\s\S]*make register-data", preflight=True),
+    Case("survey", "inf-in-numeric-cell", SURVEY, lambda d: corrupt.set_cell(d, 0, "age", "inf"),
+         r":2 \(respondent_id R\d+\) column 'age': value 'inf' -- rule: type: integer",
+         register=True, absent="OverflowError"),
+    Case("survey", "all-respondents-excluded", SURVEY,
+         every_row("finished", lambda cell: b"0"),
+         r"all 3673 respondents were excluded by the cleaning rules \(by first rule failed: "
+         r"incomplete: 3673\)[\s\S]*cleaning.rules in config/config.yaml", register=True,
+         absent="has no rows"),
+    Case("survey", "timestamps-unparseable", SURVEY, every_row("start_time", day_first),
+         r"column 'start_time' -- rule: type: timestamp %Y-%m-%d %H:%M:%S: 3673 of 3673 values "
+         r"fail, the first on line 2 \('15/02/2018 00:13'\)", register=True,
+         absent="copied record"),
+    Case("survey", "province-missing-from-table", PROVINCES, drop_province_row,
+         r":2 \(respondent_id R\d+\) column 'province': value 35 -- rule: province code not "
+         r"in data/codebook/provinces.csv"),
+    Case("survey", "codebook-duplicate-key", SURVEY_CODEBOOK,
+         duplicate_yaml_key(b"codes", b"{1: male, 0: female}"),
+         r"line \d+: duplicate key 'codes' \(first given at line \d+\)"),
     Case("survey", "codebook-unknown-type", SURVEY_CODEBOOK, codebook_unknown_type,
          r"age.*integr"),
     Case("survey", "codebook-not-yaml", SURVEY_CODEBOOK, codebook_not_yaml,
@@ -309,7 +369,11 @@ INTERVIEW_CASES = [
     Case("interviews", "selection-not-integer", INTERVIEWS, selection_not_integer,
          r"startPosition/endPosition must be integers", register=True, stage=THEMES),
     Case("interviews", "changed-not-registered", INTERVIEWS, selection_out_of_range,
-         r"changed since it was registered", stage=THEMES),
+         r"changed since it was registered[\s\S]*make register-data", stage=THEMES,
+         preflight=True),
+    Case("interviews", "codebook-duplicate-key", INTERVIEW_CODEBOOK,
+         duplicate_yaml_key(b"category", b"Awareness"),
+         r"line \d+: duplicate key 'category' \(first given at line \d+\)", stage=THEMES),
     Case("interviews", "codebook-unknown-category", INTERVIEW_CODEBOOK,
          interview_codebook_unknown_category, r"unknown category 'Awarenes'", stage=THEMES),
     Case("interviews", "mapping-code-not-in-project", INTERVIEW_MAPPING,
@@ -452,6 +516,8 @@ TARGET_CASES = [
          r"gender.*positive and finite", stage=WEIGHT),
     Case("targets", "not-a-mapping", TARGETS, lambda d: b"- age_band\n- gender\n",
          r"expected a top-level 'margins' mapping", stage=WEIGHT),
+    Case("targets", "duplicate-key", TARGETS, duplicate_yaml_key(b"male", b"0.39"),
+         r"line \d+: duplicate key 'male' \(first given at line \d+\)", stage=WEIGHT),
 ]
 
 
@@ -487,6 +553,8 @@ CONFIG_CASES = [
          r"'/etc/passwd' does not match"),
     Case("config", "yaml-syntax", CONFIG, lambda d: d + b"\nweighting: [unclosed\n",
          r"config/config.yaml: line \d+: not valid YAML"),
+    Case("config", "duplicate-cap", CONFIG, duplicate_yaml_key(b"cap", b"3.0"),
+         r"config/config.yaml: line \d+: duplicate key 'cap' \(first given at line \d+\)"),
 ]
 
 ALL_CASES = SURVEY_CASES + INTERVIEW_CASES + CIVILIZED_CASES + TARGET_CASES + CONFIG_CASES

@@ -10,6 +10,7 @@ temporary file) left behind, and the raw data byte-identical.
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -70,10 +71,12 @@ def test_bad_input_stops_the_build_naming_file_and_problem_and_writes_nothing(
         proc = snakemake(project, target, check=False)
         assert (project / case.path).read_bytes() == damaged
         assert tree_digest(project / "data/raw") == raw_during
-    is_config = case.path == CONFIG
-    assert_failed_cleanly(proc, rule=None if is_config else rule, file=_expected_file(case),
+    at_load = case.path == CONFIG or case.preflight
+    assert_failed_cleanly(proc, rule=None if at_load else rule, file=_expected_file(case),
                           problem=case.problem)
-    if is_config:  # refused while loading the workflow: nothing may have been written
+    if case.absent:
+        assert not re.search(case.absent, proc.stdout + proc.stderr), f"{case.id}: {case.absent}"
+    if at_load:  # refused while loading the workflow: nothing may have been written
         assert tree_digest(project / "results") == results_before
     else:
         for output in outputs:

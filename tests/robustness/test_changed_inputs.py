@@ -15,7 +15,6 @@ checksum before trusting the newer mtime. That is tested too, on the targets fil
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import yaml
 
 from tests.buildutil import planned_rules
 from tests.fixtures.survey_bad import corrupt
+from tests.robustness.conftest import MANIFEST, copy_of_build, register
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
 
@@ -83,27 +83,41 @@ CHANGES = {
 
 @pytest.fixture(scope="module")
 def project(built, tmp_path_factory) -> Path:
-    """A copy of the finished build, modification times and metadata included."""
-    copy = tmp_path_factory.mktemp("changed") / "project"
-    shutil.copytree(built, copy, symlinks=True)
-    assert planned_rules(copy) == set(), "the copied build is not up to date"
-    return copy
+    return copy_of_build(built, tmp_path_factory.mktemp("changed"))
 
 
 @pytest.mark.parametrize("name", list(CHANGES))
 def test_changed_input_reruns_exactly_its_dependent_rules(project: Path, name: str):
     rel, change, expected = CHANGES[name]
-    path = project / rel
+    path, manifest = project / rel, project / MANIFEST
     original, stat = path.read_bytes(), path.stat()
+    manifest_bytes, manifest_stat = manifest.read_bytes(), manifest.stat()
     change(project, rel)
+    if rel.startswith("data/raw/"):  # a raw file replaced on purpose is registered
+        register(project, rel)
     try:
         planned = planned_rules(project)
     finally:
-        path.write_bytes(original)
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        for file, data, st in ((path, original, stat), (manifest, manifest_bytes, manifest_stat)):
+            file.write_bytes(data)
+            os.utime(file, ns=(st.st_atime_ns, st.st_mtime_ns))
     missing, extra = sorted(expected - planned), sorted(planned - expected)
     assert planned == expected, f"{name}: not rerun {missing}; rerun without cause {extra}"
     assert planned_rules(project) == set(), f"restoring {rel} left the build out of date"
+
+
+def test_changed_content_under_an_old_file_time_reruns_its_dependent_rules(project: Path):
+    """`cp -p` of a changed targets file: newer content, the old mtime (paperkit/preflight.py)."""
+    path = project / "data/targets/population_margins.yaml"
+    original, stat = path.read_bytes(), path.stat()
+    path.write_bytes(original + b"\n# edited, then copied back with cp -p\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    try:
+        assert planned_rules(project) == WEIGHT_DOWN
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert planned_rules(project) == set()
 
 
 def test_touching_a_small_input_without_changing_it_reruns_nothing(project: Path):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SKIP = {".venv", ".git", ".snakemake", "results", "build", "logs", "dist", ".pytest_cache",
-        ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
+SKIP = {".venv", ".venv-slurm", ".git", ".snakemake", "results", "build", "logs", "dist",
+        ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
 
 
 def copy_project(dst: Path) -> Path:

@@ -77,6 +77,8 @@ Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores (load 
 after the runs: {load}; the machine is shared, so compare the ratio, not the seconds).
 Single-node SLURM 22.05 on localhost without accounting; profiles/slurm as shipped
 (squeue status checks, first check after 2 s); the model fit is the only SLURM job.
+On one machine the SLURM job's CPUs come on top of Snakemake's two local cores, so
+under load the SLURM route can even be the faster one.
 
 | route | median s | runs s |
 |---|---|---|

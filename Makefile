@@ -15,8 +15,12 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 DIE_WITH_MAKE := $(shell command -v setpriv >/dev/null 2>&1 && echo setpriv --pdeathsig KILL)
 BUILD := $(DIE_WITH_MAKE) $(SNAKEMAKE) --rerun-incomplete
 REPORT := build/paper/_manuscript/report.html
+# The SLURM route (profiles/slurm/README.md): .venv plus the SLURM executor plugin.
+SLURM_VENV  := .venv-slurm
+SLURM_STAMP := $(SLURM_VENV)/.installed
 
-.PHONY: paper report archive test lint dag register-data bench lock clean check-interviews
+.PHONY: paper report archive test lint dag register-data bench lock clean check-interviews \
+        cluster-env
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
@@ -65,7 +69,27 @@ $(STAMP): envs/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r envs/requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	@# The SLURM executor lives in $(SLURM_VENV) only: installed here, it would probe the
+	@# cluster (scontrol) at every Snakemake start. Remove it where an older lock put it.
+	$(BIN)/python -m pip uninstall --quiet --yes snakemake-executor-plugin-slurm \
+	  snakemake-executor-plugin-slurm-jobstep 2>/dev/null
 	@touch $(STAMP)
+
+# $(SLURM_VENV): a venv that sees every package of .venv (a .pth file adds its
+# site-packages) and adds Snakemake's SLURM executor from envs/requirements-slurm.lock.
+# Only `$(SLURM_VENV)/bin/snakemake --profile profiles/slurm` loads the plugin.
+cluster-env: $(SLURM_STAMP)
+
+$(SLURM_STAMP): envs/requirements-slurm.lock $(STAMP)
+	rm -rf $(SLURM_VENV)
+	$(BIN)/python -m venv $(SLURM_VENV)
+	$(BIN)/python -c 'import sysconfig; print("import site; site.addsitedir(%r)" \
+	  % sysconfig.get_paths()["purelib"])' > "$$($(SLURM_VENV)/bin/python -c \
+	  'import sysconfig; print(sysconfig.get_paths()["purelib"])')/_project_venv.pth"
+	$(SLURM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  --ignore-installed -r envs/requirements-slurm.lock
+	$(SLURM_VENV)/bin/python -m pip check --disable-pip-version-check
+	@touch $(SLURM_STAMP)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r envs/requirements.in
@@ -74,4 +98,4 @@ lock: $(STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | sort -f; } > envs/requirements.lock
 
 clean:
-	rm -rf results build figures/*/ logs .snakemake/log dist
+	rm -rf results build figures/*/ logs .snakemake/log .snakemake/slurm_logs dist

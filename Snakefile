@@ -21,6 +21,28 @@ include: "rules/figures.smk"  # figures and tables (cheap)
 include: "rules/numbers.smk"  # numbers, appendix tables, provenance
 include: "rules/manuscript.smk"  # notebooks -> stage -> checks -> render
 
+# On a cluster (profiles/slurm) only the model fits, the expensive step, are submitted
+# as a job (resources stated in rules/survey.smk). Every other rule takes seconds, less
+# than a queue wait: it runs on the node that runs Snakemake, which renders the paper.
+localrules:
+    all,
+    clean,
+    weight,
+    describe,
+    themes,
+    figures_describe,
+    model_table,
+    figures_models,
+    figures_themes,
+    numbers,
+    appendix_tables,
+    provenance,
+    notebook,
+    stage_paper,
+    check_numbers,
+    check_claims,
+    manuscript,
+
 
 # The paper and every results file: a missing intermediate file (for example one that
 # Snakemake deleted after a failed job) is rebuilt with its downstream, not taken as

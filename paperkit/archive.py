@@ -47,8 +47,8 @@ TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
 # Folders never packaged: caches anywhere, build outputs only at the top (analysis/figures/
 # is code; figures/ is output).
-SKIP_DIRS = {".venv", ".git", ".snakemake", ".pytest_cache", ".ruff_cache", ".hypothesis",
-             "__pycache__", ".ipynb_checkpoints", "_work", ".quarto"}
+SKIP_DIRS = {".venv", ".venv-slurm", ".git", ".snakemake", ".pytest_cache", ".ruff_cache",
+             ".hypothesis", "__pycache__", ".ipynb_checkpoints", "_work", ".quarto"}
 SKIP_TOP_DIRS = {"results", "build", "logs", "figures", "dist"}
 # Built files copied into outputs/ (project path, package path), besides the paper formats.
 BUILT = [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-SKIP = {".venv", ".git", ".snakemake", "results", "build", "logs", "dist", ".pytest_cache",
-        ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
+SKIP = {".venv", ".venv-slurm", ".git", ".snakemake", "results", "build", "logs", "dist",
+        ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
 
 
 def copy_project(dst: Path) -> Path:
@@ -73,3 +73,29 @@ def planned_rules(project: Path) -> set[str]:
     table = text.split("Job stats:", 1)[1]
     rules = set(re.findall(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE))
     return rules - {"total", "job"}
+
+
+def cluster_env(project: Path) -> Path:
+    """The README's cluster set-up in ``project``: ``.venv`` (this checkout's), then
+    ``make cluster-env``, which adds ``.venv-slurm`` with the SLURM executor plugin.
+
+    Returns the project's ``.venv-slurm/bin/snakemake``.
+    """
+    venv = project / ".venv"
+    if not venv.exists():
+        venv.symlink_to(Path(sys.prefix))
+    proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "cluster-env"],
+                          cwd=project, capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise AssertionError(f"make cluster-env failed:\n{proc.stdout}\n{proc.stderr}")
+    return project / ".venv-slurm" / "bin" / "snakemake"
+
+
+def local_rules(project: Path = ROOT) -> set[str]:
+    """The rules the workflow's ``localrules:`` directives keep off a cluster."""
+    names: set[str] = set()
+    for path in [project / "Snakefile", *sorted((project / "rules").glob("*.smk"))]:
+        for block in re.findall(r"^localrules:\s*\n((?:[ \t]+\w+,?[ \t]*\n)+)", path.read_text(),
+                                flags=re.MULTILINE):
+            names.update(re.findall(r"\w+", block))
+    return names

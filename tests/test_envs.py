@@ -16,9 +16,9 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _lock() -> dict[str, str]:
+def _lock(name: str = "requirements.lock") -> dict[str, str]:
     pins = {}
-    for line in (ENVS / "requirements.lock").read_text().splitlines():
+    for line in (ENVS / name).read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             name, version = line.split("==")
@@ -40,8 +40,9 @@ def _conda_pins(path: Path) -> dict[str, str]:
 CONDA_FILES = sorted(ENVS.glob("*.yaml"))
 
 
-def test_every_lock_line_is_an_exact_pin():
-    for line in (ENVS / "requirements.lock").read_text().splitlines():
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-slurm.lock"])
+def test_every_lock_line_is_an_exact_pin(lock: str):
+    for line in (ENVS / lock).read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+!\-]+", line), line
 
@@ -79,3 +80,13 @@ def test_installed_versions_match_the_lock_file():
     lock = _lock()
     for dist in ("snakemake", "pandas", "numpy", "statsmodels", "seaborn", "typst"):
         assert metadata.version(dist) == lock[_norm(dist)], dist
+
+
+def test_slurm_executor_is_kept_out_of_the_main_environment():
+    """Installed in .venv, Snakemake would import it, and it would probe the cluster, at
+    every start; it lives in .venv-slurm (make cluster-env) on top of the same pins."""
+    main, slurm = _lock(), _lock("requirements-slurm.lock")
+    assert "snakemake-executor-plugin-slurm" in slurm
+    assert not any(name.startswith("snakemake-executor-plugin-slurm") for name in main)
+    for name, version in slurm.items():
+        assert main.get(name, version) == version, f"{name}: {version} here, {main[name]} in .venv"

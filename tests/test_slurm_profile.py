@@ -1,20 +1,36 @@
-"""The SLURM profile of profiles/slurm plans the whole workflow (dry run, no cluster needed)."""
+"""The SLURM profile of profiles/slurm, as shipped, plans the whole workflow (dry run, no
+cluster needed), states no resources of its own, and local builds never touch cluster tools."""
 
 from __future__ import annotations
 
-import shutil
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.buildutil import ROOT, copy_project, snakemake
+from tests.buildutil import ROOT, SNAKEMAKE, cluster_env, copy_project, local_rules, project_env
+from tests.slurm_cluster import CLIENT_TOOLS
 
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
+SITE_KEYS = {"slurm_account", "slurm_partition"}
+
+
+def _settings() -> dict:
+    return yaml.safe_load(PROFILE.read_text())
+
+
+def _run(snakemake: str | Path, project: Path, *args: str, env: dict | None = None,
+         ) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(snakemake), *args], cwd=project, env=env or project_env(project),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"snakemake {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
+    return proc
 
 
 def _rules(project: Path) -> set[str]:
-    return set(snakemake(project, "--list-rules").stdout.split())
+    return set(_run(SNAKEMAKE, project, "--list-rules").stdout.split())
 
 
 @pytest.fixture(scope="module")
@@ -22,30 +38,44 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_project(tmp_path_factory.mktemp("slurm") / "project")
 
 
-def _profile(project: Path) -> Path:
-    """The shipped profile; without conda installed, its conda deployment is dropped."""
-    settings = yaml.safe_load(PROFILE.read_text())
-    if shutil.which("conda") is None and shutil.which("mamba") is None:
-        settings.pop("software-deployment-method", None)
-    target = project / ".test-profile"
-    target.mkdir(exist_ok=True)
-    (target / "config.yaml").write_text(yaml.safe_dump(settings))
-    return target
-
-
-def test_profile_uses_the_official_slurm_executor_and_names_existing_rules(project) -> None:
-    settings = yaml.safe_load(PROFILE.read_text())
+def test_profile_uses_the_official_slurm_executor_with_squeue_status_and_no_conda() -> None:
+    settings = _settings()
     assert settings["executor"] == "slurm"
-    assert set(settings["set-resources"]) <= _rules(project)
-    assert {"mem_mb", "runtime"} <= set(settings["default-resources"])
+    assert settings["slurm-status-command"] == "squeue"
+    # the plugin falls back to sacct unless MinJobAge (default 300 s) >= 3 x this delay
+    assert 0 < settings["slurm-init-seconds-before-status-checks"] <= 99
+    assert "software-deployment-method" not in settings
+    assert "sdm" not in settings
 
 
-def test_dry_run_with_the_profile_plans_every_rule_of_the_build(project) -> None:
-    proc = snakemake(project, "--profile", str(_profile(project)), "--dry-run", "--forceall")
+def test_profile_states_no_rule_resources_only_the_site_account_and_partition() -> None:
+    settings = _settings()
+    assert "set-resources" not in settings
+    assert set(settings.get("default-resources") or {}) <= SITE_KEYS
+    text = PROFILE.read_text()
+    for key in SITE_KEYS:
+        assert re.search(rf"^  # {key}: YOUR_\w+$", text, flags=re.MULTILINE), key
+
+
+def test_every_rule_runs_locally_or_states_its_cluster_resources(project: Path) -> None:
+    local = local_rules(project)
+    assert local <= _rules(project)
+    cluster = _rules(project) - local
+    assert "model" in cluster
+    smk = "\n".join(p.read_text() for p in sorted((project / "rules").glob("*.smk")))
+    for rule in cluster:
+        body = smk.split(f"\nrule {rule}:", 1)[1].split("\nrule ", 1)[0]
+        resources = body.split("resources:", 1)[-1].split("log:", 1)[0]
+        assert "mem_mb=" in resources and "runtime=" in resources, rule
+
+
+def test_dry_run_with_the_shipped_profile_plans_every_rule_of_the_build(project: Path) -> None:
+    snakemake = cluster_env(project)
+    proc = _run(snakemake, project, "--profile", str(PROFILE.parent), "--dry-run", "--forceall")
     table = proc.stdout.split("Job stats:", 1)[1]
     planned = {line.split()[0] for line in table.splitlines()[3:] if line.strip()}
     assert "model" in planned and "manuscript" in planned
-    assert _rules(project) - {"all"} <= planned | {"all"}
+    assert _rules(project) <= planned | {"total"}
 
 
 def test_heavy_rule_declares_its_resources_in_the_workflow() -> None:
@@ -54,3 +84,21 @@ def test_heavy_rule_declares_its_resources_in_the_workflow() -> None:
     resources = model.split("resources:", 1)[1].split("log:", 1)[0]
     assert "mem_mb=" in resources and "runtime=" in resources
     assert "threads:" in model
+
+
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_local_builds_never_call_cluster_tools_even_where_scontrol_hangs(built: Path,
+                                                                          tmp_path: Path) -> None:
+    """SLURM client tools on PATH whose every call hangs: the main venv never calls them."""
+    fake, calls = tmp_path / "bin", tmp_path / "calls.log"
+    fake.mkdir()
+    for tool in CLIENT_TOOLS:
+        (fake / tool).write_text(f'#!/bin/sh\necho "$0 $*" >> {calls}\nsleep 600\n')
+        (fake / tool).chmod(0o755)
+    env = project_env(built)
+    env["PATH"] = f"{fake}:{env['PATH']}"
+    for args in (["--dry-run"], []):  # what `snakemake -n` and a no-op `make paper` run
+        proc = _run(SNAKEMAKE, built, "--cores", "2", *args, env=env)
+        assert "Nothing to be done" in proc.stdout + proc.stderr
+    assert not calls.exists(), calls.read_text()

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paperkit import qmd
 from paperkit.io import write_json, write_text
 from paperkit.tables import pipe_table
 
-EMBED = re.compile(r"\{\{<\s*embed\s+notebooks/([\w.-]+\.ipynb)#([\w-]+)[^>]*>\}\}")
-INCLUDE = re.compile(r"\{\{<\s*include\s+(_tables/[^\s>]+)\s*>\}\}")
 CAPTION_LABEL = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
 CELL_PATH = re.compile(r'\b(RESULTS|FIGURES)\s*/\s*"([^"]+)"')
 CELL_ROOTS = {"RESULTS": "results", "FIGURES": "figures"}
@@ -94,22 +93,23 @@ def trace_article(
     article: Path, notebook_dir: Path, rules: Mapping[str, Mapping[str, Any]]
 ) -> list[Item]:
     """Every embedded or included figure/table of ``article``, in order of appearance."""
-    lines = article.read_text(encoding="utf-8").splitlines()
+    doc = qmd.read_document(article, includes=False)
+    lines = [line.text for line in qmd.read_lines(article)]
     cache: dict[str, dict[str, str]] = {}
     items: list[Item] = []
-    for number, line in enumerate(lines, start=1):
-        where = f"{article}:{number}"
-        if embed := EMBED.search(line):
-            name, label = embed.groups()
+    for sc in qmd.shortcodes(doc.body, ("embed", "include")):
+        if sc.name == "embed":
+            embed = qmd.embed_of(sc)
+            name = Path(embed.notebook).name
             cells = cache.setdefault(name, notebook_cells(notebook_dir / name))
-            if label not in cells:
-                raise ProvenanceError(f"{where}: {name} has no labelled cell {label!r} "
-                                      "that displays a pipeline file")
+            if embed.label not in cells:
+                raise ProvenanceError(f"{sc.where}: {name} has no labelled cell "
+                                      f"{embed.label!r} that displays a pipeline file")
             shown = f"paper/notebooks/{name} (rule notebook)"
-            items.append(_item(label, cells[label], shown, rules))
-        elif include := INCLUDE.search(line):
-            label = _caption_label(lines, number, where)
-            output = "results/tables/" + include.group(1).removeprefix("_tables/")
+            items.append(_item(embed.label, cells[embed.label], shown, rules))
+        elif sc.first_arg.startswith("_tables/"):
+            label = _caption_label(lines, sc.line.lineno, sc.where)
+            output = "results/tables/" + sc.first_arg.removeprefix("_tables/")
             items.append(_item(label, output, "included by the article (rule stage_paper)",
                                rules))
     return items

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from paperkit import qmd
 from paperkit.io import atomic_path
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
@@ -73,7 +74,6 @@ TYPST_HEADER = """\
 #show link: set text(fill: rgb("#1f4e79"))
 #show heading: set block(above: 1.4em, below: 0.8em)
 """
-SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
 ERROR_LINE = re.compile(r"RENDER-ERROR ([\w-]+): (.+)")
 ERROR_TEXT = {
     "unresolved-xref": "cross-reference to an undefined label '{id}'",
@@ -88,17 +88,7 @@ class RenderError(RuntimeError):
     """The manuscript cannot be rendered; the message names file and line."""
 
 
-@dataclass(frozen=True)
-class SourceLine:
-    """One line of the expanded document and where it came from."""
-
-    text: str
-    path: Path
-    lineno: int
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}:{self.lineno}"
+SourceLine = qmd.Line  # one source line with its file and line number
 
 
 @dataclass
@@ -193,6 +183,9 @@ def render_manuscript(
         if use_quarto:
             return _render_with_quarto(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
+    except qmd.QmdError as exc:
+        _remove_stale(out_dir, formats)
+        raise RenderError(str(exc)) from exc
     except BaseException:
         _remove_stale(out_dir, formats)
         raise
@@ -243,71 +236,11 @@ def load_project(project_dir: Path) -> Project:
     article = project_dir / (quarto.get("manuscript") or {}).get("article", "index.qmd")
     if not article.is_file():
         raise RenderError(f"{project_dir / '_quarto.yml'}:1: article {article} not found")
-    lines = _read_lines(article)
-    front_lines, body_start = _split_front_matter(lines)
-    front = _parse_front_matter(front_lines, article)
-    body = _expand_includes(lines[body_start:], project_dir, [article])
-    return Project(project_dir, article, quarto, variables, front, front_lines, body)
-
-
-def _read_lines(path: Path) -> list[SourceLine]:
-    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    return [SourceLine(t, path, i) for i, t in enumerate(text.split("\n"), start=1)]
-
-
-def _split_front_matter(lines: list[SourceLine]) -> tuple[list[SourceLine], int]:
-    if not lines or lines[0].text.strip() != "---":
-        return [], 0
-    for i, line in enumerate(lines[1:], start=1):
-        if line.text.strip() in ("---", "..."):
-            return lines[1:i], i + 1
-    raise RenderError(f"{lines[0].where}: front matter is not closed by '---'")
-
-
-def _parse_front_matter(front_lines: list[SourceLine], article: Path) -> dict[str, Any]:
-    text = "\n".join(line.text for line in front_lines)
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise RenderError(f"{article}:{line}: invalid YAML front matter: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RenderError(f"{article}:2: front matter must be a YAML mapping")
-    return data
-
-
-INCLUDE = re.compile(r"^\s*\{\{<\s*include\s+(.+?)\s*>\}\}\s*$")
-
-
-def _expand_includes(
-    lines: list[SourceLine], root: Path, stack: list[Path]
-) -> list[SourceLine]:
-    """Replace include shortcode lines by the included file, recursively."""
-    out: list[SourceLine] = []
-    for line in lines:
-        match = INCLUDE.match(line.text)
-        if not match:
-            out.append(line)
-            continue
-        target = _shortcode_path(match.group(1), line, root)
-        if not target.is_file():
-            raise RenderError(f"{line.where}: include file '{match.group(1)}' not found ({target})")
-        if target in stack:
-            raise RenderError(f"{line.where}: include of '{match.group(1)}' is circular")
-        included = _read_lines(target)
-        _, start = _split_front_matter(included)
-        out.append(SourceLine("", line.path, line.lineno))
-        out.extend(_expand_includes(included[start:], root, [*stack, target]))
-        out.append(SourceLine("", line.path, line.lineno))
-    return out
-
-
-def _shortcode_path(raw: str, line: SourceLine, root: Path) -> Path:
-    raw = raw.strip().strip("\"'")
-    if raw.startswith("/"):
-        return (root / raw.lstrip("/")).resolve()
-    return (line.path.parent / raw).resolve()
+        doc = qmd.read_document(article, project_dir)
+    except qmd.QmdError as exc:
+        raise RenderError(str(exc)) from exc
+    return Project(project_dir, article, quarto, variables, doc.front, doc.front_lines, doc.body)
 
 
 # ----------------------------------------------------------------------------- shortcodes
@@ -356,7 +289,7 @@ def _inline_shortcodes(text: str, where: str, project: Project) -> str:
             raise RenderError(f"{where}: shortcode '{name}' must stand on a line of its own")
         raise RenderError(f"{where}: unsupported shortcode '{name}'")
 
-    return SHORTCODE.sub(replace, text)
+    return qmd.SHORTCODE.sub(replace, text)
 
 
 def _resolve_front_matter(project: Project) -> None:
@@ -383,32 +316,23 @@ def _resolve_front_matter(project: Project) -> None:
     project.front = walk(project.front)
 
 
-BLOCK_SHORTCODE = re.compile(r"^\s*\{\{<\s*(embed|pagebreak)\b(.*?)>\}\}\s*$")
-
-
 def _expand_body(project: Project, work: Path) -> list[SourceLine]:
+    """Embed and pagebreak lines become markdown; var/meta are resolved on every line."""
     out: list[SourceLine] = []
-    fence: str | None = None
-    for line in project.body:
-        stripped = line.text.lstrip()
-        fence_match = re.match(r"(`{3,}|~{3,})", stripped)
-        if fence_match:
-            mark = fence_match.group(1)
-            if fence is None:
-                fence = mark
-            elif stripped.startswith(fence) and not stripped[len(mark):].strip():
-                fence = None
-        block = BLOCK_SHORTCODE.match(line.text)
-        if block and fence is None:
-            name, args = block.groups()
-            if name == "pagebreak":
-                generated = ["", "::: {.render-pagebreak}", ":::", ""]
-            else:
-                generated = _embed(args.strip(), line, project, work)
-            out.extend(SourceLine(t, line.path, line.lineno) for t in generated)
+    code = qmd.in_code([line.text for line in project.body])
+    for line, is_code in zip(project.body, code, strict=True):
+        block = None if is_code else next(
+            (sc for sc in qmd.shortcodes([line], ("embed", "pagebreak"))
+             if sc.standalone and not sc.escaped), None)
+        if block is None:
+            text = _inline_shortcodes(line.text, line.where, project)
+            out.append(SourceLine(text, line.path, line.lineno))
             continue
-        text = _inline_shortcodes(line.text, line.where, project)
-        out.append(SourceLine(text, line.path, line.lineno))
+        if block.name == "pagebreak":
+            generated = ["", "::: {.render-pagebreak}", ":::", ""]
+        else:
+            generated = _embed(qmd.embed_of(block), project, work)
+        out.extend(SourceLine(t, line.path, line.lineno) for t in generated)
     return out
 
 
@@ -434,14 +358,10 @@ def _joined(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _embed(args: str, line: SourceLine, project: Project, work: Path) -> list[str]:
+def _embed(embed: qmd.Embed, project: Project, work: Path) -> list[str]:
     """Lines of markdown that stand for one embedded notebook cell."""
-    parts = args.split()
-    if not parts or "#" not in parts[0]:
-        raise RenderError(f"{line.where}: embed needs 'notebook.ipynb#label', got '{args}'")
-    nb_ref, label = parts[0].rsplit("#", 1)
-    flags = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-    nb_path = _shortcode_path(nb_ref, line, project.root)
+    line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
+    nb_path = qmd.shortcode_path(nb_ref, line, project.root)
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
     try:

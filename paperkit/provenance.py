@@ -105,7 +105,7 @@ def trace_article(
             if embed.label not in cells:
                 raise ProvenanceError(f"{sc.where}: {name} has no labelled cell "
                                       f"{embed.label!r} that displays a pipeline file")
-            shown = f"paper/notebooks/{name} (rule notebook)"
+            shown = f"notebooks/{name} (rule notebook)"
             items.append(_item(embed.label, cells[embed.label], shown, rules))
         elif sc.first_arg.startswith("_tables/"):
             label = _caption_label(lines, sc.line.lineno, sc.where)

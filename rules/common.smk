@@ -54,7 +54,17 @@ RESULTS = [
     "figures/themes",
     "figures/civilized",
 ]
-PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
+PAPER_SOURCES = [
+    "index.qmd",
+    "_quarto.yml",
+    "references.bib",
+    "claims.yml",
+    "_number_allowlist.yml",
+    "chicago-author-date.csl",
+    "header.typ",
+    "appendix.lua",
+    "_prerender.py",
+]
 
 
 def script_of(name):
@@ -79,7 +89,7 @@ def notebook_inputs(wildcards):
 
 def notebook_code(wildcards):
     """Project modules the notebook imports."""
-    return code("notebook", f"paper/notebooks/{wildcards.name}.ipynb")
+    return code("notebook", f"notebooks/{wildcards.name}.ipynb")
 
 
 def workflow_rules(wildcards):

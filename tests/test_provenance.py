@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paperkit.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
-from paperkit.render import _with_source
+from paperkit.render import source_link
 from tests.buildutil import ROOT
 
 RULES = {
@@ -22,7 +22,7 @@ RULES = {
 
 
 def test_notebook_cells_map_labels_to_the_files_they_display() -> None:
-    cells = notebook_cells(ROOT / "paper/notebooks/survey.ipynb")
+    cells = notebook_cells(ROOT / "notebooks/survey.ipynb")
     assert cells["fig-scs-use"] == "figures/describe/scs_use.png"
     assert cells["tbl-composition"] == "results/tables/describe/composition.md"
 
@@ -38,20 +38,21 @@ def test_include_without_caption_label_is_an_error_naming_the_line(tmp_path: Pat
     article = tmp_path / "index.qmd"
     article.write_text("Text.\n\n{{< include _tables/describe/other.md >}}\n\nMore text.\n")
     with pytest.raises(ProvenanceError, match=rf"{re.escape(str(article))}:3: an included"):
-        trace_article(article, ROOT / "paper/notebooks", RULES)
+        trace_article(article, ROOT / "notebooks", RULES)
 
 
 def test_embedded_cell_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     article = tmp_path / "index.qmd"
     article.write_text("{{< embed notebooks/survey.ipynb#fig-nowhere >}}\n")
     with pytest.raises(ProvenanceError, match="survey.ipynb has no labelled cell 'fig-nowhere'"):
-        trace_article(article, ROOT / "paper/notebooks", RULES)
+        trace_article(article, ROOT / "notebooks", RULES)
 
 
-def test_figure_caption_links_to_its_notebook() -> None:
-    caption = _with_source("Use of SCSs", Path("build/paper/notebooks/survey.ipynb"))
-    assert caption == ("Use of SCSs Source: [notebooks/survey.ipynb]"
-                       "(<../notebooks/survey.ipynb>) (rule notebook).")
+def test_figure_links_to_its_notebook_in_the_html_only() -> None:
+    lines = source_link(Path("build/paper/notebooks/survey.ipynb"))
+    assert lines[0] == "```{=html}"
+    assert ('Source: <a href="../notebooks/survey.ipynb">notebooks/survey.ipynb</a>'
+            " (rule notebook).") in lines[1]
 
 
 @pytest.mark.slow

@@ -190,12 +190,14 @@ def shortcodes(
                             bool(open_extra and close_extra))
 
 
-def shortcode_path(raw: str, line: Line, root: Path) -> Path:
-    """The file a shortcode argument names: '/x' from the project root, else the file's dir."""
+def shortcode_path(raw: str, base: Path, root: Path | None = None) -> Path:
+    """The file a shortcode argument names: '/x' from the project ``root``, else from
+    ``base``, the directory of the document being rendered. As in Quarto, this holds
+    inside included files too: their text is inlined before paths are resolved."""
     raw = raw.strip().strip("\"'")
     if raw.startswith("/"):
-        return (root / raw.lstrip("/")).resolve()
-    return (line.path.parent / raw).resolve()
+        return ((root or base) / raw.lstrip("/")).resolve()
+    return (base / raw).resolve()
 
 
 def embed_of(sc: Shortcode) -> Embed:
@@ -214,12 +216,14 @@ def embeds(lines: Sequence[Line]) -> list[Embed]:
 
 
 def expand_includes(
-    lines: list[Line], root: Path, stack: Sequence[Path] = (),
-    follow: Callable[[Path], bool] = lambda path: True,
+    lines: list[Line], base: Path, stack: Sequence[Path] = (),
+    follow: Callable[[Path], bool] = lambda path: True, root: Path | None = None,
 ) -> list[Line]:
     """Replace include lines by the included file's body, recursively, keeping origins.
 
-    ``follow(path)`` decides which includes are expanded; the others stay as written.
+    Paths are relative to ``base``, the rendered document's directory (see
+    :func:`shortcode_path`). ``follow(path)`` decides which includes are expanded; the
+    others stay as written.
     """
     out: list[Line] = []
     code = in_code([line.text for line in lines])
@@ -230,7 +234,7 @@ def expand_includes(
             continue
         if not found.standalone:
             raise QmdError(f"{line.where}: shortcode 'include' must stand on a line of its own")
-        target = shortcode_path(found.first_arg, line, root)
+        target = shortcode_path(found.first_arg, base, root)
         if not follow(target):
             out.append(line)
             continue
@@ -241,7 +245,7 @@ def expand_includes(
         included = read_lines(target)
         _, start = split_front_matter(included)
         out.append(Line("", line.path, line.lineno))
-        out.extend(expand_includes(included[start:], root, [*stack, target], follow))
+        out.extend(expand_includes(included[start:], base, [*stack, target], follow, root))
         out.append(Line("", line.path, line.lineno))
     return out
 
@@ -250,7 +254,9 @@ def read_document(
     path: Path, root: Path | None = None, *, includes: bool = True,
     follow: Callable[[Path], bool] = lambda path: True,
 ) -> Document:
-    """Read a .qmd: front matter parsed, body with includes expanded when ``includes``."""
+    """Read a .qmd: front matter parsed, body with includes expanded when ``includes``.
+
+    ``root`` is the project directory ('/x' paths); it defaults to the file's directory."""
     path = Path(path)
     root = Path(root) if root else path.parent
     lines = read_lines(path)
@@ -258,7 +264,7 @@ def read_document(
     front = parse_front_matter(front_lines, path)
     body = lines[body_start:]
     if includes:
-        body = expand_includes(body, root, [path.resolve()], follow)
+        body = expand_includes(body, path.parent, [path.resolve()], follow, root)
     return Document(path, front, front_lines, body)
 
 

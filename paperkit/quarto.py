@@ -48,7 +48,6 @@ WARNINGS = (
     ("unknown-citation", re.compile(r"Citeproc: citation (\S+) not found")),
     ("unknown-citation", re.compile(r"label <([^>]+)> does not exist in the document")),
     ("empty-float", re.compile(r"FloatRefTarget with no content: (\S+)")),
-    ("missing-image", re.compile(r"Could not (?:fetch|find) resource '?([^'\s:]+)")),
 )
 MESSAGES = {
     "unknown-variable": "unknown variable '{id}' (not in _variables.yml); Quarto would print "
@@ -57,7 +56,6 @@ MESSAGES = {
     "unresolved-xref": "cross-reference to an undefined label '{id}'",
     "unknown-citation": "citation key '{id}' is not in the bibliography",
     "empty-float": "figure or table '{id}' has no content",
-    "missing-image": "resource '{id}' does not exist",
 }
 
 

@@ -333,7 +333,7 @@ def _joined(value: Any) -> str:
 def _embed(embed: qmd.Embed, project: Project, work: Path) -> list[str]:
     """Lines of markdown that stand for one embedded notebook cell."""
     line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
-    nb_path = qmd.shortcode_path(nb_ref, line, project.root)
+    nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
     try:

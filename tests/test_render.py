@@ -262,7 +262,7 @@ def test_errors_name_file_and_line_and_leave_no_output(tmp_path: Path, case: str
 
 def test_error_in_an_included_file_names_that_file(tmp_path: Path) -> None:
     project = copy_fixture(tmp_path)
-    methods = project / "sections" / "methods.qmd"
+    methods = project / "sections" / "_methods.qmd"
     methods.write_text(methods.read_text().replace("{{< var sample.n >}}",
                                                    "{{< var sample.size >}}"))
     with pytest.raises(RenderError, match=rf"{re.escape(str(methods))}:3: unknown variable"):

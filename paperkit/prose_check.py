@@ -413,12 +413,8 @@ def _claim_allows(value: float | None, consts: set[float]) -> bool:
 
 # Directories of the staged manuscript whose files the pipeline writes (tables of
 # results): their numbers are pipeline output by construction, so they are not scanned.
-GENERATED_DIRS = ("_tables",)
-
-
-def is_generated(path: Path) -> bool:
-    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
-    return any(part in GENERATED_DIRS for part in path.parts)
+GENERATED_DIRS = qmd.GENERATED_DIRS
+is_generated = qmd.is_generated
 
 
 def find_includes(text: str, base: Path) -> list[Path]:

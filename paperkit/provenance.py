@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class Item:
     rule: str
     programs: tuple[str, ...]
     shown_by: str
+    number: str = ""  # "Figure 3": the number the paper gives it (order of appearance)
 
 
 def producing_rule(path: str, rules: Mapping[str, Mapping[str, Any]]) -> str:
@@ -93,8 +94,10 @@ def trace_article(
     article: Path, notebook_dir: Path, rules: Mapping[str, Mapping[str, Any]]
 ) -> list[Item]:
     """Every embedded or included figure/table of ``article``, in order of appearance."""
-    doc = qmd.read_document(article, includes=False)
+    base = article.parent.resolve()
+    doc = qmd.read_document(article, follow=lambda p: not qmd.is_generated(p.relative_to(base)))
     lines = [line.text for line in qmd.read_lines(article)]
+    numbers = qmd.float_numbers(doc.body)
     cache: dict[str, dict[str, str]] = {}
     items: list[Item] = []
     for sc in qmd.shortcodes(doc.body, ("embed", "include")):
@@ -112,7 +115,7 @@ def trace_article(
             output = "results/tables/" + sc.first_arg.removeprefix("_tables/")
             items.append(_item(label, output, "included by the article (rule stage_paper)",
                                rules))
-    return items
+    return [replace(i, number=numbers.get(i.label, "")) for i in items]
 
 
 def _caption_label(lines: list[str], number: int, where: str) -> str:
@@ -146,9 +149,15 @@ def markdown(items: list[Item], wrap_paths: bool = True) -> str:
     path = breakable if wrap_paths else (lambda p: f"`{p}`")
     name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
     header = ["Item", "Output file", "Rule", "Programs", "Shown in the paper by"]
-    rows = [[f"@{i.label}", path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
+    rows = [[_item_cell(i), path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
              path(i.shown_by) if wrap_paths else i.shown_by] for i in items]
     return pipe_table(header, rows, widths=(10, 24, 13, 24, 15))
+
+
+def _item_cell(item: Item) -> str:
+    """'[Figure 3](#fig-x)': a link, not a cross-reference, because the table is also
+    shown by a notebook, where Quarto cannot resolve references to the article."""
+    return f"[{item.number}](#{item.label})" if item.number else f"`{item.label}`"
 
 
 def items_from_json(record: Mapping[str, Any]) -> list[Item]:

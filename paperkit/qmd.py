@@ -20,6 +20,9 @@ import yaml
 # {{< name args >}}; the optional extra braces of {{{< x >}}} (Quarto's literal escape).
 SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
 FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+# Folders of a manuscript project that the pipeline writes (tables): included files there
+# are generated, not prose an author wrote.
+GENERATED_DIRS = ("_tables",)
 # Block shortcodes: they must stand on a line of their own.
 BLOCK_SHORTCODES = ("include", "embed", "pagebreak")
 
@@ -87,6 +90,12 @@ class Document:
 
 
 # ----------------------------------------------------------------------------- lines
+
+
+def is_generated(path: Path) -> bool:
+    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
+    return any(part in GENERATED_DIRS for part in Path(path).parts)
+
 
 
 def read_lines(path: Path) -> list[Line]:
@@ -272,3 +281,27 @@ def locate(pattern: re.Pattern[str], lines: Sequence[Line]) -> list[Line]:
     """The lines outside code whose text matches ``pattern``."""
     code = in_code([line.text for line in lines])
     return [ln for ln, c in zip(lines, code, strict=True) if not c and pattern.search(ln.text)]
+
+
+FLOAT_LABEL = re.compile(r"#((?:fig|tbl)-[\w-]+)")
+CELL_LABEL = re.compile(r"^#\|\s*label:\s*((?:fig|tbl)-[\w-]+)\s*$")
+FLOAT_NAMES = {"fig": "Figure", "tbl": "Table"}
+
+
+def float_numbers(lines: Sequence[Line]) -> dict[str, str]:
+    """'fig-x' -> 'Figure 3': figures and tables numbered in order of appearance, as Quarto
+    numbers them. Labels come from attributes ({#fig-x}), embeds (nb.ipynb#fig-x) and
+    code-cell options (#| label: fig-x)."""
+    code = in_code([line.text for line in lines])
+    numbers: dict[str, str] = {}
+    counts = dict.fromkeys(FLOAT_NAMES, 0)
+    for line, is_code in zip(lines, code, strict=True):
+        match = CELL_LABEL.match(line.text.strip()) if is_code else None
+        found = [match.group(1)] if match else ([] if is_code else FLOAT_LABEL.findall(line.text))
+        for label in found:
+            if label not in numbers:
+                kind = label[:3]
+                counts[kind] += 1
+                numbers[label] = f"{FLOAT_NAMES[kind]} {counts[kind]}"
+    return numbers
+

@@ -237,7 +237,7 @@ def prerender(root: Path, target: str, stage_dir: Path, project_dir: Path,
     if proc.returncode != 0:
         return proc.returncode
     for path in sync_generated(stage_dir, project_dir, names):
-        print(f"pre-render: updated {path.relative_to(root)}")
+        print(f"pre-render: updated {path}")
     return 0
 
 

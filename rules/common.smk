@@ -26,6 +26,7 @@ NOTEBOOK_INPUTS = {
         "results/overlap.json", "results/residents.json", "results/tables/overlap",
         "results/tables/residents", "figures/civilized",
     ],
+    "appendix": ["results/tables/appendix", "results/tables/provenance"],
 }
 TABLE_DIRS = [
     "results/tables/describe",

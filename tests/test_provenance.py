@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from paperkit.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
+from paperkit.provenance import (
+    ProvenanceError,
+    markdown,
+    notebook_cells,
+    producing_rule,
+    trace_article,
+)
 from paperkit.render import source_link
 from tests.buildutil import ROOT
 
@@ -32,6 +38,19 @@ def test_producing_rule_matches_directory_outputs_and_wildcards() -> None:
     assert producing_rule("build/paper/notebooks/survey.ipynb", RULES) == "notebook"
     with pytest.raises(ProvenanceError, match="no rule of the Snakefile produces 'x/y.png'"):
         producing_rule("x/y.png", RULES)
+
+
+def test_items_are_named_by_the_number_the_paper_gives_them(tmp_path: Path) -> None:
+    article = tmp_path / "index.qmd"
+    article.write_text("![Static](x.png){#fig-static}\n\n"
+                       "{{< embed notebooks/survey.ipynb#tbl-composition >}}\n\n"
+                       "```\n{{< embed notebooks/survey.ipynb#fig-approval >}}\n```\n\n"
+                       "{{< embed notebooks/survey.ipynb#fig-scs-use >}}\n")
+    items = trace_article(article, ROOT / "notebooks", RULES)
+    assert [(i.label, i.number) for i in items] == [("tbl-composition", "Table 1"),
+                                                     ("fig-scs-use", "Figure 2")]
+    # links, not cross-references: the notebook showing the table cannot resolve those
+    assert "| [Figure 2](#fig-scs-use) | figures/" in markdown(items)
 
 
 def test_include_without_caption_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
@@ -78,5 +97,7 @@ def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file
 def test_html_figure_captions_link_to_the_notebook_that_made_them(built) -> None:
     html = (built / "build/paper/_manuscript/index.html").read_text()
     for name in ("survey", "models", "interviews"):
-        assert f'href="../notebooks/{name}.ipynb"' in html
+        # the self-render links the executed notebook; Quarto its notebook view
+        assert (f'href="../notebooks/{name}.ipynb"' in html
+                or f'href="notebooks/{name}-preview.html' in html), name
     assert (built / "build/paper/notebooks/survey.ipynb").is_file()

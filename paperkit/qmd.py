@@ -277,10 +277,25 @@ def read_document(
     return Document(path, front, front_lines, body)
 
 
-def locate(pattern: re.Pattern[str], lines: Sequence[Line]) -> list[Line]:
-    """The lines outside code whose text matches ``pattern``."""
-    code = in_code([line.text for line in lines])
-    return [ln for ln, c in zip(lines, code, strict=True) if not c and pattern.search(ln.text)]
+def problem_pattern(kind: str, ident: str) -> re.Pattern[str]:
+    """How the source spells what a renderer's problem report names (both renderers)."""
+    esc = re.escape(ident)
+    patterns = {
+        "unknown-variable": r"\{\{<\s*var\s+" + esc + r"\s*>\}\}",
+        "unknown-meta": r"\{\{<\s*meta\s+" + esc + r"\s*>\}\}",
+        "unresolved-xref": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "unknown-citation": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "missing-image": rf"\]\(<?{esc}",
+        "unsupported-class": rf"\.{esc}(?![\w-])",
+        "unsupported-attribute": rf"(?<![\w-]){esc}\s*=",
+    }
+    return re.compile(patterns.get(kind, rf"#{esc}(?![\w-])"))  # labels: #fig-x, nb#fig-x
+
+
+def locate(kind: str, ident: str, lines: Sequence[Line]) -> list[Line]:
+    """The source lines that a problem report (kind, id) is about, in order."""
+    pattern = problem_pattern(kind, ident)
+    return [line for line in lines if pattern.search(line.text)]
 
 
 FLOAT_LABEL = re.compile(r"#((?:fig|tbl)-[\w-]+)")

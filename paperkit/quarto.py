@@ -94,26 +94,10 @@ def quarto_version() -> tuple[int, ...] | None:
 # ----------------------------------------------------------------------------- warnings
 
 
-def _patterns(kind: str, ident: str) -> list[re.Pattern[str]]:
-    esc = re.escape(ident)
-    if kind == "unknown-variable":
-        return [re.compile(r"\{\{<\s*var\s+" + esc + r"\s*>\}\}")]
-    if kind == "unknown-meta":
-        return [re.compile(r"\{\{<\s*meta\s+" + esc + r"\s*>\}\}")]
-    if kind in ("unresolved-xref", "unknown-citation"):
-        return [re.compile(rf"(?<![\w@])-?@\{{?{esc}(?![\w-])")]
-    if kind == "empty-float":
-        return [re.compile(rf"#{esc}(?![\w-])")]
-    return [re.compile(esc)]
-
-
 def locate(kind: str, ident: str, doc: qmd.Document) -> str:
     """file:line of the first source line that the warning is about."""
-    for pattern in _patterns(kind, ident):
-        hits = [ln for ln in doc.lines if pattern.search(ln.text)]
-        if hits:
-            return hits[0].where
-    return f"{doc.path}:1"
+    hits = qmd.locate(kind, ident, doc.lines)
+    return hits[0].where if hits else f"{doc.path}:1"
 
 
 def problems_in(stderr: str, doc: qmd.Document) -> list[Problem]:

@@ -615,18 +615,7 @@ def _warnings(stderr: str) -> list[str]:
 
 def _locate(ident: str, kind: str, lines: list[SourceLine], project: Project) -> str:
     """Where in the sources an id from the filter's error report occurs."""
-    esc = re.escape(ident)
-    if kind in ("unresolved-xref", "unknown-citation"):
-        pattern = re.compile(rf"(?<![\w@])-?@\{{?{esc}(?![\w-])")
-    elif kind == "missing-image":
-        pattern = re.compile(rf"\]\(<?{esc}")
-    elif kind == "unsupported-class":
-        pattern = re.compile(rf"\.{esc}(?![\w-])")
-    elif kind == "unsupported-attribute":
-        pattern = re.compile(rf"(?<![\w-]){esc}\s*=")
-    else:
-        pattern = re.compile(rf"#{esc}(?![\w-])")
-    hits = [line for line in [*lines, *project.front_lines] if pattern.search(line.text)]
+    hits = qmd.locate(kind, ident, [*lines, *project.front_lines])
     if kind == "duplicate-label" and len(hits) > 1:
         return hits[1].where
     return hits[0].where if hits else f"{project.article}:1"

@@ -51,6 +51,7 @@ def preview_edit_times(repeat: int) -> list[float]:
         stop = threading.Event()
         watcher = threading.Thread(target=watch, args=(preview, [], stop), daemon=True)
         watcher.start()
+        time.sleep(1.0)  # let the watcher take its first snapshot before the first edit
         article = source / "index.qmd"
         times = []
         for i in range(repeat):
@@ -62,6 +63,8 @@ def preview_edit_times(repeat: int) -> list[float]:
             start = time.perf_counter()
             article.write_text(text.replace(old, new), encoding="utf-8")
             while preview.version == version:
+                if time.perf_counter() - start > 300:
+                    raise SystemExit("bench_preview: the preview did not update within 300 s")
                 time.sleep(0.01)
             times.append(time.perf_counter() - start)
             if preview.error:

@@ -19,14 +19,24 @@ REPORT := build/paper/_manuscript/report.html
 SLURM_VENV  := .venv-slurm
 SLURM_STAMP := $(SLURM_VENV)/.installed
 
-.PHONY: paper report archive test lint dag register-data bench lock clean check-interviews \
-        cluster-env
+.PHONY: paper preview report archive test lint dag register-data bench lock clean \
+        check-interviews cluster-env
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
 	$(BUILD)
 	@$(MAKE) --no-print-directory --silent $(REPORT)
 	@echo "Paper: build/paper/_manuscript/index.{html,pdf,docx,xml}; run report: $(REPORT)"
+
+# Live preview without Quarto: HTML only, re-rendered on every save, served on
+# http://127.0.0.1:4848/ with automatic reload (paperkit/preview.py). With Quarto,
+# `quarto preview paper` works as well (paper/_prerender.py runs the pipeline first).
+PREVIEW_PORT ?= 4848
+preview: $(STAMP)
+	$(SNAKEMAKE) paper_inputs
+	$(BIN)/python -m paperkit.preview --source paper --stage build/paper --port $(PREVIEW_PORT) \
+	  --generated _variables.yml _tables notebooks --pipeline-target paper_inputs \
+	  --pipeline-watch data config analysis paperkit notebooks scripts Snakefile
 
 # The Snakemake report of the run (figures annotated with their rules), next to the paper;
 # remade only when the paper was.

@@ -115,3 +115,25 @@ def write_parquet(path: str | os.PathLike[str], frame: Any) -> None:
     """Write a DataFrame to Parquet atomically, without the pandas index."""
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
+
+
+def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Put the finished directory ``source`` at ``target``, replacing what was there.
+
+    ``source`` is copied next to ``target`` first (same file system), then swapped in
+    with renames, so a reader sees either the old or the new directory, never a mix.
+    """
+    import shutil
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    old = staging.with_name(staging.name + ".old")
+    try:
+        shutil.copytree(source, staging / "new", symlinks=False)
+        if target.exists():
+            target.rename(old)
+        (staging / "new").rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Execute the paper's analysis notebooks and stage the manuscript sources.
 
-The notebooks under ``paper/notebooks/`` only read pipeline outputs and display
+The notebooks under ``notebooks/`` only read pipeline outputs and display
 them; the pipeline executes them with a Jupyter kernel into ``build/paper/notebooks/``,
 where the manuscript embeds their labelled cells. Sources in ``paper/`` are never
 written to: the build renders a staged copy in ``build/paper/``.

@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from paperkit import qmd
 from paperkit.io import read_yaml, write_json
 
 FRONT_MATTER_FIELDS = ("title", "subtitle", "abstract")
@@ -196,12 +197,7 @@ def _sub_blank(pattern: str | re.Pattern[str], text: str, flags: int = 0, group:
 
 def _front_matter_end(lines: list[str]) -> int:
     """Index of the closing front-matter delimiter line, or -1 without front matter."""
-    if not lines or lines[0].rstrip("\r\n") != "---":
-        return -1
-    for i in range(1, len(lines)):
-        if lines[i].rstrip("\r\n") in ("---", "..."):
-            return i
-    return -1
+    return qmd.front_matter_end(lines)
 
 
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$", re.S)
@@ -229,29 +225,18 @@ def _mask_front_matter(lines: list[str], fields: Sequence[str]) -> None:
         lines[i] = _blank(line)
 
 
-_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _CELL_CAPTION = re.compile(r"^(\s*#\|\s*(?:" + "|".join(CAPTION_OPTIONS) + r")\s*:)(.*)$", re.S)
 
 
 def _mask_fenced_code(lines: list[str], start: int, keep_captions: bool) -> None:
     """Blank fenced code blocks; optionally keep the text of caption cell options."""
-    i = start
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
-            i += 1
-            continue
-        fence = m.group(2)
-        close = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-        lines[i] = _blank(lines[i])
-        i += 1
-        while i < len(lines) and not close.match(lines[i]):
+    for open_i, close_i in qmd.fence_spans(lines, start):
+        lines[open_i] = _blank(lines[open_i])
+        for i in range(open_i + 1, min(close_i, len(lines))):
             cap = _CELL_CAPTION.match(lines[i]) if keep_captions else None
             lines[i] = _blank(cap.group(1)) + cap.group(2) if cap else _blank(lines[i])
-            i += 1
-        if i < len(lines):
-            lines[i] = _blank(lines[i])
-        i += 1
+        if close_i < len(lines):
+            lines[close_i] = _blank(lines[close_i])
 
 
 def mask_code(text: str) -> str:
@@ -465,19 +450,14 @@ def _claim_allows(value: float | None, consts: set[float]) -> bool:
 
 # Directories of the staged manuscript whose files the pipeline writes (tables of
 # results): their numbers are pipeline output by construction, so they are not scanned.
-GENERATED_DIRS = ("_tables",)
-
-
-def is_generated(path: Path) -> bool:
-    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
-    return any(part in GENERATED_DIRS for part in path.parts)
+GENERATED_DIRS = qmd.GENERATED_DIRS
+is_generated = qmd.is_generated
 
 
 def find_includes(text: str, base: Path) -> list[Path]:
     """Hand-written files pulled in by ``{{< include ... >}}``: their prose is checked too."""
-    visible = mask_code(text)
-    found = re.findall(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}", visible)
-    paths = [base / f.strip("\"'") for f in found]
+    lines = [qmd.Line(t, base / "_", i) for i, t in enumerate(text.split("\n"), start=1)]
+    paths = [base / sc.first_arg for sc in qmd.shortcodes(lines, ("include",)) if not sc.escaped]
     return [p for p in paths if not is_generated(p.relative_to(base))]
 
 
@@ -537,10 +517,18 @@ def _scan_text(
         result.findings.append(Finding(path, line, col, literal, kind, context))
 
 
-def find_embedded_notebooks(text: str, base: Path) -> list[Path]:
-    """Notebooks whose cells ``{{< embed nb.ipynb#label >}}`` puts into the document."""
+def find_embedded_notebooks(text: str, base: Path, notebook_dir: Path | None = None
+                            ) -> list[Path]:
+    """Notebooks whose cells ``{{< embed nb.ipynb#label >}}`` puts into the document.
+
+    ``notebook_dir``: where the notebooks' sources are, when the build stages them next
+    to the article (the author edits these, so messages must name them).
+    """
     found = re.findall(r"\{\{<\s*embed\s+([^\s>#]+\.ipynb)", mask_code(text))
-    return list(dict.fromkeys(base / f.strip("\"'") for f in found))
+    paths = [base / f.strip("\"'") for f in found]
+    if notebook_dir is not None:
+        paths = [Path(notebook_dir) / p.name for p in paths]
+    return list(dict.fromkeys(paths))
 
 
 _CAPTION_OPTION = re.compile(r"^#\|\s*(" + "|".join(CAPTION_OPTIONS) + r")\s*:\s?(.*)$")
@@ -582,6 +570,7 @@ def scan_document(
     claims: dict[str, Any] | None = None,
     spelled: bool = True,
     follow_includes: bool = True,
+    notebook_dir: Path | None = None,
 ) -> ScanResult:
     """Scan a document (and the files it includes) for literals and spelled proportions."""
     allow_n = validate_allowlist(allow)
@@ -601,7 +590,7 @@ def scan_document(
         _scan_text(text, str(path), allow_n, consts, spelled, result)
         if follow_includes:
             todo.extend(find_includes(text, path.parent))
-        for notebook in find_embedded_notebooks(text, path.parent):
+        for notebook in find_embedded_notebooks(text, path.parent, notebook_dir):
             if notebook.resolve() not in seen:
                 seen.add(notebook.resolve())
                 if not notebook.is_file():
@@ -644,26 +633,20 @@ def check_var_keys(qmd_path: str | Path, variables_path: str | Path) -> list[Fin
     """Every ``{{< var key >}}`` whose key the numbers stage did not write.
 
     Quarto renders an unknown key as ``?var:key`` with only a warning, so a renamed result
-    would otherwise reach the finished paper as garbage.
+    would otherwise reach the finished paper as garbage. Like Quarto, keys inside code
+    are resolved (and so checked) too.
     """
     variables = read_yaml(variables_path) or {}
-    findings, todo, seen = [], [Path(qmd_path)], set()
-    while todo:
-        path = todo.pop(0)
-        if path.resolve() in seen:
-            continue
-        seen.add(path.resolve())
-        text = path.read_text(encoding="utf-8")
-        newlines = [i for i, c in enumerate(text) if c == "\n"]
-        for m in re.finditer(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}", mask_code(text)):
-            problem = _var_problem(variables, m.group(1))
-            if problem:
-                line = bisect.bisect_left(newlines, m.start()) + 1
-                start = newlines[line - 2] + 1 if line > 1 else 0
-                col = m.start() - start + 1
-                msg = f"{problem} in {variables_path}"
-                findings.append(Finding(str(path), line, col, m.group(1), KIND_VAR, msg))
-        todo.extend(find_includes(text, path.parent))
+    path = Path(qmd_path)
+    base = path.parent.resolve()
+    doc = qmd.read_document(path, follow=lambda p: not is_generated(p.relative_to(base)))
+    findings = []
+    for sc in qmd.shortcodes(doc.lines, ("var",), code=True):
+        problem = None if sc.escaped else _var_problem(variables, sc.first_arg)
+        if problem:
+            msg = f"{problem} in {variables_path}"
+            findings.append(Finding(str(sc.line.path), sc.line.lineno, sc.column, sc.first_arg,
+                                    KIND_VAR, msg))
     return findings
 
 
@@ -715,12 +698,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variables", help="Quarto variables file: every var key must exist")
     parser.add_argument("--report", help="JSON report written on success")
     parser.add_argument("--no-spelled", action="store_true", help="skip spelled proportions")
+    parser.add_argument("--notebooks", type=Path, default=None,
+                        help="folder of the embedded notebooks' sources (default: as embedded)")
     args = parser.parse_args(argv)
     try:
         allow = load_allowlist(args.allow)
         claims = read_yaml(args.claims) if args.claims else None
         claims = claims if isinstance(claims, dict) else None
-        result = scan_document(args.qmd, allow, claims=claims, spelled=not args.no_spelled)
+        result = scan_document(args.qmd, allow, claims=claims, spelled=not args.no_spelled,
+                               notebook_dir=args.notebooks)
         unknown = check_var_keys(args.qmd, args.variables) if args.variables else []
     except (AllowlistError, ProseCheckError, FileNotFoundError, yaml.YAMLError) as exc:
         print(exc, file=sys.stderr)

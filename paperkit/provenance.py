@@ -19,15 +19,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from paperkit import qmd
 from paperkit.io import write_json, write_text
 from paperkit.tables import pipe_table
 
-EMBED = re.compile(r"\{\{<\s*embed\s+notebooks/([\w.-]+\.ipynb)#([\w-]+)[^>]*>\}\}")
-INCLUDE = re.compile(r"\{\{<\s*include\s+(_tables/[^\s>]+)\s*>\}\}")
 CAPTION_LABEL = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
 CELL_PATH = re.compile(r'\b(RESULTS|FIGURES)\s*/\s*"([^"]+)"')
 CELL_ROOTS = {"RESULTS": "results", "FIGURES": "figures"}
@@ -48,6 +47,7 @@ class Item:
     rule: str
     programs: tuple[str, ...]
     shown_by: str
+    number: str = ""  # "Figure 3": the number the paper gives it (order of appearance)
 
 
 def producing_rule(path: str, rules: Mapping[str, Mapping[str, Any]]) -> str:
@@ -94,25 +94,28 @@ def trace_article(
     article: Path, notebook_dir: Path, rules: Mapping[str, Mapping[str, Any]]
 ) -> list[Item]:
     """Every embedded or included figure/table of ``article``, in order of appearance."""
-    lines = article.read_text(encoding="utf-8").splitlines()
+    base = article.parent.resolve()
+    doc = qmd.read_document(article, follow=lambda p: not qmd.is_generated(p.relative_to(base)))
+    lines = [line.text for line in qmd.read_lines(article)]
+    numbers = qmd.float_numbers(doc.body)
     cache: dict[str, dict[str, str]] = {}
     items: list[Item] = []
-    for number, line in enumerate(lines, start=1):
-        where = f"{article}:{number}"
-        if embed := EMBED.search(line):
-            name, label = embed.groups()
+    for sc in qmd.shortcodes(doc.body, ("embed", "include")):
+        if sc.name == "embed":
+            embed = qmd.embed_of(sc)
+            name = Path(embed.notebook).name
             cells = cache.setdefault(name, notebook_cells(notebook_dir / name))
-            if label not in cells:
-                raise ProvenanceError(f"{where}: {name} has no labelled cell {label!r} "
-                                      "that displays a pipeline file")
-            shown = f"paper/notebooks/{name} (rule notebook)"
-            items.append(_item(label, cells[label], shown, rules))
-        elif include := INCLUDE.search(line):
-            label = _caption_label(lines, number, where)
-            output = "results/tables/" + include.group(1).removeprefix("_tables/")
+            if embed.label not in cells:
+                raise ProvenanceError(f"{sc.where}: {name} has no labelled cell "
+                                      f"{embed.label!r} that displays a pipeline file")
+            shown = f"notebooks/{name} (rule notebook)"
+            items.append(_item(embed.label, cells[embed.label], shown, rules))
+        elif sc.first_arg.startswith("_tables/"):
+            label = _caption_label(lines, sc.line.lineno, sc.where)
+            output = "results/tables/" + sc.first_arg.removeprefix("_tables/")
             items.append(_item(label, output, "included by the article (rule stage_paper)",
                                rules))
-    return items
+    return [replace(i, number=numbers.get(i.label, "")) for i in items]
 
 
 def _caption_label(lines: list[str], number: int, where: str) -> str:
@@ -146,9 +149,15 @@ def markdown(items: list[Item], wrap_paths: bool = True) -> str:
     path = breakable if wrap_paths else (lambda p: f"`{p}`")
     name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
     header = ["Item", "Output file", "Rule", "Programs", "Shown in the paper by"]
-    rows = [[f"@{i.label}", path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
+    rows = [[_item_cell(i), path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
              path(i.shown_by) if wrap_paths else i.shown_by] for i in items]
     return pipe_table(header, rows, widths=(10, 24, 13, 24, 15))
+
+
+def _item_cell(item: Item) -> str:
+    """'[Figure 3](#fig-x)': a link, not a cross-reference, because the table is also
+    shown by a notebook, where Quarto cannot resolve references to the article."""
+    return f"[{item.number}](#{item.label})" if item.number else f"`{item.label}`"
 
 
 def items_from_json(record: Mapping[str, Any]) -> list[Item]:

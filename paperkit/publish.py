@@ -63,11 +63,12 @@ def check(article: Path, numbers_path: Path, variables_path: Path) -> None:
 def publish(paper_dir: str | Path, numbers: Mapping[str, Any] | str | Path,
             formats: list[str], build_dir: str | Path,
             rules: list[Mapping[str, str]] | None = None,
-            assets: Sequence[str | Path] = ()) -> dict[str, Path]:
+            assets: Sequence[str | Path] = (), engine: str = "auto") -> dict[str, Path]:
     """Stage, write the variables, check numbers and claims, render; return the outputs.
 
     ``numbers`` is the study's results tree (or a JSON file of it); ``rules`` are the
-    ``{pattern, format}`` rules of :mod:`paperkit.variables`.
+    ``{pattern, format}`` rules of :mod:`paperkit.variables`; ``engine`` is that of
+    :func:`paperkit.render.render_manuscript` (auto: Quarto when installed).
     """
     build = stage(Path(paper_dir), Path(build_dir), assets)
     tree = read_json(numbers) if isinstance(numbers, (str, Path)) else numbers
@@ -75,4 +76,5 @@ def publish(paper_dir: str | Path, numbers: Mapping[str, Any] | str | Path,
                                 str(build / "_variables.yml"))
     # Checked where the author edits it, so that messages name paper/index.qmd and its lines.
     check(Path(paper_dir) / "index.qmd", build / "numbers.json", build / "_variables.yml")
-    return render_manuscript(build, formats, build / "_manuscript")
+    return render_manuscript(build, formats, build / "_manuscript", engine=engine,
+                             source_dir=Path(paper_dir))

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from paperkit.io import atomic_path
+from paperkit import qmd, quarto
+from paperkit.io import atomic_path, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
@@ -57,23 +58,21 @@ def cjk_font_paths() -> list[str]:
     """System directories with a CJK font, if any are installed."""
     return [d for d in CJK_FONT_DIRS if Path(d).is_dir()]
 DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest time a ZIP (DOCX) entry can carry
-MIN_QUARTO = (1, 4)
 # Quarto's own metadata keys; other front matter keys are passed through to pandoc.
 QUARTO_ONLY_KEYS = {
     "project", "manuscript", "format", "execute", "jupyter", "engine", "filters",
     "website", "book", "author", "affiliations", "crossref", "number-sections", "toc",
     "toc-depth", "bibliography", "csl", "date", "date-format",
 }
+# The self-render's own typst lines: its crossref filter writes "Figure 1:" itself.
+# Everything else about the PDF's look comes from the project's include-in-header
+# (paper/header.typ), which Quarto reads as well.
 TYPST_HEADER = """\
 // Added by paperkit/render.py: the crossref filter writes "Figure 1:" itself.
 #set figure(numbering: none)
 #show figure: set block(breakable: false)
-#show figure.where(kind: table): set block(breakable: true)
-#show table: set text(size: 0.85em)
-#show link: set text(fill: rgb("#1f4e79"))
-#show heading: set block(above: 1.4em, below: 0.8em)
 """
-SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
+MEDIA_DIR = "index_files"  # images the JATS file links to, next to it (as Quarto does)
 ERROR_LINE = re.compile(r"RENDER-ERROR ([\w-]+): (.+)")
 ERROR_TEXT = {
     "unresolved-xref": "cross-reference to an undefined label '{id}'",
@@ -81,6 +80,10 @@ ERROR_TEXT = {
     "duplicate-label": "label '{id}' is defined more than once",
     "missing-image": "image file '{id}' does not exist",
     "table-div-without-table": "'::: {{#{id}}}' holds no table",
+    "unsupported-class": "Quarto class '.{id}' is not implemented by the self-render "
+                         "(it would be rendered differently from Quarto)",
+    "unsupported-attribute": "Quarto attribute '{id}=' is not implemented by the self-render "
+                             "(it would be rendered differently from Quarto)",
 }
 
 
@@ -88,17 +91,7 @@ class RenderError(RuntimeError):
     """The manuscript cannot be rendered; the message names file and line."""
 
 
-@dataclass(frozen=True)
-class SourceLine:
-    """One line of the expanded document and where it came from."""
-
-    text: str
-    path: Path
-    lineno: int
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}:{self.lineno}"
+SourceLine = qmd.Line  # one source line with its file and line number
 
 
 @dataclass
@@ -114,59 +107,10 @@ class Project:
     body: list[SourceLine] = field(default_factory=list)
 
 
-# ----------------------------------------------------------------------------- Quarto
-
-
-def quarto_version() -> tuple[int, ...] | None:
-    """Version of the `quarto` on PATH, or None if absent or older than 1.4."""
-    exe = shutil.which("quarto")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--version"], capture_output=True, text=True, timeout=60, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"(\d+(?:\.\d+)+)", out)
-    if not match:
-        return None
-    version = tuple(int(p) for p in match.group(1).split("."))
-    return version if version[:2] >= MIN_QUARTO else None
-
-
-def _quarto_format_names(quarto: dict[str, Any], formats: Sequence[str]) -> list[str]:
-    declared = quarto.get("format") or {}
-    names = []
-    for fmt in formats:
-        if fmt == "pdf":
-            names.append("typst" if "typst" in declared or "pdf" not in declared else "pdf")
-        else:
-            names.append(fmt)
-    return names
-
-
-def _render_with_quarto(
-    project_dir: Path, formats: Sequence[str], out_dir: Path
-) -> dict[str, Path]:
-    quarto = _read_yaml_file(project_dir / "_quarto.yml")
-    to = ",".join(_quarto_format_names(quarto, formats))
-    proc = subprocess.run(
-        ["quarto", "render", str(project_dir), "--to", to],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        raise RenderError(f"quarto render {project_dir} failed:\n{proc.stderr.strip()}")
-    quarto_out = project_dir / ((quarto.get("project") or {}).get("output-dir") or "_manuscript")
-    stem = Path((quarto.get("manuscript") or {}).get("article", "index.qmd")).stem
-    produced = {fmt: quarto_out / f"{stem}.{EXTENSIONS[fmt]}" for fmt in formats}
-    missing = [str(p) for p in produced.values() if not p.is_file()]
-    if missing:
-        raise RenderError(f"quarto render {project_dir} did not write {', '.join(missing)}")
-    return _publish(produced, out_dir)
-
-
 # ----------------------------------------------------------------------------- entry point
+
+
+ENGINES = ("auto", "quarto", "self")
 
 
 def render_manuscript(
@@ -174,28 +118,49 @@ def render_manuscript(
     formats: list[str],
     out_dir: Path | None = None,
     engine: str = "auto",
+    source_dir: Path | None = None,
 ) -> dict[str, Path]:
     """Render `project_dir` to `formats`; return {format: output path}.
 
     engine: "auto" uses Quarto when a version >= 1.4 is on PATH, "quarto" requires it,
-    "pandoc" always self-renders (pandoc + typst).
+    "self" always self-renders (pandoc + typst). `source_dir` is the folder the project
+    was staged from: errors then name its files (paper/index.qmd:12), which authors edit.
     """
     project_dir = Path(project_dir).resolve()
     unknown = sorted(set(formats) - set(EXTENSIONS))
     if unknown or not formats:
         raise RenderError(f"unknown output format(s) {unknown}; choose from {sorted(EXTENSIONS)}")
+    if engine not in ENGINES:
+        raise RenderError(f"unknown engine '{engine}'; choose from {', '.join(ENGINES)}")
     out_dir = Path(out_dir).resolve() if out_dir else project_dir / "_manuscript"
     formats = list(dict.fromkeys(formats))
-    use_quarto = engine == "quarto" or (engine == "auto" and quarto_version() is not None)
-    if engine == "quarto" and quarto_version() is None:
+    have_quarto = engine != "self" and quarto.quarto_version() is not None
+    if engine == "quarto" and not have_quarto:
         raise RenderError("engine 'quarto' requested but quarto >= 1.4 is not on PATH")
     try:
-        if use_quarto:
-            return _render_with_quarto(project_dir, formats, out_dir)
+        if have_quarto:
+            return quarto.render(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
+    except (RenderError, quarto.QuartoError, qmd.QmdError) as exc:
+        _remove_stale(out_dir, formats)
+        raise RenderError(author_paths(str(exc), project_dir, source_dir)) from exc
     except BaseException:
         _remove_stale(out_dir, formats)
         raise
+
+
+def author_paths(message: str, project_dir: Path, source_dir: Path | None) -> str:
+    """Replace staged paths (build/paper/index.qmd) by the source the author edits
+    (paper/index.qmd) wherever that source file exists."""
+    if source_dir is None:
+        return message
+
+    def swap(match: re.Match[str]) -> str:
+        rel = match.group(1)
+        source = Path(source_dir) / rel
+        return str(source) if source.is_file() else match.group(0)
+
+    return re.sub(re.escape(str(project_dir)) + r"/([\w./-]+?)(?=:\d|[\s:,)]|$)", swap, message)
 
 
 def _remove_stale(out_dir: Path, formats: Iterable[str]) -> None:
@@ -243,71 +208,11 @@ def load_project(project_dir: Path) -> Project:
     article = project_dir / (quarto.get("manuscript") or {}).get("article", "index.qmd")
     if not article.is_file():
         raise RenderError(f"{project_dir / '_quarto.yml'}:1: article {article} not found")
-    lines = _read_lines(article)
-    front_lines, body_start = _split_front_matter(lines)
-    front = _parse_front_matter(front_lines, article)
-    body = _expand_includes(lines[body_start:], project_dir, [article])
-    return Project(project_dir, article, quarto, variables, front, front_lines, body)
-
-
-def _read_lines(path: Path) -> list[SourceLine]:
-    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    return [SourceLine(t, path, i) for i, t in enumerate(text.split("\n"), start=1)]
-
-
-def _split_front_matter(lines: list[SourceLine]) -> tuple[list[SourceLine], int]:
-    if not lines or lines[0].text.strip() != "---":
-        return [], 0
-    for i, line in enumerate(lines[1:], start=1):
-        if line.text.strip() in ("---", "..."):
-            return lines[1:i], i + 1
-    raise RenderError(f"{lines[0].where}: front matter is not closed by '---'")
-
-
-def _parse_front_matter(front_lines: list[SourceLine], article: Path) -> dict[str, Any]:
-    text = "\n".join(line.text for line in front_lines)
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise RenderError(f"{article}:{line}: invalid YAML front matter: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RenderError(f"{article}:2: front matter must be a YAML mapping")
-    return data
-
-
-INCLUDE = re.compile(r"^\s*\{\{<\s*include\s+(.+?)\s*>\}\}\s*$")
-
-
-def _expand_includes(
-    lines: list[SourceLine], root: Path, stack: list[Path]
-) -> list[SourceLine]:
-    """Replace include shortcode lines by the included file, recursively."""
-    out: list[SourceLine] = []
-    for line in lines:
-        match = INCLUDE.match(line.text)
-        if not match:
-            out.append(line)
-            continue
-        target = _shortcode_path(match.group(1), line, root)
-        if not target.is_file():
-            raise RenderError(f"{line.where}: include file '{match.group(1)}' not found ({target})")
-        if target in stack:
-            raise RenderError(f"{line.where}: include of '{match.group(1)}' is circular")
-        included = _read_lines(target)
-        _, start = _split_front_matter(included)
-        out.append(SourceLine("", line.path, line.lineno))
-        out.extend(_expand_includes(included[start:], root, [*stack, target]))
-        out.append(SourceLine("", line.path, line.lineno))
-    return out
-
-
-def _shortcode_path(raw: str, line: SourceLine, root: Path) -> Path:
-    raw = raw.strip().strip("\"'")
-    if raw.startswith("/"):
-        return (root / raw.lstrip("/")).resolve()
-    return (line.path.parent / raw).resolve()
+        doc = qmd.read_document(article, project_dir)
+    except qmd.QmdError as exc:
+        raise RenderError(str(exc)) from exc
+    return Project(project_dir, article, quarto, variables, doc.front, doc.front_lines, doc.body)
 
 
 # ----------------------------------------------------------------------------- shortcodes
@@ -356,7 +261,7 @@ def _inline_shortcodes(text: str, where: str, project: Project) -> str:
             raise RenderError(f"{where}: shortcode '{name}' must stand on a line of its own")
         raise RenderError(f"{where}: unsupported shortcode '{name}'")
 
-    return SHORTCODE.sub(replace, text)
+    return qmd.SHORTCODE.sub(replace, text)
 
 
 def _resolve_front_matter(project: Project) -> None:
@@ -383,32 +288,23 @@ def _resolve_front_matter(project: Project) -> None:
     project.front = walk(project.front)
 
 
-BLOCK_SHORTCODE = re.compile(r"^\s*\{\{<\s*(embed|pagebreak)\b(.*?)>\}\}\s*$")
-
-
 def _expand_body(project: Project, work: Path) -> list[SourceLine]:
+    """Embed and pagebreak lines become markdown; var/meta are resolved on every line."""
     out: list[SourceLine] = []
-    fence: str | None = None
-    for line in project.body:
-        stripped = line.text.lstrip()
-        fence_match = re.match(r"(`{3,}|~{3,})", stripped)
-        if fence_match:
-            mark = fence_match.group(1)
-            if fence is None:
-                fence = mark
-            elif stripped.startswith(fence) and not stripped[len(mark):].strip():
-                fence = None
-        block = BLOCK_SHORTCODE.match(line.text)
-        if block and fence is None:
-            name, args = block.groups()
-            if name == "pagebreak":
-                generated = ["", "::: {.render-pagebreak}", ":::", ""]
-            else:
-                generated = _embed(args.strip(), line, project, work)
-            out.extend(SourceLine(t, line.path, line.lineno) for t in generated)
+    code = qmd.in_code([line.text for line in project.body])
+    for line, is_code in zip(project.body, code, strict=True):
+        block = None if is_code else next(
+            (sc for sc in qmd.shortcodes([line], ("embed", "pagebreak"))
+             if sc.standalone and not sc.escaped), None)
+        if block is None:
+            text = _inline_shortcodes(line.text, line.where, project)
+            out.append(SourceLine(text, line.path, line.lineno))
             continue
-        text = _inline_shortcodes(line.text, line.where, project)
-        out.append(SourceLine(text, line.path, line.lineno))
+        if block.name == "pagebreak":
+            generated = ["", "::: {.render-pagebreak}", ":::", ""]
+        else:
+            generated = _embed(qmd.embed_of(block), project, work)
+        out.extend(SourceLine(t, line.path, line.lineno) for t in generated)
     return out
 
 
@@ -434,14 +330,10 @@ def _joined(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _embed(args: str, line: SourceLine, project: Project, work: Path) -> list[str]:
+def _embed(embed: qmd.Embed, project: Project, work: Path) -> list[str]:
     """Lines of markdown that stand for one embedded notebook cell."""
-    parts = args.split()
-    if not parts or "#" not in parts[0]:
-        raise RenderError(f"{line.where}: embed needs 'notebook.ipynb#label', got '{args}'")
-    nb_ref, label = parts[0].rsplit("#", 1)
-    flags = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-    nb_path = _shortcode_path(nb_ref, line, project.root)
+    line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
+    nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
     try:
@@ -505,21 +397,25 @@ def _cell_markdown(
     path = _write_image(image, work, Path("embed") / nb_path.stem, label)
     alt = options.get("fig-alt")
     attr = f'{{fig-alt="{alt}"}}' if alt else ""
-    caption = _with_source(str(options.get("fig-cap", "")), nb_path)
+    caption = str(options.get("fig-cap", ""))
     if label.startswith("fig-"):
-        return [f"::: {{#{label}}}", "", f"![](<{path}>){attr}", "", caption, "", ":::"]
+        return [f"::: {{#{label}}}", "", f"![](<{path}>){attr}", "", caption, "", ":::", "",
+                *source_link(nb_path)]
     return [f"![](<{path}>){attr}"]
 
 
-def _with_source(caption: str, nb_path: Path) -> str:
-    """Append a link to the notebook that made the figure, so readers can trace it.
+def source_link(nb_path: Path) -> list[str]:
+    """An HTML-only line under an embedded figure linking the notebook that shows it.
 
-    The link is relative to the rendered paper in ``_manuscript/``, next to which the
-    build keeps the executed notebooks (``notebooks/``).
+    Like Quarto's notebook links it appears in the HTML only, on its own line, so the
+    PDF, DOCX and JATS captions end where the author's caption ends. The link is
+    relative to ``_manuscript/``, next to which the build keeps the executed notebooks.
     """
     name = nb_path.name
-    note = f"Source: [notebooks/{name}](<{SOURCE_LINK_BASE}{name}>) (rule notebook)."
-    return f"{caption.rstrip()} {note}".strip()
+    return ["```{=html}",
+            f'<div class="notebook-link">Source: <a href="{SOURCE_LINK_BASE}{name}">'
+            f"notebooks/{name}</a> (rule notebook).</div>",
+            "```", ""]
 
 
 def _write_image(image: tuple[str, Any], work: Path, folder: Path, label: str) -> Path:
@@ -562,16 +458,27 @@ def _iso_date(value: Any) -> dt.date | None:
     return None
 
 
-def _display_date(value: Any, epoch: int) -> str | None:
+# Quarto's date-format names the self-render implements (Quarto's own default differs by
+# format, so the paper sets one in _quarto.yml).
+DATE_FORMATS = {
+    "long": lambda d: f"{d:%B} {d.day}, {d.year}",
+    "iso": lambda d: d.isoformat(),
+}
+
+
+def _display_date(value: Any, epoch: int, style: Any = "long") -> str | None:
     if value is None:
         return None
+    if style not in DATE_FORMATS:
+        raise RenderError(f"date-format '{style}' is not implemented by the self-render "
+                          f"(use one of: {', '.join(DATE_FORMATS)})")
     if isinstance(value, str) and value.strip() in ("today", "now", "last-modified"):
         date = dt.datetime.fromtimestamp(epoch, dt.UTC).date()
     else:
         date = _iso_date(value)
     if date is None:
         return str(value)
-    return f"{date:%B} {date.day}, {date.year}"
+    return DATE_FORMATS[style](date)
 
 
 def _affiliation_name(aff: Any, registry: dict[str, str]) -> str:
@@ -593,8 +500,12 @@ def _person_name(name: Any) -> str:
     return str(name)
 
 
-def _normalise_authors(meta: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Quarto's author schema -> (author lines for the title, note lines for the body)."""
+def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    """Quarto's author schema -> ([{name, affiliation}], note lines for the body).
+
+    Names stay plain (they become the PDF Author, DOCX creator and JATS string-name);
+    affiliations go to the PDF title block and, elsewhere, to the notes under the title.
+    """
     authors = meta.get("author") or []
     if not isinstance(authors, list):
         authors = [authors]
@@ -603,39 +514,32 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[str], list[str]]:
         if isinstance(aff, dict) and "id" in aff:
             registry[str(aff["id"])] = _affiliation_name({k: v for k, v in aff.items()
                                                           if k != "id"}, {})
-    affiliations: list[str] = []
-    names, contacts, orcids = [], [], []
+    people, affiliation_notes, contacts, orcids = [], [], [], []
     for author in authors:
         if not isinstance(author, dict):
-            names.append(str(author))
+            people.append({"name": str(author), "affiliation": "", "email": ""})
             continue
         name = _person_name(author.get("name", ""))
         affs = author.get("affiliations", author.get("affiliation")) or []
         affs = affs if isinstance(affs, list) else [affs]
-        marks = []
-        for aff in affs:
-            text = _affiliation_name(aff, registry)
-            if text not in affiliations:
-                affiliations.append(text)
-            marks.append(str(affiliations.index(text) + 1))
-        if author.get("corresponding"):
-            marks.append("\\*")
-            if author.get("email"):
-                contacts.append(f"{name}, <{author['email']}>")
+        where = "; ".join(_affiliation_name(aff, registry) for aff in affs)
+        people.append({"name": name, "affiliation": where, "email": author.get("email") or ""})
+        if where:
+            affiliation_notes.append(f"{name}: {where}" if len(authors) > 1 else where)
+        if author.get("corresponding") and author.get("email"):
+            contacts.append(f"{name}, <{author['email']}>")
         if author.get("orcid"):
             orcids.append(f"{name} [{author['orcid']}](https://orcid.org/{author['orcid']})")
-        names.append(name + (f"^{','.join(marks)}^" if marks else ""))
-    notes = [f"^{i}^ {text}" for i, text in enumerate(affiliations, start=1)]
-    notes = [" \\\n".join(notes)] if notes else []
+    notes = [" \\\n".join(affiliation_notes)] if affiliation_notes else []
     if contacts:
-        notes.append("\\* Corresponding author: " + "; ".join(contacts))
+        notes.append("Corresponding author: " + "; ".join(contacts))
     if orcids:
         notes.append("ORCID: " + "; ".join(orcids))
     keywords = meta.get("keywords")
     if keywords:
         words = keywords if isinstance(keywords, list) else [keywords]
         notes.append("**Keywords:** " + "; ".join(str(k) for k in words))
-    return names, notes
+    return people, notes
 
 
 def _merged_meta(project: Project) -> dict[str, Any]:
@@ -663,12 +567,13 @@ def _number_sections(project: Project, meta: dict[str, Any]) -> bool:
 def _pandoc_metadata(project: Project, meta: dict[str, Any], body: list[SourceLine],
                      epoch: int) -> tuple[dict[str, Any], list[str]]:
     """Metadata file for pandoc (strings are markdown) and the title-notes block."""
-    names, notes = _normalise_authors(meta)
+    people, notes = _normalise_authors(meta)
     out = {k: v for k, v in meta.items() if k not in QUARTO_ONLY_KEYS and v is not None}
     out = json.loads(json.dumps(out, default=str))
-    if names:
-        out["author"] = names
-    date = _display_date(meta.get("date"), epoch)
+    if people:
+        out["author"] = [p["name"] for p in people]
+        out["render-authors"] = people
+    date = _display_date(meta.get("date"), epoch, meta.get("date-format", "long"))
     if date:
         out["date"] = date
     bibs = meta.get("bibliography") or []
@@ -710,14 +615,7 @@ def _warnings(stderr: str) -> list[str]:
 
 def _locate(ident: str, kind: str, lines: list[SourceLine], project: Project) -> str:
     """Where in the sources an id from the filter's error report occurs."""
-    esc = re.escape(ident)
-    if kind in ("unresolved-xref", "unknown-citation"):
-        pattern = re.compile(rf"(?<![\w@])-?@\{{?{esc}(?![\w-])")
-    elif kind == "missing-image":
-        pattern = re.compile(rf"\]\(<?{esc}")
-    else:
-        pattern = re.compile(rf"#{esc}(?![\w-])")
-    hits = [line for line in [*lines, *project.front_lines] if pattern.search(line.text)]
+    hits = qmd.locate(kind, ident, [*lines, *project.front_lines])
     if kind == "duplicate-label" and len(hits) > 1:
         return hits[1].where
     return hits[0].where if hits else f"{project.article}:1"
@@ -784,13 +682,62 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: Project, toc: bool
             cmd += ["--reference-doc", str((project.root / options["reference-doc"]).resolve())]
         target = work / "out.docx"
     elif fmt == "jats":
-        cmd += ["--to", "jats_articleauthoring"]
+        cmd += ["--to", "jats_articleauthoring", "--extract-media", MEDIA_DIR]
         target = work / "out.xml"
     else:
         cmd += ["--to", "typst-citations", "--include-in-header", str(work / "header.typ")]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
         target = work / "out.typ"
+        ast = ast.with_name("document-typst.json")
     return [*cmd, "--output", str(target), str(ast)]
+
+
+def _typst_header(project: Project) -> str:
+    """The self-render's lines, then the project's include-in-header files (as Quarto)."""
+    includes = _format_options(project, "pdf").get("include-in-header") or []
+    parts = [TYPST_HEADER]
+    for name in includes if isinstance(includes, list) else [includes]:
+        path = project.root / str(name)
+        if not path.is_file():
+            raise RenderError(f"{project.root / '_quarto.yml'}: include-in-header file "
+                              f"'{name}' not found ({path})")
+        parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def _inlines(text: str) -> dict[str, Any]:
+    words = [{"t": "Str", "c": w} for w in text.split()]
+    spaced = [x for w in words for x in ({"t": "Space"}, w)][1:]
+    return {"t": "MetaInlines", "c": spaced}
+
+
+def _typst_ast(ast: Path) -> Path:
+    """The AST for the typst writer: authors with affiliations in the title block (as
+    Quarto's typst template shows them) instead of the notes under the title."""
+    doc = json.loads(ast.read_text(encoding="utf-8"))
+    people = doc["meta"].pop("render-authors", None)
+    if people:
+        doc["meta"]["author"] = {"t": "MetaList", "c": [
+            {"t": "MetaMap", "c": {k: _inlines(pandoc_text(v)) for k, v in p["c"].items()}}
+            for p in people["c"]]}
+        doc["blocks"] = [b for b in doc["blocks"] if not _is_title_notes(b)]
+    target = ast.with_name("document-typst.json")
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    return target
+
+
+def pandoc_text(meta_value: dict[str, Any]) -> str:
+    """Plain text of a MetaString/MetaInlines value of pandoc's JSON AST."""
+    if meta_value["t"] == "MetaString":
+        return str(meta_value["c"])
+    out = []
+    for inline in meta_value["c"]:
+        out.append(" " if inline["t"] in ("Space", "SoftBreak") else str(inline.get("c", "")))
+    return "".join(out)
+
+
+def _is_title_notes(block: dict[str, Any]) -> bool:
+    return block.get("t") == "Div" and "title-notes" in block["c"][0][1]
 
 
 def _typst_string(text: Any) -> str:
@@ -840,7 +787,9 @@ def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
 def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Project,
                    lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
     """Run the writers concurrently; compile typst as soon as its source is ready."""
-    (work / "header.typ").write_text(TYPST_HEADER, encoding="utf-8")
+    (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
+    if "pdf" in formats:
+        _typst_ast(ast)
     procs = {}
     for fmt in formats:
         cmd = _writer_command(fmt, ast, work, project, toc)
@@ -887,6 +836,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         ast = _parse_to_ast(work, lines, project, epoch)
         produced = _write_formats(formats, ast, work, project, lines, epoch,
                                   bool(meta.get("toc")))
+        if (work / MEDIA_DIR).is_dir():
+            replace_dir(work / MEDIA_DIR, out_dir / MEDIA_DIR)
         return _publish(produced, out_dir)
 
 
@@ -900,11 +851,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--to", default=",".join(DEFAULT_FORMATS),
                         help="comma-separated formats: html, pdf, docx, jats")
     parser.add_argument("--out-dir", type=Path, default=None)
-    parser.add_argument("--engine", choices=("auto", "quarto", "pandoc"), default="auto")
+    parser.add_argument("--engine", choices=ENGINES, default="auto")
+    parser.add_argument("--source-dir", type=Path, default=None,
+                        help="folder the project was staged from (errors name its files)")
     args = parser.parse_args(argv)
     formats = [f.strip() for f in args.to.split(",") if f.strip()]
     try:
-        outputs = render_manuscript(args.project_dir, formats, args.out_dir, engine=args.engine)
+        outputs = render_manuscript(args.project_dir, formats, args.out_dir, engine=args.engine,
+                                    source_dir=args.source_dir)
     except RenderError as exc:
         print(f"render: error: {exc}", file=sys.stderr)
         return 1

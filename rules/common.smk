@@ -27,6 +27,7 @@ NOTEBOOK_INPUTS = {
         "results/overlap.json", "results/residents.json", "results/tables/overlap",
         "results/tables/residents", "figures/civilized",
     ],
+    "appendix": ["results/tables/appendix", "results/tables/provenance"],
 }
 TABLE_DIRS = [
     "results/tables/describe",
@@ -55,7 +56,17 @@ RESULTS = [
     "figures/themes",
     "figures/civilized",
 ]
-PAPER_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "claims.yml", "_number_allowlist.yml"]
+PAPER_SOURCES = [
+    "index.qmd",
+    "_quarto.yml",
+    "references.bib",
+    "claims.yml",
+    "_number_allowlist.yml",
+    "chicago-author-date.csl",
+    "header.typ",
+    "appendix.lua",
+    "_prerender.py",
+]
 
 
 def script_of(name):
@@ -80,7 +91,7 @@ def notebook_inputs(wildcards):
 
 def notebook_code(wildcards):
     """Project modules the notebook imports."""
-    return code("notebook", f"paper/notebooks/{wildcards.name}.ipynb")
+    return code("notebook", f"notebooks/{wildcards.name}.ipynb")
 
 
 def workflow_rules(wildcards):
@@ -113,6 +124,6 @@ def source_files():
     for r in workflow.rules:
         files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f))
     for name in NOTEBOOK_INPUTS:
-        files.add(f"paper/notebooks/{name}.ipynb")
-        files.update(code("notebook", f"paper/notebooks/{name}.ipynb"))
+        files.add(f"notebooks/{name}.ipynb")
+        files.update(code("notebook", f"notebooks/{name}.ipynb"))
     return sorted(f for f in files if not any(r.is_producer(f) for r in workflow.rules))

@@ -36,6 +36,7 @@ rule figures_models:
         "figures: coefficient and predicted-probability plots"
     input:
         results=rules.model.output.results,
+        codebook=PATHS["survey_codebook"],
         code=code("figures_models"),
     output:
         report(directory("figures/models"), patterns=["{name}.png"], category="Survey: model figures"),

@@ -3,7 +3,7 @@ rule notebook:
     message:
         "manuscript: executing notebook {wildcards.name}"
     input:
-        notebook="paper/notebooks/{name}.ipynb",
+        notebook="notebooks/{name}.ipynb",
         results=notebook_inputs,
         code=notebook_code,
     output:
@@ -43,7 +43,7 @@ rule check_numbers:
         article="paper/index.qmd",
         allowlist="paper/_number_allowlist.yml",
         claims="paper/claims.yml",
-        notebooks=expand("paper/notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
+        notebooks=expand("notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
         variables=rules.numbers.output.variables,
         code=code("check_numbers"),
     output:
@@ -87,6 +87,7 @@ rule manuscript:
         manuscript_outputs(),
     params:
         formats=FORMATS,
+        engine=config["manuscript"]["engine"],
         source_date_epoch=config["manuscript"]["source_date_epoch"],
     log:
         "logs/manuscript.log",
@@ -94,3 +95,14 @@ rule manuscript:
         "../envs/manuscript.yaml"
     script:
         script_of("manuscript")
+
+
+# What `quarto render paper` / `quarto preview paper` need before Quarto runs: the staged
+# project with variables, tables and executed notebooks, checked (paper/_prerender.py).
+rule paper_inputs:
+    input:
+        rules.stage_paper.output,
+        rules.numbers.output.variables,
+        expand("build/paper/notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
+        rules.check_numbers.output,
+        rules.check_claims.output,

@@ -53,7 +53,7 @@ rule provenance:
         "tables: provenance of every figure and table (from the workflow's rules)"
     input:
         article="paper/index.qmd",
-        notebooks=expand("paper/notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
+        notebooks=expand("notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
         code=code("provenance"),
     output:
         directory("results/tables/provenance"),

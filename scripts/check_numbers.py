@@ -13,6 +13,7 @@ run_cli(
         "--allow", smk.input.allowlist,
         "--claims", smk.input.claims,
         "--variables", smk.input.variables,
+        "--notebooks", "notebooks",
         "--report", smk.output[0],
     ],
 )

@@ -1,4 +1,4 @@
-"""Rule manuscript: render the staged manuscript to HTML, PDF and DOCX."""
+"""Rule manuscript: render the staged manuscript (Quarto or the self-render, by config)."""
 
 import os
 from pathlib import Path
@@ -17,4 +17,6 @@ run(
     project_dir=staged,
     formats=list(smk.params.formats),
     out_dir=Path(smk.output[0]).parent,
+    engine=smk.params.engine,
+    source_dir=Path("paper"),
 )

@@ -9,7 +9,7 @@ run(
     smk,
     write_provenance,
     article=smk.input.article,
-    notebook_dir="paper/notebooks",
+    notebook_dir="notebooks",
     rules=smk.params.rules,
     out_dir=smk.output[0],
 )

@@ -298,6 +298,7 @@ def test_unknown_or_non_scalar_var_keys_are_reported(tmp_path: Path) -> None:
     assert [(f.line, f.column, f.literal) for f in found] == [
         (1, 6, "survey.n_vald"),
         (3, 5, "survey.approval"),
+        (3, 38, "x"),  # Quarto expands var inside inline code too
     ]
     assert "'n_vald' not found under survey (available: approval, n_valid)" in found[0].message
     assert "does not name a single value" in found[1].message

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from paperkit.provenance import ProvenanceError, notebook_cells, producing_rule, trace_article
-from paperkit.render import _with_source
+from paperkit.provenance import (
+    ProvenanceError,
+    markdown,
+    notebook_cells,
+    producing_rule,
+    trace_article,
+)
+from paperkit.render import source_link
 from tests.buildutil import ROOT
 
 RULES = {
@@ -22,7 +28,7 @@ RULES = {
 
 
 def test_notebook_cells_map_labels_to_the_files_they_display() -> None:
-    cells = notebook_cells(ROOT / "paper/notebooks/survey.ipynb")
+    cells = notebook_cells(ROOT / "notebooks/survey.ipynb")
     assert cells["fig-scs-use"] == "figures/describe/scs_use.png"
     assert cells["tbl-composition"] == "results/tables/describe/composition.md"
 
@@ -34,24 +40,38 @@ def test_producing_rule_matches_directory_outputs_and_wildcards() -> None:
         producing_rule("x/y.png", RULES)
 
 
+def test_items_are_named_by_the_number_the_paper_gives_them(tmp_path: Path) -> None:
+    article = tmp_path / "index.qmd"
+    article.write_text("![Static](x.png){#fig-static}\n\n"
+                       "{{< embed notebooks/survey.ipynb#tbl-composition >}}\n\n"
+                       "```\n{{< embed notebooks/survey.ipynb#fig-approval >}}\n```\n\n"
+                       "{{< embed notebooks/survey.ipynb#fig-scs-use >}}\n")
+    items = trace_article(article, ROOT / "notebooks", RULES)
+    assert [(i.label, i.number) for i in items] == [("tbl-composition", "Table 1"),
+                                                     ("fig-scs-use", "Figure 2")]
+    # links, not cross-references: the notebook showing the table cannot resolve those
+    assert "| [Figure 2](#fig-scs-use) | figures/" in markdown(items)
+
+
 def test_include_without_caption_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
     article = tmp_path / "index.qmd"
     article.write_text("Text.\n\n{{< include _tables/describe/other.md >}}\n\nMore text.\n")
     with pytest.raises(ProvenanceError, match=rf"{re.escape(str(article))}:3: an included"):
-        trace_article(article, ROOT / "paper/notebooks", RULES)
+        trace_article(article, ROOT / "notebooks", RULES)
 
 
 def test_embedded_cell_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     article = tmp_path / "index.qmd"
     article.write_text("{{< embed notebooks/survey.ipynb#fig-nowhere >}}\n")
     with pytest.raises(ProvenanceError, match="survey.ipynb has no labelled cell 'fig-nowhere'"):
-        trace_article(article, ROOT / "paper/notebooks", RULES)
+        trace_article(article, ROOT / "notebooks", RULES)
 
 
-def test_figure_caption_links_to_its_notebook() -> None:
-    caption = _with_source("Use of SCSs", Path("build/paper/notebooks/survey.ipynb"))
-    assert caption == ("Use of SCSs Source: [notebooks/survey.ipynb]"
-                       "(<../notebooks/survey.ipynb>) (rule notebook).")
+def test_figure_links_to_its_notebook_in_the_html_only() -> None:
+    lines = source_link(Path("build/paper/notebooks/survey.ipynb"))
+    assert lines[0] == "```{=html}"
+    assert ('Source: <a href="../notebooks/survey.ipynb">notebooks/survey.ipynb</a>'
+            " (rule notebook).") in lines[1]
 
 
 @pytest.mark.slow
@@ -77,5 +97,7 @@ def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file
 def test_html_figure_captions_link_to_the_notebook_that_made_them(built) -> None:
     html = (built / "build/paper/_manuscript/index.html").read_text()
     for name in ("survey", "models", "interviews"):
-        assert f'href="../notebooks/{name}.ipynb"' in html
+        # the self-render links the executed notebook; Quarto its notebook view
+        assert (f'href="../notebooks/{name}.ipynb"' in html
+                or f'href="notebooks/{name}-preview.html' in html), name
     assert (built / "build/paper/notebooks/survey.ipynb").is_file()

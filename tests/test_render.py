@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -17,7 +18,8 @@ import pytest
 from lxml import etree
 
 from paperkit import render
-from paperkit.render import RenderError, quarto_version, render_manuscript
+from paperkit.quarto import quarto_version
+from paperkit.render import RenderError, render_manuscript
 
 FIXTURE = Path(__file__).parent / "fixtures" / "render"
 ALL_FORMATS = ["html", "pdf", "docx", "jats"]
@@ -57,7 +59,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("render")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     try:
-        return render_manuscript(copy_fixture(tmp), ALL_FORMATS, engine="pandoc")
+        return render_manuscript(copy_fixture(tmp), ALL_FORMATS, engine="self")
     finally:
         del os.environ["SOURCE_DATE_EPOCH"]
 
@@ -122,10 +124,21 @@ def test_front_matter_is_shown(texts: dict[str, str], fmt: str) -> None:
     text = texts[fmt]
     for expected in ("Approval of social credit systems among 2209 respondents",
                      "A test manuscript", "Ada Example", "Bo Sample", "Free University Berlin",
-                     "Hertie School", "ada@example.org", "0000-0002-1825-0097",
-                     "March 1, 2019", "We find that 80.4 percent approve.",
-                     "Keywords: social credit; China; survey"):
+                     "Hertie School", "ada@example.org", "March 1, 2019",
+                     "We find that 80.4 percent approve."):
         assert expected in text, expected
+    # The PDF's title block is Quarto's typst one: names, affiliations, e-mail only.
+    if fmt != "pdf":
+        assert "0000-0002-1825-0097" in text and "Keywords: social credit; China; survey" in text
+
+
+def test_author_metadata_holds_plain_names(rendered: dict[str, Path]) -> None:
+    info = subprocess.run(["pdfinfo", str(rendered["pdf"])], capture_output=True, text=True,
+                          check=True).stdout
+    assert re.search(r"Author:\s+Ada Example & Bo Sample\n", info)
+    core = zipfile.ZipFile(rendered["docx"]).read("docProps/core.xml").decode()
+    assert "<dc:creator>Ada Example; Bo Sample</dc:creator>" in core
+    assert "<string-name>Ada Example</string-name>" in rendered["jats"].read_text()
 
 
 @pytest.mark.parametrize("fmt", ["html", "pdf", "docx"])
@@ -195,7 +208,7 @@ def test_jats_is_well_formed_and_numbered(rendered: dict[str, Path]) -> None:
 def test_same_sources_give_the_same_bytes(rendered: dict[str, Path], tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    again = render_manuscript(copy_fixture(tmp_path), ["html", "pdf", "docx"], engine="pandoc")
+    again = render_manuscript(copy_fixture(tmp_path), ["html", "pdf", "docx"], engine="self")
     assert again["html"].read_bytes() == rendered["html"].read_bytes()
     assert again["docx"].read_bytes() == rendered["docx"].read_bytes()
     assert pdf_text(again["pdf"]) == pdf_text(rendered["pdf"])
@@ -207,7 +220,7 @@ def test_refs_div_places_the_bibliography(tmp_path: Path) -> None:
     article = project / "index.qmd"
     article.write_text(article.read_text() + "\n## Sources {.unnumbered}\n\n::: {#refs}\n:::\n"
                        "\n## Coda {.unnumbered}\n\nClosing words.\n")
-    text = html_text(render_manuscript(project, ["html"], engine="pandoc")["html"])
+    text = html_text(render_manuscript(project, ["html"], engine="self")["html"])
     assert "References" not in text
     assert text.index("Sources") < text.index("Kostka, Genia. 2019.") < text.index("Closing words")
 
@@ -240,7 +253,7 @@ def test_errors_name_file_and_line_and_leave_no_output(tmp_path: Path, case: str
     bad, message = ERROR_CASES[case]
     article.write_text("\n".join([*lines, "", bad, ""]), encoding="utf-8")
     with pytest.raises(RenderError) as info:
-        render_manuscript(project, ["html", "pdf", "docx"], engine="pandoc")
+        render_manuscript(project, ["html", "pdf", "docx"], engine="self")
     assert f"{article}:{line_no}:" in str(info.value)
     assert message in str(info.value)
     out = project / "_manuscript"
@@ -249,11 +262,11 @@ def test_errors_name_file_and_line_and_leave_no_output(tmp_path: Path, case: str
 
 def test_error_in_an_included_file_names_that_file(tmp_path: Path) -> None:
     project = copy_fixture(tmp_path)
-    methods = project / "sections" / "methods.qmd"
+    methods = project / "sections" / "_methods.qmd"
     methods.write_text(methods.read_text().replace("{{< var sample.n >}}",
                                                    "{{< var sample.size >}}"))
     with pytest.raises(RenderError, match=rf"{re.escape(str(methods))}:3: unknown variable"):
-        render_manuscript(project, ["html"], engine="pandoc")
+        render_manuscript(project, ["html"], engine="self")
 
 
 def test_error_in_front_matter_names_its_line(tmp_path: Path) -> None:
@@ -262,7 +275,7 @@ def test_error_in_front_matter_names_its_line(tmp_path: Path) -> None:
     article.write_text(article.read_text().replace("among {{< var sample.n >}}",
                                                    "among {{< var sample.total >}}"))
     with pytest.raises(RenderError, match=rf"{re.escape(str(article))}:2: unknown variable"):
-        render_manuscript(project, ["pdf"], engine="pandoc")
+        render_manuscript(project, ["pdf"], engine="self")
 
 
 def test_failed_render_removes_stale_outputs(tmp_path: Path) -> None:
@@ -273,7 +286,7 @@ def test_failed_render_removes_stale_outputs(tmp_path: Path) -> None:
     article = project / "index.qmd"
     article.write_text(article.read_text() + "\nSee @tbl-gone.\n")
     with pytest.raises(RenderError):
-        render_manuscript(project, ["html"], out_dir=out, engine="pandoc")
+        render_manuscript(project, ["html"], out_dir=out, engine="self")
     assert not (out / "index.html").exists()
 
 
@@ -281,31 +294,37 @@ def test_cli_reports_errors_with_exit_code(tmp_path: Path, capsys: pytest.Captur
     project = copy_fixture(tmp_path)
     article = project / "index.qmd"
     article.write_text(article.read_text() + "\n{{< var nope >}}\n")
-    assert render.main([str(project), "--to", "html", "--engine", "pandoc"]) == 1
+    assert render.main([str(project), "--to", "html", "--engine", "self"]) == 1
     assert "unknown variable 'nope'" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------- Quarto path
 
+# A stand-in `quarto` executable for the driver's own logic (which call, which outputs,
+# which warnings fail). The real Quarto is exercised by tests/test_quarto.py.
 FAKE_QUARTO = """#!/bin/sh
 if [ "$1" = "--version" ]; then echo "{version}"; exit 0; fi
 if [ "$1" = "render" ]; then
-  echo "$@" > "$2/quarto-args.txt"
+  echo "$@" > "{log}"
   mkdir -p "$2/_manuscript"
   for ext in html pdf docx; do echo "quarto $ext" > "$2/_manuscript/index.$ext"; done
+  printf '%s\\n' {stderr} >&2
   exit 0
 fi
 exit 2
 """
 
 
-def fake_quarto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+def fake_quarto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str,
+                stderr: str = "") -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     exe = bin_dir / "quarto"
-    exe.write_text(FAKE_QUARTO.format(version=version))
+    log = tmp_path / "quarto-args.txt"
+    exe.write_text(FAKE_QUARTO.format(version=version, log=log, stderr=shlex.quote(stderr)))
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
 
 
 def test_quarto_version_reads_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -318,22 +337,63 @@ def test_quarto_older_than_1_4_is_ignored(tmp_path: Path, monkeypatch: pytest.Mo
     assert quarto_version() is None
 
 
-def test_quarto_is_used_when_available(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_quarto(tmp_path, monkeypatch, "1.6.1")
+def test_quarto_renders_all_formats_in_one_call_on_a_scratch_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = fake_quarto(tmp_path, monkeypatch, "1.6.1")
     project = copy_fixture(tmp_path)
     out = tmp_path / "out"
     outputs = render_manuscript(project, ["html", "pdf"], out_dir=out)
-    assert (project / "quarto-args.txt").read_text().split() == [
-        "render", str(project), "--to", "html,typst"]
+    args = log.read_text().split()
+    assert args[0] == "render" and len(args) == 2  # no --to: every declared format
+    assert Path(args[1]).name == project.name and Path(args[1]) != project
     assert outputs == {"html": out / "index.html", "pdf": out / "index.pdf"}
     assert outputs["pdf"].read_text() == "quarto pdf\n"
+    assert not (project / "_manuscript").exists() and not (project / ".quarto").exists()
+
+
+def test_engine_self_ignores_an_installed_quarto(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = fake_quarto(tmp_path, monkeypatch, "1.6.1")
+    outputs = render_manuscript(copy_fixture(tmp_path), ["html"], engine="self")
+    assert not log.exists() and "quarto html" not in outputs["html"].read_text()
+
+
+@pytest.mark.parametrize("warning, message", [
+    ("WARNING (/x/shortcodes-handlers.lua:302) Unknown var sample.n specified in a var "
+     "shortcode.", "unknown variable 'sample.n'"),
+    ("WARNING (/x/crossref/refs.lua:128) Unable to resolve crossref @fig-static",
+     "cross-reference to an undefined label 'fig-static'"),
+    ("[WARNING] Citeproc: citation kostka2019 not found",
+     "citation key 'kostka2019' is not in the bibliography"),
+])
+def test_quarto_warnings_stop_the_render_naming_the_source_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warning: str, message: str
+) -> None:
+    fake_quarto(tmp_path, monkeypatch, "1.6.1", stderr=warning)
+    project = copy_fixture(tmp_path)
+    staged = tmp_path / "build" / "paper"
+    shutil.copytree(project, staged)
+    out = staged / "_manuscript"
+    out.mkdir()
+    (out / "index.html").write_text("old paper")
+    with pytest.raises(RenderError) as err:
+        render_manuscript(staged, ["html"], out_dir=out, source_dir=project)
+    text = str(err.value)
+    assert message in text
+    where = re.search(r"(\S+):(\d+): ", text)
+    assert where and Path(where.group(1)) == project / "index.qmd"
+    needle = message.split("'")[1]
+    assert needle in (project / "index.qmd").read_text().splitlines()[int(where.group(2)) - 1]
+    assert not (out / "index.html").exists()
 
 
 def test_crossref_options_set_reference_and_caption_words(tmp_path: Path) -> None:
     project = copy_fixture(tmp_path)
     config = project / "_quarto.yml"
     config.write_text(config.read_text() + "crossref:\n  fig-prefix: Fig.\n  tbl-title: Tab.\n")
-    text = html_text(render_manuscript(project, ["html"], engine="pandoc")["html"])
+    text = html_text(render_manuscript(project, ["html"], engine="self")["html"])
     assert "see Fig. 1 and Fig. 2;" in text
     assert "Figure 1: Static figure" in text
     assert "Tab. 1: Sample composition" in text and "shown in Table 1." in text

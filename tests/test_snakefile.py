@@ -59,8 +59,8 @@ def test_every_rule_has_a_log_and_a_conda_environment():
     text = _workflow_text()
     for block in re.split(r"\n(?=rule \w+:)", text)[1:]:
         name = block.split(":", 1)[0].removeprefix("rule ")
-        if name == "all":
-            continue
+        if not re.search(r"\n    (script|shell|run|notebook|wrapper):", block):
+            continue  # a target rule (all, paper_inputs) only names files; it runs nothing
         assert "\n    log:" in block, f"rule {name} has no log"
         assert "\n    conda:" in block, f"rule {name} has no conda environment"
 

@@ -1,4 +1,5 @@
-"""Figures of the ordered-logit models, drawn from results/models.json only (no refitting)."""
+"""Figures of the ordered-logit models, drawn from results/models.json (no refitting) with
+the outcome's labels from the survey codebook."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figure, set_theme
+from analysis.survey.codebook import Codebook, load_codebook
 from paperkit.io import read_json
 
 
@@ -39,8 +41,21 @@ def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir / "coefficients")
 
 
-def predicted_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Average predicted probability of each approval level across the strongest predictors."""
+def outcome_labels(codebook: Codebook, outcome: str) -> dict[str, str]:
+    """Code -> label of the outcome's scale ("5" -> "strongly approve"), from the codebook."""
+    for variable in codebook.variables.values():
+        if variable.clean_name == outcome:
+            return {str(code): label for code, label in variable.codes.items()}
+    raise KeyError(f"{codebook.path}: no variable has clean_name {outcome!r} (the model outcome)")
+
+
+def predicted_plot(results: dict[str, Any], out_dir: Path,
+                   levels: dict[str, str] | None = None) -> list[Path]:
+    """Average predicted probability of each approval level across the strongest predictors.
+
+    ``levels`` names the outcome codes in the legend (the codebook's labels, not 1-5).
+    """
+    levels = levels or {}
     curves = results["predicted"]["curves"]
     labels = results.get("labels", {})
     terms = list(curves)
@@ -51,24 +66,35 @@ def predicted_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
         frame = pd.DataFrame(curves[term])
         for i, (cat, part) in enumerate(frame.groupby("category", sort=False)):
             colour = OKABE_ITO[i % len(OKABE_ITO)]
-            ax.plot(part["value"], part["prob"], color=colour, lw=1.2, label=str(cat))
+            ax.plot(part["value"], part["prob"], color=colour, lw=1.2,
+                    label=levels.get(_code(cat), str(cat)))
             ax.fill_between(part["value"], part["lower"], part["upper"], color=colour, alpha=0.2,
                             lw=0)
         ax.set_xlabel(labels.get(term, term), fontsize=7)
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("Predicted probability")
     handles, labs = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labs, title="Approval", loc="upper center", ncol=len(labs),
-               bbox_to_anchor=(0.5, 1.08), frameon=False)
+    fig.legend(handles, labs, title="Approval", loc="upper center", ncol=min(len(labs), 5),
+               bbox_to_anchor=(0.5, 1.12), frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     note(fig, _note_text(results) + " Other covariates at observed values; 95% CIs.")
     return save_figure(fig, out_dir / "predicted_probabilities")
 
 
-def make_model_figures(models_json: str | Path, out_dir: str | Path) -> list[Path]:
+def _code(category: Any) -> str:
+    """'5', 5 and 5.0 all name code 5."""
+    try:
+        return str(int(float(category)))
+    except (TypeError, ValueError):
+        return str(category)
+
+
+def make_model_figures(models_json: str | Path, out_dir: str | Path,
+                       codebook: str | Path | None = None) -> list[Path]:
     """CHEAP Snakemake step: write the coefficient and predicted-probability figures."""
     results = read_json(models_json)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_theme()
-    return coefficient_plot(results, out) + predicted_plot(results, out)
+    levels = outcome_labels(load_codebook(codebook), results["outcome"]) if codebook else None
+    return coefficient_plot(results, out) + predicted_plot(results, out, levels)

@@ -99,6 +99,17 @@ local function figure_div(div)
       table.insert(content, b)
     end
   end
+  local alt = stringify(caption)
+  content = pandoc.Blocks(content):walk({
+    Image = function(img)
+      if #img.caption == 0 then
+        local text = img.attributes["fig-alt"] or alt
+        img.attributes["fig-alt"] = nil
+        img.caption = { pandoc.Str(text) }
+      end
+      return img
+    end,
+  })
   return pandoc.Figure(content, pandoc.Caption(caption), div.attr)
 end
 
@@ -124,7 +135,9 @@ local function table_div(div)
       table.insert(rest, b)
     end
   end
-  if #tbl.caption.long == 0 and #rest >= 1 and rest[#rest].t == "Para" then
+  -- The div's trailing paragraph (tbl-cap) is the caption, replacing any caption the
+  -- table carried itself, as in Quarto: a table never shows two captions.
+  if #rest >= 1 and rest[#rest].t == "Para" then
     tbl.caption.long = { pandoc.Plain(rest[#rest].content) }
     table.remove(rest)
   end
@@ -163,8 +176,73 @@ local function resolve_image(img, project_dir)
   return nil
 end
 
+-- Quarto callouts: a framed block with the type's title, as Quarto draws them.
+local CALLOUTS = {
+  note = { "Note", "#0758e5", "#dae6fb", "i" },
+  tip = { "Tip", "#00a047", "#ccf1e3", "*" },
+  warning = { "Warning", "#ffc107", "#fcefdc", "!" },
+  important = { "Important", "#cc1914", "#f7dddc", "!" },
+  caution = { "Caution", "#fd7e14", "#ffe5d0", "!" },
+}
+
+local function callout(div, kind)
+  local title_text, colour, fill, icon = table.unpack(CALLOUTS[kind])
+  local title = div.attributes["title"] and pandoc.Inlines(div.attributes["title"])
+    or pandoc.Inlines({ pandoc.Str(title_text) })
+  local head = pandoc.Para({
+    pandoc.RawInline("typst", '#text(fill: rgb("' .. colour .. '"))[' .. icon .. "] "),
+    pandoc.Strong(title),
+  })
+  local typst_open = "#block(width: 100%, inset: 8pt, radius: 2pt, fill: rgb(\"" .. fill
+    .. "\").lighten(60%), stroke: (left: 3pt + rgb(\"" .. colour .. "\"), rest: 0.5pt + rgb(\""
+    .. colour .. "\")))["
+  local html_open = '<div class="callout callout-' .. kind .. '" style="border: 1px solid '
+    .. colour .. "; border-left: 5px solid " .. colour .. "; padding: 0.5em 1em; margin: 1em 0;\">"
+  local blocks = pandoc.Blocks({ pandoc.RawBlock("typst", typst_open),
+    pandoc.RawBlock("html", html_open), head })
+  blocks:extend(div.content)
+  blocks:extend({ pandoc.RawBlock("typst", "]"), pandoc.RawBlock("html", "</div>") })
+  return blocks
+end
+
+-- Classes and attributes with a meaning in Quarto that this renderer does not implement:
+-- refusing them beats silently printing a plain div where Quarto draws something else.
+local QUARTO_CLASS_PATTERNS = {
+  "^callout", "^column%-", "^page%-", "^panel%-", "^content%-visible$", "^content%-hidden$",
+  "^cell", "^hidden$", "^aside$", "^margin%-", "^lightbox$", "^quarto%-", "^layout",
+  "^theorem$", "^lemma$", "^proof$", "^remark$", "^solution$", "^incremental$",
+  "^nonincremental$", "^fragment$", "^r%-stack$", "^smaller$", "^scrollable$",
+}
+local QUARTO_ATTRIBUTES = { "layout", "layout-ncol", "layout-nrow", "layout-align",
+  "layout-valign", "fig-pos", "fig-env", "tbl-colwidths", "column", "when-format",
+  "unless-format", "when-meta", "unless-meta" }
+local IMPLEMENTED = { appendix = true, unnumbered = true, claim = true }
+
+local function check_quarto(el)
+  for _, class in ipairs(el.classes) do
+    if not IMPLEMENTED[class] then
+      for _, pattern in ipairs(QUARTO_CLASS_PATTERNS) do
+        if class:match(pattern) then
+          problem("unsupported-class", class)
+        end
+      end
+    end
+  end
+  for _, name in ipairs(QUARTO_ATTRIBUTES) do
+    if el.attributes[name] then
+      problem("unsupported-attribute", name)
+    end
+  end
+end
+
 local function normalise(doc, project_dir)
   return doc:walk({
+    Span = function(span)
+      check_quarto(span)
+    end,
+    Header = function(h)
+      check_quarto(h)
+    end,
     Image = function(img)
       return resolve_image(img, project_dir)
     end,
@@ -172,6 +250,11 @@ local function normalise(doc, project_dir)
       if div.classes:includes("render-pagebreak") then
         return pagebreak()
       end
+      local kind = div.classes[1] and div.classes[1]:match("^callout%-(%a+)$")
+      if kind and CALLOUTS[kind] then
+        return callout(div, kind)
+      end
+      check_quarto(div)
       local k = kind_of(div.identifier)
       if k == "fig" then
         return figure_div(div)
@@ -194,17 +277,6 @@ local function prefix_caption(long, label)
     table.insert(long, 1, pandoc.Plain(lead))
   end
   return long
-end
-
-local function full_width(fig)
-  return fig:walk({
-    Image = function(img)
-      if not img.attributes.width and not img.attributes.height then
-        img.attributes.width = "100%"
-      end
-      return img
-    end,
-  })
 end
 
 local function section_number(counters, level, top, appendix)
@@ -260,7 +332,7 @@ local function number_everything(doc, number_sections)
       local num = tostring(counts.fig)
       register(fig.identifier, { kind = "fig", num = num })
       fig.caption.long = prefix_caption(fig.caption.long, PREFIXES.fig[2] .. " " .. num)
-      return full_width(fig)
+      return fig
     end,
     Table = function(tbl)
       if kind_of(tbl.identifier) ~= "tbl" then

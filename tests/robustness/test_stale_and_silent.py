@@ -162,11 +162,11 @@ def _check_fails(project: Path, target: str, pattern: str) -> str:
 
 PAPER_LOOPHOLES = {
     "number in a notebook caption": (
-        "paper/notebooks/survey.ipynb",
+        "notebooks/survey.ipynb",
         "Approval of social credit systems (weighted percentages",
         "Approval of social credit systems (61.3% approve; weighted percentages",
         "results/checks/numbers.json",
-        r"paper/notebooks/survey.ipynb#fig-approval:\d+: literal '61.3%'"),
+        r"notebooks/survey.ipynb#fig-approval:\d+: literal '61.3%'"),
     "number in inline code": (
         ARTICLE, "Approval is high (@fig-approval)", "Approval is high (`61.3%`, @fig-approval)",
         "results/checks/numbers.json", rf"{ARTICLE}:\d+: literal '61.3%'"),

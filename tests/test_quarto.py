@@ -1,0 +1,154 @@
+"""The Quarto path with a real Quarto (>= 1.4), and its parity with the self-render.
+
+The Quarto cases are skipped, with the reason, when `quarto` >= 1.4 is not on PATH (CI
+has none; there the self-render builds the paper, and its cases here still run). Locally:
+PATH=/path/to/quarto/bin:$PATH .venv/bin/pytest tests/test_quarto.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from paperkit.quarto import quarto_version
+from paperkit.render import RenderError, render_manuscript
+
+FIXTURE = Path(__file__).parent / "fixtures" / "render"
+QUARTO = quarto_version()
+requires_quarto = pytest.mark.skipif(
+    QUARTO is None, reason="needs quarto >= 1.4 on PATH (the self-render is tested without it)")
+
+ERRORS = {
+    "wrong var key": ("The share is {{< var sample.nope >}}.", "unknown variable 'sample.nope'"),
+    "dangling cross-reference": ("As @fig-nowhere shows.",
+                                 "cross-reference to an undefined label 'fig-nowhere'"),
+    "unknown citation": ("As argued before [@nobody2020].",
+                         "citation key 'nobody2020' is not in the bibliography"),
+}
+
+
+def stage(tmp_path: Path, bad: str) -> tuple[Path, Path, int]:
+    """paper/ with one bad line appended, and its staged copy build/paper/."""
+    paper = tmp_path / "paper"
+    shutil.copytree(FIXTURE, paper)
+    article = paper / "index.qmd"
+    lines = article.read_text(encoding="utf-8").splitlines()
+    article.write_text("\n".join([*lines, "", bad, ""]), encoding="utf-8")
+    staged = tmp_path / "build" / "paper"
+    shutil.copytree(paper, staged)
+    return paper, staged, len(lines) + 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(ERRORS))
+@pytest.mark.parametrize("engine", [pytest.param("quarto", marks=requires_quarto), "self"])
+def test_broken_source_stops_the_render_naming_the_paper_line(
+    tmp_path: Path, case: str, engine: str
+) -> None:
+    bad, message = ERRORS[case]
+    paper, staged, line = stage(tmp_path, bad)
+    out = staged / "_manuscript"
+    with pytest.raises(RenderError) as err:
+        render_manuscript(staged, ["html", "pdf", "docx"], out_dir=out, engine=engine,
+                          source_dir=paper)
+    assert f"{paper / 'index.qmd'}:{line}: {message}" in str(err.value)
+    assert not out.exists() or not list(out.glob("index.*"))
+    assert not (staged / ".quarto").exists()
+
+
+# ---------------------------------------------------------------------------- parity
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """Each page's text, without the page number that closes it."""
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    pages = text.split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()
+    out = []
+    for number, page in enumerate(pages, start=1):
+        lines = page.rstrip().splitlines()
+        if lines and lines[-1].strip() == str(number):
+            lines.pop()
+        out.append("\n".join(lines))
+    return out
+
+
+def words(text: str) -> list[str]:
+    """Words as a reader sees them: typst's soft hyphens and zero-width break points
+    (line-breaking aids, not text) removed; nothing else is normalised."""
+    text = re.sub("\u00ad\\s*", "", text).replace("\u200b", "")
+    return text.split()
+
+
+def section(text: str, start: str, end: str) -> str:
+    return text[text.index(start):text.index(end, text.index(start))]
+
+
+def first_difference(a: list[str], b: list[str]) -> str:
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal":
+            return (f"{op} at word {i1}: quarto {' '.join(a[max(0, i1 - 8):i2 + 8])!r} | "
+                    f"self {' '.join(b[max(0, j1 - 8):j2 + 8])!r}")
+    return "none"
+
+
+# Where a long table breaks depends on the page layout, and typst repeats the table's
+# header row after each break: pagination, not text. Both engines read this same extra
+# instruction for the comparison, so repeated headers do not count as differences.
+NO_REPEATED_HEADERS = "\n#set table.header(repeat: false)\n"
+
+
+@pytest.fixture(scope="module")
+def both_pdfs(built: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """The built project's staged paper rendered by Quarto and by the self-render."""
+    staged = tmp_path_factory.mktemp("staged") / "paper"
+    shutil.copytree(built / "build" / "paper", staged,
+                    ignore=shutil.ignore_patterns("_manuscript", ".quarto"))
+    with (staged / "header.typ").open("a", encoding="utf-8") as header:
+        header.write(NO_REPEATED_HEADERS)
+    pages = {}
+    for engine in ("quarto", "self"):
+        out = tmp_path_factory.mktemp(engine)
+        pdf = render_manuscript(staged, ["pdf"], out_dir=out, engine=engine)["pdf"]
+        pages[engine] = pdf_pages(pdf)
+    return pages
+
+
+@requires_quarto
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_quarto_and_self_render_give_the_same_pdf_text(both_pdfs: dict[str, list[str]]) -> None:
+    quarto, own = (words("\n".join(both_pdfs[e])) for e in ("quarto", "self"))
+    assert quarto == own, first_difference(quarto, own)
+    print(f"pages: quarto {len(both_pdfs['quarto'])}, self {len(both_pdfs['self'])}; "
+          f"{len(own)} words equal")
+
+
+@requires_quarto
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_quarto_and_self_render_agree_on_numbers_numbering_references_and_appendix(
+    both_pdfs: dict[str, list[str]]
+) -> None:
+    texts = {e: " ".join(words("\n".join(p))) for e, p in both_pdfs.items()}
+    numbers = {e: re.findall(r"[-−]?\d[\d,.]*%?", t) for e, t in texts.items()}
+    assert numbers["quarto"] == numbers["self"]
+    captions = {e: re.findall(r"\b(Figure|Table) (\d+):", t) for e, t in texts.items()}
+    assert captions["quarto"] == captions["self"]
+    for kind in ("Figure", "Table"):
+        seen = [int(n) for k, n in captions["self"] if k == kind]
+        assert seen == list(range(1, len(seen) + 1)), f"{kind} numbers: {seen}"
+    references = {e: section(t, "References Brant", "A Appendix") for e, t in texts.items()}
+    assert references["quarto"] == references["self"]
+    appendix = {e: re.findall(r"\bA\.\d+ [A-Z][a-z]+", t[t.index("A Appendix"):])
+                for e, t in texts.items()}
+    assert appendix["quarto"] == appendix["self"] and appendix["self"][0].startswith("A.1 ")

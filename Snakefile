@@ -26,14 +26,18 @@ include: "rules/manuscript.smk"  # notebooks -> stage -> checks -> render
 # than a queue wait: it runs on the node that runs Snakemake, which renders the paper.
 localrules:
     all,
+    paper_inputs,
     clean,
     weight,
     describe,
     themes,
+    overlap,
+    residents,
     figures_describe,
     model_table,
     figures_models,
     figures_themes,
+    figures_civilized,
     numbers,
     appendix_tables,
     provenance,

@@ -51,12 +51,7 @@ from analysis.stats.proportions import (
     rao_scott_test,
     weighted_proportion,
 )
-from analysis.survey.design import (
-    describe_variance,
-    survey_design,
-    variance_method,
-    variance_prose,
-)
+from analysis.survey.design import describe_variance, survey_design, variance_method
 from analysis.survey.weighting import read_targets
 from paperkit.io import write_json, write_text
 from paperkit.tables import frame_table
@@ -335,8 +330,6 @@ def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]
         "ci_method": d.s["ci_method"],
         "units": "pct, se and ci in percent of the weighted base; n/count unweighted",
         "variance_method": d.method,
-        "variance_prose": variance_prose(weighting) if weighting else variance_prose(
-            {"variance": "fixed"}),
         "variance": (describe_variance(weighting) if weighting else
                      "linearization, weights as given (R svydesign(ids=~1, weights=~w))"),
         "raking_margins": raked,

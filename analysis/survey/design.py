@@ -53,16 +53,6 @@ def describe_variance(weighting: Mapping[str, Any]) -> str:
     return f"linearization, raked weights taken as given (R svydesign; {design})"
 
 
-def variance_prose(weighting: Mapping[str, Any]) -> str:
-    """The convention in words, for the paper's methods text (a variable, never typed)."""
-    if variance_method(weighting) == "calibrated":
-        return ("take into account that the weights were raked: each respondent's "
-                "contribution is replaced by its residual from the raking margins, as R's "
-                "survey package does for a calibrated design")
-    return ("treat the raked weights as given, as R's survey package does for a design with "
-            "weights and no calibration")
-
-
 def _column(frame: pd.DataFrame, weighting: Mapping[str, Any], key: str) -> Any:
     name = weighting.get(key)
     if not name:

@@ -62,7 +62,6 @@ PAPER_SOURCES = [
     "references.bib",
     "claims.yml",
     "_number_allowlist.yml",
-    "chicago-author-date.csl",
     "header.typ",
     "appendix.lua",
     "_prerender.py",

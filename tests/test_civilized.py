@@ -16,7 +16,7 @@ from analysis.civilized.residents import read_residents, tally_residents
 from analysis.interviews.qdpx import read_qdpx
 from analysis.project import PROJECT_ROOT, load_config
 from paperkit.io import read_json
-from tests.robustness.corpus import _rewrite_project_xml
+from tests.robustness.corpus import _rewrite_project_xml, coding_on_the_root_code
 
 CONFIG = load_config()
 PATHS = CONFIG["paths"]
@@ -141,12 +141,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path):
 
 
 def test_a_coding_on_a_code_outside_the_codebook_is_reported_not_dropped(tmp_path):
-    def edit(xml: str) -> str:
-        root = re.search(r'<Code guid="([^"]+)" name="Overlap with social credit"', xml)
-        return re.sub(r'<CodeRef targetGUID="[^"]+"', f'<CodeRef targetGUID="{root.group(1)}"',
-                      xml, count=1)
-
-    bad = _copy(tmp_path, DOCUMENTS, _rewrite_project_xml(DOCUMENTS.read_bytes(), edit))
+    bad = _copy(tmp_path, DOCUMENTS, coding_on_the_root_code(DOCUMENTS.read_bytes()))
     with pytest.raises(CivilizedError, match="coded with 'Overlap with social credit', which is "
                                              "not a code of the codebook"):
         read_documents(MANUAL, WEBSITES, bad, CODEBOOK)

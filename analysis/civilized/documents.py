@@ -216,8 +216,8 @@ def _assign_codings(project: Project, keys: dict[str, str], source_unit: dict[st
             continue  # reported above (unknown code or unknown source)
         unit = source_unit[seg.source]
         if seg.source in lines:
-            hits = [ind for ind, (a, b) in lines[seg.source].items()
-                    if seg.start < b and a < seg.end]
+            hits = [] if seg.start is None or seg.end is None else [
+                ind for ind, (a, b) in lines[seg.source].items() if seg.start < b and a < seg.end]
             if len(hits) != 1:
                 problems.append(
                     f"{project.path}!project.qde: TextSource {unit!r}, selection "

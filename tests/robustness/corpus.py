@@ -420,11 +420,8 @@ def website_coding_off_its_line(data: bytes) -> bytes:
 
 def coding_on_the_root_code(data: bytes) -> bytes:
     """A coding of the non-codable root "Overlap with social credit", not of a dimension."""
-    def edit(xml: str) -> str:
-        root = _first(r'<Code guid="([^"]+)" name="Overlap with social credit"', xml)
-        ref = _first(r'<CodeRef targetGUID="([^"]+)"', xml)
-        return xml.replace(ref.group(0), f'<CodeRef targetGUID="{root.group(1)}"', 1)
-    return _rewrite_project_xml(data, edit)
+    return _rewrite_project_xml(data, lambda xml: _retarget_first_coding(
+        xml, _code_guid(xml, "Overlap with social credit")))
 
 
 def region_contradicts_province(data: bytes) -> bytes:

@@ -125,7 +125,7 @@ def test_package_holds_no_transcript_text_and_no_identifying_value(built, member
 def test_package_withholds_resident_transcripts_and_ships_the_public_documents(built, members):
     texts = {n: t for n, t in _all_text(members).items() if n not in GENERATORS}
     sentences = _transcript_sentences(built / RESIDENTS)
-    assert len(sentences) > 20
+    assert len(sentences) >= 15  # the stand-in's template sentences, all of them
     assert [(n, s) for n, t in texts.items() for s in sentences if s in t] == []
     with zipfile.ZipFile(built / RESIDENTS) as zf:
         names = set(re.findall(r'<Case\b[^>]*?\bname="([^"]*)"', zf.read("project.qde").decode()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -198,21 +197,19 @@ def test_exclusion_counts_reject_tiny_samples():
 # ------------------------------------------------------------------ large samples
 
 
-def test_large_samples_are_fast_and_scale_the_exclusions():
-    started = time.perf_counter()
+# Their speed is measured in bench/ (medians, side by side), never asserted here.
+def test_large_samples_scale_the_exclusions():
     frame = ss.simulate_survey(100_000, 7)
-    assert time.perf_counter() - started < 30
     flags = ss.exclusion_flags(frame)
     counts = ss.exclusion_counts(100_000)
     assert int(flags["valid"].sum()) == counts["valid"]
 
 
 @pytest.mark.slow
-def test_a_million_rows_simulate_in_well_under_a_minute():
-    started = time.perf_counter()
+def test_a_million_rows_simulate_with_the_scaled_exclusions():
     frame = ss.simulate_survey(1_000_000, 3)
     assert len(frame) == 1_000_000
-    assert time.perf_counter() - started < 45
+    assert int(ss.exclusion_flags(frame)["valid"].sum()) == ss.exclusion_counts(1_000_000)["valid"]
 
 
 def test_clean_sample_has_the_cleaned_layout_with_skip_logic_as_missing():

@@ -144,7 +144,7 @@ def every_row(column: str, edit: Callable[[bytes], bytes]) -> Callable[[bytes], 
 
 
 def day_first(stamp: bytes) -> bytes:
-    """'2018-02-15 00:13:58' as a European spreadsheet re-saves it: '15/02/2018 00:13'."""
+    """'YYYY-MM-DD hh:mm:ss' as a European spreadsheet re-saves it: 'DD/MM/YYYY hh:mm'."""
     if len(stamp) < 16:
         return stamp
     return stamp[8:10] + b"/" + stamp[5:7] + b"/" + stamp[:4] + stamp[10:16]
@@ -219,7 +219,7 @@ SURVEY_CASES = [
          absent="has no rows"),
     Case("survey", "timestamps-unparseable", SURVEY, every_row("start_time", day_first),
          r"column 'start_time' -- rule: type: timestamp %Y-%m-%d %H:%M:%S: 3673 of 3673 values "
-         r"fail, the first on line 2 \('15/02/2018 00:13'\)", register=True,
+         r"fail, the first on line 2 \('\d\d/\d\d/2018 \d\d:\d\d'\)", register=True,
          absent="copied record"),
     Case("survey", "province-missing-from-table", PROVINCES, drop_province_row,
          r":2 \(respondent_id R\d+\) column 'province': value 35 -- rule: province code not "

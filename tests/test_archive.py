@@ -160,7 +160,7 @@ def test_readme_follows_the_data_editors_template_and_lists_every_figure(members
                     "### Memory, runtime, storage", "## Instructions to replicators",
                     "## List of tables and figures", "## References"):
         assert heading in readme, heading
-    assert "fig-scs-use | `figures/describe/scs_use.png` | `figures_describe`" in readme
+    assert "(#fig-scs-use) | `figures/describe/scs_use.png` | `figures_describe`" in readme
     assert "`data/raw/survey/scs_survey_2018_export.csv`" in readme
     assert "{" + "runtime}" not in readme
 

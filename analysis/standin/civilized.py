@@ -8,7 +8,7 @@ writes files with the structure real material would have, every one labelled SIM
 * ``ncca_manual_items.csv``: an assessment-system manual as a hierarchy of categories,
   sub-categories and items, each with Chinese and English text and its page. The
   hierarchy is invented in the shape of an NCCA 测评体系; items are template phrases;
-* ``scsp_indicators.csv``: the indicator lists of 12 local SCSP websites (placeholder
+* ``scsp_indicators.csv``: the indicator lists of 12 local SCSP websites (invented
   addresses under ``example.invalid``);
 * ``civilized_documents.qdpx``: a REFI-QDA project with every manual item and every
   website as a text source (named by its ID), coded by "Coder A" and "Coder B" for

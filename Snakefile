@@ -64,11 +64,7 @@ preflight_workflow()
 
 
 onsuccess:
-    print(
-        "\nDone. The paper is in build/paper/_manuscript/ ("
-        + ", ".join(Path(p).name for p in manuscript_outputs())
-        + "); results in results/, figures in figures/."
-    )
+    print(done_message({job.rule.name for job in workflow.dag.targetjobs}))
 
 
 onerror:

@@ -38,6 +38,11 @@ from paperkit.io import atomic_path, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+# The self-render's typst template (the order of Quarto's) and paperkit's `article`
+# layout partial, used unless the project's _quarto.yml declares its own.
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TYPST_TEMPLATE = TEMPLATE_DIR / "article.typst"
+TYPST_PARTIAL = "typst-template.typ"
 # Where the executed notebooks sit relative to the rendered paper (figure source links).
 SOURCE_LINK_BASE = "../notebooks/"
 EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
@@ -685,7 +690,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: Project, toc: bool
         cmd += ["--to", "jats_articleauthoring", "--extract-media", MEDIA_DIR]
         target = work / "out.xml"
     else:
-        cmd += ["--to", "typst-citations", "--include-in-header", str(work / "header.typ")]
+        cmd += ["--to", "typst-citations", "--template", str(work / TYPST_TEMPLATE.name),
+                "--include-in-header", str(work / "header.typ")]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
         target = work / "out.typ"
         ast = ast.with_name("document-typst.json")
@@ -703,6 +709,22 @@ def _typst_header(project: Project) -> str:
                               f"'{name}' not found ({path})")
         parts.append(path.read_text(encoding="utf-8"))
     return "\n".join(parts)
+
+
+def _typst_partial(project: Project) -> Path:
+    """The `article` layout: the project's `typst-template.typ` partial when its
+    _quarto.yml declares one (Quarto reads the same file), else paperkit's."""
+    partials = _format_options(project, "pdf").get("template-partials") or []
+    for name in partials if isinstance(partials, list) else [partials]:
+        path = project.root / str(name)
+        if Path(str(name)).name != TYPST_PARTIAL:
+            raise RenderError(f"{project.root / '_quarto.yml'}: template partial '{name}' is "
+                              f"not implemented by the self-render (only {TYPST_PARTIAL})")
+        if not path.is_file():
+            raise RenderError(f"{project.root / '_quarto.yml'}: template partial "
+                              f"'{name}' not found ({path})")
+        return path
+    return TEMPLATE_DIR / TYPST_PARTIAL
 
 
 def _inlines(text: str) -> dict[str, Any]:
@@ -754,8 +776,10 @@ def _typst_variables(options: dict[str, Any], keywords: Any) -> list[str]:
         "columns": options.get("columns", 1),
     }
     cmd = [f"--variable={k}:{v}" for k, v in variables.items()]
-    margin = options.get("margin") or {"x": "2.5cm", "y": "2.5cm"}
-    cmd += [f"--variable=margin.{k}:{v}" for k, v in margin.items()]
+    margin = options.get("margin")
+    if margin:  # a typst dictionary; unset, the template uses Quarto's default
+        pairs = margin.items() if isinstance(margin, dict) else [("rest", margin)]
+        cmd.append("--variable=margin:(" + ", ".join(f"{k}: {v}" for k, v in pairs) + ")")
     if keywords:
         words = keywords if isinstance(keywords, list) else [keywords]
         cmd += [f"--variable=keywords:{_typst_string(w)}" for w in words]
@@ -790,6 +814,8 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Proje
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
     if "pdf" in formats:
         _typst_ast(ast)
+        shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
+        shutil.copyfile(_typst_partial(project), work / TYPST_PARTIAL)
     procs = {}
     for fmt in formats:
         cmd = _writer_command(fmt, ast, work, project, toc)

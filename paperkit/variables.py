@@ -53,10 +53,32 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "decimal3": lambda v: f"{v:,.3f}",
     "scientific": lambda v: f"{v:.1e}",
     "p_value": format_p,
+    "words": lambda v: spell_small(v),
     "text": str,
 }
 #: Formats of a whole list of names (a setting the prose states, such as raking margins).
-LIST_FORMATTERS: dict[str, Callable[[list[Any]], str]] = {"list": lambda items: join_names(items)}
+LIST_FORMATTERS: dict[str, Callable[[list[Any]], str]] = {
+    "list": lambda items: join_names(items),
+    "labels": lambda items: "; ".join(lower_initial(str(i)) for i in items),
+}
+
+
+def lower_initial(label: str) -> str:
+    """A label inside a sentence: ``Online habits`` -> ``online habits``; an initial
+    acronym (``SCS characteristics``) stays as it is."""
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine", "ten")
+
+
+def spell_small(value: float) -> str:
+    """A count as prose writes it: ``7`` -> ``seven`` up to ten, digits above."""
+    n = round(value)
+    return SMALL_NUMBERS[n] if 0 <= n < len(SMALL_NUMBERS) else f"{n:,}"
 
 
 def join_names(items: list[Any]) -> str:

@@ -63,6 +63,7 @@ PAPER_SOURCES = [
     "claims.yml",
     "_number_allowlist.yml",
     "header.typ",
+    "typst-template.typ",
     "appendix.lua",
     "_prerender.py",
 ]
@@ -81,6 +82,19 @@ def code(name, *documents):
 def manuscript_outputs():
     """The rendered paper in every configured format."""
     return [f"build/paper/_manuscript/index.{EXTENSIONS[f]}" for f in FORMATS]
+
+
+def done_message(target_rules):
+    """What a finished run made: the paper, or (for `paper_inputs`, as `make preview` and
+    Quarto's pre-render hook run it, or any other target) only what was asked for."""
+    if {"all", "manuscript"} & set(target_rules):
+        return ("\nDone. The paper is in build/paper/_manuscript/ ("
+                + ", ".join(Path(p).name for p in manuscript_outputs())
+                + "); results in results/, figures in figures/.")
+    if "paper_inputs" in target_rules:
+        return ("\nDone. The paper's inputs (variables, tables, executed notebooks) are staged "
+                "in build/paper/; the paper itself was not rendered (`make paper` renders it).")
+    return f"\nDone: {', '.join(sorted(target_rules))}. The paper itself was not a target."
 
 
 def notebook_inputs(wildcards):

@@ -49,9 +49,14 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 def make_command(project: Path, target: str = "paper") -> list[str]:
     """``make <target>`` in ``project``, exactly as an author types it, with this test run's
-    virtual environment (already installed) in place of the copy's own ``.venv``."""
-    return ["make", "--no-print-directory", "-C", str(project), target,
-            f"VENV={Path(sys.executable).parent.parent}"]
+    virtual environment (already installed) in place of the copy's own ``.venv``.
+
+    ``-o`` keeps make from reinstalling into that environment when the copy's lock file
+    looks newer (a clone's files are): that would point its editable install at the copy.
+    """
+    venv = Path(sys.executable).parent.parent
+    return ["make", "--no-print-directory", "-C", str(project), "-o", f"{venv}/.installed",
+            target, f"VENV={venv}"]
 
 
 def make(project: Path, target: str = "paper", check: bool = True

@@ -148,7 +148,8 @@ def test_citations_and_bibliography_are_rendered(texts: dict[str, str], fmt: str
     assert "online (Liang et al. 2018)" in text
     refs = text[text.rindex("References"):]
     assert "Kostka, Genia. 2019." in refs
-    assert "Constructing a Data-Driven Society" in refs
+    # (pdftotext drops the hyphen of "Data-Driven" when the line breaks after it)
+    assert re.search(r"Constructing a Data-?\s?Driven Society", refs)
 
 
 @pytest.mark.parametrize("fmt", ["html", "pdf", "docx"])

@@ -102,7 +102,9 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
     sample = frame.loc[keep].reset_index(drop=True)
     weights = spec.get("weight")
     variance = _variance(frame, spec, weighting, np.flatnonzero(keep))
-    out: dict[str, Any] = {"models": {}, "model_order": [m["id"] for m in spec["models"]]}
+    out: dict[str, Any] = {"models": {}, "model_order": [m["id"] for m in spec["models"]],
+                           "n_models": len(spec["models"]),
+                           "block_labels": [m.get("label", m["id"]) for m in spec["models"]]}
     results = {}
     for m in spec["models"]:
         terms = model_terms(spec)[m["id"]]

@@ -176,32 +176,32 @@ local function resolve_image(img, project_dir)
   return nil
 end
 
--- Quarto callouts: a framed block with the type's title, as Quarto draws them.
+-- Quarto callouts. In typst, the `callout` function of the layout partial
+-- (typst-template.typ) draws them, called with the arguments Quarto's writer passes;
+-- in HTML, a framed block with the type's title.
 local CALLOUTS = {
-  note = { "Note", "#0758e5", "#dae6fb", "i" },
-  tip = { "Tip", "#00a047", "#ccf1e3", "*" },
-  warning = { "Warning", "#ffc107", "#fcefdc", "!" },
-  important = { "Important", "#cc1914", "#f7dddc", "!" },
-  caution = { "Caution", "#fd7e14", "#ffe5d0", "!" },
+  note = { "Note", "#0758e5", "#dae6fb" },
+  tip = { "Tip", "#00a047", "#ccf1e3" },
+  warning = { "Warning", "#ffc107", "#fcefdc" },
+  important = { "Important", "#cc1914", "#f7dddc" },
+  caution = { "Caution", "#fd7e14", "#ffe5d0" },
 }
 
 local function callout(div, kind)
-  local title_text, colour, fill, icon = table.unpack(CALLOUTS[kind])
+  local title_text, colour, fill = table.unpack(CALLOUTS[kind])
   local title = div.attributes["title"] and pandoc.Inlines(div.attributes["title"])
     or pandoc.Inlines({ pandoc.Str(title_text) })
-  local head = pandoc.Para({
-    pandoc.RawInline("typst", '#text(fill: rgb("' .. colour .. '"))[' .. icon .. "] "),
-    pandoc.Strong(title),
-  })
-  local typst_open = "#block(width: 100%, inset: 8pt, radius: 2pt, fill: rgb(\"" .. fill
-    .. "\").lighten(60%), stroke: (left: 3pt + rgb(\"" .. colour .. "\"), rest: 0.5pt + rgb(\""
-    .. colour .. "\")))["
   local html_open = '<div class="callout callout-' .. kind .. '" style="border: 1px solid '
     .. colour .. "; border-left: 5px solid " .. colour .. "; padding: 0.5em 1em; margin: 1em 0;\">"
-  local blocks = pandoc.Blocks({ pandoc.RawBlock("typst", typst_open),
-    pandoc.RawBlock("html", html_open), head })
+  local blocks = pandoc.Blocks({
+    pandoc.RawBlock("typst", '#callout(background_color: rgb("' .. fill .. '"), icon_color: rgb("'
+      .. colour .. '"), title: ['),
+    pandoc.RawBlock("html", html_open),
+    pandoc.Plain({ pandoc.Strong(title) }),
+    pandoc.RawBlock("typst", "], body: ["),
+  })
   blocks:extend(div.content)
-  blocks:extend({ pandoc.RawBlock("typst", "]"), pandoc.RawBlock("html", "</div>") })
+  blocks:extend({ pandoc.RawBlock("typst", "])"), pandoc.RawBlock("html", "</div>") })
   return blocks
 end
 

@@ -138,6 +138,14 @@ def test_dropped_margin_and_raised_cap_stop_the_build_at_the_claims_they_falsify
         assert variables["weighting"]["margin_names"] == "age band and gender"
         assert variables["weighting"]["cap"] == "2.50"
         assert _numbers(project)["weighting"]["n_at_cap"] == 0
+
+        # No cap at all: the methods' "capped at ... times the mean weight" has no number.
+        _set_weighting(project, cap=None)
+        proc = make(project, check=False)
+        text = proc.stdout + proc.stderr
+        assert proc.returncode != 0, "a paper quoting a weight cap built without one"
+        assert re.search(rf"clm-weights-capped \({ARTICLE}:\d+\)[\s\S]*weighting\.cap: is null",
+                         text), text[-3000:]
     make(project)
 
 

@@ -100,7 +100,7 @@ SourceLine = qmd.Line  # one source line with its file and line number
 
 
 @dataclass
-class Project:
+class ManuscriptProject:
     """The parts of a Quarto manuscript project the self-render reads."""
 
     root: Path
@@ -205,7 +205,7 @@ def _read_yaml_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_project(project_dir: Path) -> Project:
+def load_project(project_dir: Path) -> ManuscriptProject:
     """Read _quarto.yml, _variables.yml and the article with its includes expanded."""
     quarto = _read_yaml_file(project_dir / "_quarto.yml")
     variables_path = project_dir / "_variables.yml"
@@ -217,7 +217,8 @@ def load_project(project_dir: Path) -> Project:
         doc = qmd.read_document(article, project_dir)
     except qmd.QmdError as exc:
         raise RenderError(str(exc)) from exc
-    return Project(project_dir, article, quarto, variables, doc.front, doc.front_lines, doc.body)
+    return ManuscriptProject(project_dir, article, quarto, variables, doc.front,
+                             doc.front_lines, doc.body)
 
 
 # ----------------------------------------------------------------------------- shortcodes
@@ -240,7 +241,7 @@ def _scalar_text(value: Any, key: str, where: str) -> str:
     raise RenderError(f"{where}: variable '{key}' is not a scalar (got {type(value).__name__})")
 
 
-def _inline_shortcodes(text: str, where: str, project: Project) -> str:
+def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str:
     """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes."""
 
     def replace(match: re.Match[str]) -> str:
@@ -269,7 +270,7 @@ def _inline_shortcodes(text: str, where: str, project: Project) -> str:
     return qmd.SHORTCODE.sub(replace, text)
 
 
-def _resolve_front_matter(project: Project) -> None:
+def _resolve_front_matter(project: ManuscriptProject) -> None:
     """Quarto resolves `var` in front matter strings too; do the same, with line numbers."""
 
     def where_of(text: str) -> str:
@@ -293,7 +294,7 @@ def _resolve_front_matter(project: Project) -> None:
     project.front = walk(project.front)
 
 
-def _expand_body(project: Project, work: Path) -> list[SourceLine]:
+def _expand_body(project: ManuscriptProject, work: Path) -> list[SourceLine]:
     """Embed and pagebreak lines become markdown; var/meta are resolved on every line."""
     out: list[SourceLine] = []
     code = qmd.in_code([line.text for line in project.body])
@@ -335,7 +336,7 @@ def _joined(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _embed(embed: qmd.Embed, project: Project, work: Path) -> list[str]:
+def _embed(embed: qmd.Embed, project: ManuscriptProject, work: Path) -> list[str]:
     """Lines of markdown that stand for one embedded notebook cell."""
     line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
     nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
@@ -547,14 +548,14 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
     return people, notes
 
 
-def _merged_meta(project: Project) -> dict[str, Any]:
+def _merged_meta(project: ManuscriptProject) -> dict[str, Any]:
     meta = {k: v for k, v in project.quarto.items() if k not in ("project", "manuscript",
                                                                    "format", "execute")}
     meta.update(project.front)
     return meta
 
 
-def _format_options(project: Project, fmt: str) -> dict[str, Any]:
+def _format_options(project: ManuscriptProject, fmt: str) -> dict[str, Any]:
     name = "typst" if fmt == "pdf" else fmt
     options: dict[str, Any] = {}
     for source in (project.quarto.get("format"), project.front.get("format")):
@@ -563,13 +564,13 @@ def _format_options(project: Project, fmt: str) -> dict[str, Any]:
     return options
 
 
-def _number_sections(project: Project, meta: dict[str, Any]) -> bool:
+def _number_sections(project: ManuscriptProject, meta: dict[str, Any]) -> bool:
     if "number-sections" in meta:
         return bool(meta["number-sections"])
     return any(_format_options(project, f).get("number-sections") for f in ("html", "pdf", "docx"))
 
 
-def _pandoc_metadata(project: Project, meta: dict[str, Any], body: list[SourceLine],
+def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: list[SourceLine],
                      epoch: int) -> tuple[dict[str, Any], list[str]]:
     """Metadata file for pandoc (strings are markdown) and the title-notes block."""
     people, notes = _normalise_authors(meta)
@@ -618,7 +619,7 @@ def _warnings(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("[WARNING]")]
 
 
-def _locate(ident: str, kind: str, lines: list[SourceLine], project: Project) -> str:
+def _locate(ident: str, kind: str, lines: list[SourceLine], project: ManuscriptProject) -> str:
     """Where in the sources an id from the filter's error report occurs."""
     hits = qmd.locate(kind, ident, [*lines, *project.front_lines])
     if kind == "duplicate-label" and len(hits) > 1:
@@ -626,7 +627,7 @@ def _locate(ident: str, kind: str, lines: list[SourceLine], project: Project) ->
     return hits[0].where if hits else f"{project.article}:1"
 
 
-def _filter_errors(stderr: str, lines: list[SourceLine], project: Project) -> RenderError:
+def _filter_errors(stderr: str, lines: list[SourceLine], project: ManuscriptProject) -> RenderError:
     found = ERROR_LINE.findall(stderr)
     if not found:
         return RenderError(f"{project.article}: pandoc failed:\n{stderr.strip()}")
@@ -637,7 +638,7 @@ def _filter_errors(stderr: str, lines: list[SourceLine], project: Project) -> Re
     return RenderError("\n".join(messages))
 
 
-def _warning_error(warnings: list[str], lines: list[SourceLine], project: Project,
+def _warning_error(warnings: list[str], lines: list[SourceLine], project: ManuscriptProject,
                    step: str) -> RenderError:
     messages = []
     for warning in warnings:
@@ -653,7 +654,8 @@ def _env(epoch: int) -> dict[str, str]:
     return {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "LC_ALL": "C.UTF-8"}
 
 
-def _parse_to_ast(work: Path, lines: list[SourceLine], project: Project, epoch: int) -> Path:
+def _parse_to_ast(work: Path, lines: list[SourceLine], project: ManuscriptProject,
+                  epoch: int) -> Path:
     ast = work / "document.json"
     cmd = [pandoc_path(), "--from", "markdown", "--to", "json",
            "--metadata-file", str(work / "metadata.yaml"),
@@ -669,7 +671,8 @@ def _parse_to_ast(work: Path, lines: list[SourceLine], project: Project, epoch: 
     return ast
 
 
-def _writer_command(fmt: str, ast: Path, work: Path, project: Project, toc: bool) -> list[str]:
+def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
+                    toc: bool) -> list[str]:
     options = _format_options(project, fmt)
     cmd = [pandoc_path(), "--from", "json", "--standalone",
            "--resource-path", f"{project.root}{os.pathsep}{work}"]
@@ -698,7 +701,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: Project, toc: bool
     return [*cmd, "--output", str(target), str(ast)]
 
 
-def _typst_header(project: Project) -> str:
+def _typst_header(project: ManuscriptProject) -> str:
     """The self-render's lines, then the project's include-in-header files (as Quarto)."""
     includes = _format_options(project, "pdf").get("include-in-header") or []
     parts = [TYPST_HEADER]
@@ -711,7 +714,7 @@ def _typst_header(project: Project) -> str:
     return "\n".join(parts)
 
 
-def _typst_partial(project: Project) -> Path:
+def _typst_partial(project: ManuscriptProject) -> Path:
     """The `article` layout: the project's `typst-template.typ` partial when its
     _quarto.yml declares one (Quarto reads the same file), else paperkit's."""
     partials = _format_options(project, "pdf").get("template-partials") or []
@@ -808,7 +811,7 @@ def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
         print(f"render: typst warning: {text}", file=sys.stderr)
 
 
-def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Project,
+def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: ManuscriptProject,
                    lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.civilized.codebook import CivilizedError, load_codebook
+from analysis.civilized.codebook import CivilizedError, load_civilized_codebook
 from analysis.civilized.documents import read_documents
 from analysis.civilized.overlap import analyse, tally_overlap
 from analysis.civilized.residents import analyse as analyse_residents
@@ -21,7 +21,7 @@ from tests.robustness.corpus import _rewrite_project_xml, coding_on_the_root_cod
 CONFIG = load_config()
 PATHS = CONFIG["paths"]
 SETTINGS = CONFIG["civilized"]
-CODEBOOK = load_codebook(PROJECT_ROOT / SETTINGS["codebook"])
+CODEBOOK = load_civilized_codebook(PROJECT_ROOT / SETTINGS["codebook"])
 MANUAL = PROJECT_ROOT / PATHS["civilized_manual"]
 WEBSITES = PROJECT_ROOT / PATHS["civilized_websites"]
 DOCUMENTS = PROJECT_ROOT / PATHS["civilized_documents"]
@@ -168,7 +168,7 @@ def test_a_codebook_code_without_definition_is_an_error(tmp_path):
                                 "definition_: The award is taken to be for clean"), "utf-8")
     with pytest.raises(CivilizedError, match=r"interviews.codes.ncca_environment: rule: needs "
                                              r"a non-empty 'definition'"):
-        load_codebook(bad)
+        load_civilized_codebook(bad)
 
 
 def test_no_transcript_text_or_case_name_reaches_any_output(tmp_path):

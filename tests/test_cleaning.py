@@ -17,7 +17,7 @@ from analysis.survey.cleaning import (
     exclusion_log,
     longest_run,
 )
-from analysis.survey.codebook import load_codebook
+from analysis.survey.codebook import load_survey_codebook
 from analysis.survey.reader import SurveyReadError
 from analysis.survey.validation import CLEAN_COLUMNS, ValidationError, validate_clean
 from paperkit.manifest import ManifestError, register, sha256_file
@@ -29,7 +29,7 @@ MANIFEST = PROJECT_ROOT / "data/raw/MANIFEST.sha256"
 RULES = load_config()["cleaning"]["rules"]
 needs_data = pytest.mark.skipif(not RAW.exists(), reason="simulated raw export not generated")
 
-MINI = load_codebook(Path(__file__).parent / "fixtures/survey_bad/mini_codebook.yaml")
+MINI = load_survey_codebook(Path(__file__).parent / "fixtures/survey_bad/mini_codebook.yaml")
 
 
 def frame(**columns) -> pd.DataFrame:
@@ -70,7 +70,7 @@ def test_straight_liner_uses_k_over_the_configured_grid_columns():
 
 
 def test_inconsistent_checks_use_clean_names_and_only_the_configured_checks():
-    cb = load_codebook(CODEBOOK_PATH) if CODEBOOK_PATH.exists() else None
+    cb = load_survey_codebook(CODEBOOK_PATH) if CODEBOOK_PATH.exists() else None
     if cb is None:
         pytest.skip("survey codebook not generated")
     typed = frame(
@@ -284,7 +284,7 @@ def _labelled_copy(path: Path, fmt: str) -> None:
     from analysis.survey.reader import read_survey
     from analysis.survey.validation import validate_raw
 
-    cb = load_codebook(CODEBOOK_PATH)
+    cb = load_survey_codebook(CODEBOOK_PATH)
     typed = validate_raw(read_survey(RAW, cb.columns), cb)
     out = typed.apply(lambda s: s.astype("float64") if str(s.dtype) == "Int64" else s)
     out["respondent_id"] = out["respondent_id"].astype(object)

@@ -21,7 +21,12 @@ from analysis.interviews.mapping import MappingError
 from analysis.interviews.positions import on_boundary
 from analysis.interviews.qdpx import QdpxError, read_qdc, read_qdpx, source_kinds, validate_qde
 from analysis.interviews.study import StudyError, build_study
-from analysis.interviews.themes import ThemesError, analyse, load_codebook, load_study_mapping
+from analysis.interviews.themes import (
+    ThemesError,
+    analyse,
+    load_barrier_codebook,
+    load_study_mapping,
+)
 from analysis.project import PROJECT_ROOT, load_config
 from tests.refi_styles import STYLES, mapping_for, stand_in_interviews, write_style
 
@@ -41,7 +46,7 @@ EXPECTED_CONVENTION = {
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_codebook(PROJECT_ROOT / SETTINGS["codebook"])
+    return load_barrier_codebook(PROJECT_ROOT / SETTINGS["codebook"])
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from analysis.civilized.codebook import load_codebook
+from analysis.civilized.codebook import load_civilized_codebook
 from analysis.civilized.residents import analyse as analyse_residents
 from analysis.civilized.residents import read_residents
 from analysis.interviews.qdpx import read_qdc, read_qdpx
@@ -94,7 +94,7 @@ def test_codebooks_carry_every_code_with_its_definition_and_example(files):
 @pytest.mark.parametrize("seed", [1, 987654321])
 def test_any_seed_gives_the_published_design(seed, tmp_path):
     write_stand_in(tmp_path, seed, CODEBOOK_PATH, PROVINCES, root=tmp_path)
-    codebook = load_codebook(CODEBOOK_PATH)
+    codebook = load_civilized_codebook(CODEBOOK_PATH)
     project, cases, long = read_residents(tmp_path / FILES["interviews"], codebook, PROVINCES)
     design = analyse_residents(project, cases, long, codebook, CONFIG["civilized"])["design"]
     assert design["n_interviews"] == PUBLISHED["design"]["interviews"]["value"]

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from analysis.interviews.qdpx import read_qdpx
-from analysis.interviews.themes import analyse, load_codebook, load_study_mapping
+from analysis.interviews.themes import analyse, load_barrier_codebook, load_study_mapping
 from analysis.project import PROJECT_ROOT, load_config
 from analysis.standin.interviews import (
     BARRIER_COUNTS,
@@ -84,7 +84,7 @@ def test_about_a_quarter_of_transcripts_are_double_coded():
 
 @pytest.mark.parametrize("seed", [1, 987654321])
 def test_any_seed_reproduces_table1_and_table_a1(seed, tmp_path):
-    codebook = load_codebook(CODEBOOK_PATH)
+    codebook = load_barrier_codebook(CODEBOOK_PATH)
     mapping = load_study_mapping(MAPPING_PATH, codebook)
     digests = write_stand_in(tmp_path, seed, MAPPING_PATH, root=tmp_path)
     assert set(digests) == {p.name for p in tmp_path.iterdir()}

@@ -19,7 +19,7 @@ from analysis.interviews.themes import (
     ThemesError,
     analyse,
     case_code_matrix,
-    load_codebook,
+    load_barrier_codebook,
     load_study_mapping,
     project_from_tidy,
     tally_themes,
@@ -35,7 +35,7 @@ SETTINGS = load_config()["themes"]
 
 @pytest.fixture(scope="module")
 def codebook():
-    return load_codebook(PROJECT_ROOT / SETTINGS["codebook"])
+    return load_barrier_codebook(PROJECT_ROOT / SETTINGS["codebook"])
 
 
 @pytest.fixture(scope="module")

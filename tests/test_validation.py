@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from fixtures.survey_bad import corrupt, mini
 
-from analysis.survey.codebook import CodebookError, evaluate_condition, load_codebook
+from analysis.survey.codebook import CodebookError, evaluate_condition, load_survey_codebook
 from analysis.survey.reader import read_survey
 from analysis.survey.validation import ValidationError, check_unique, validate_raw
 
@@ -132,7 +132,7 @@ def test_asked_if_refuses_code(tmp_path):
     path = tmp_path / "codebook.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CodebookError, match="not allowed"):
-        load_codebook(path)
+        load_survey_codebook(path)
 
 
 def _labelled_export(tmp_path: Path, suffix: str, labels: dict) -> Path:

@@ -32,7 +32,7 @@ def raise_if(problems: list[str]) -> None:
 
 
 @dataclass(frozen=True)
-class Codebook:
+class CivilizedCodebook:
     """Keys, labels and code paths of the document and interview codes."""
 
     path: str
@@ -48,7 +48,7 @@ class Codebook:
 REQUIRED_CODE_FIELDS = ("label", "definition", "example")
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_civilized_codebook(path: str | Path) -> CivilizedCodebook:
     """Read and check the codebook: every code has a label, a definition and an example."""
     raw = read_yaml(path)
     problems: list[str] = []
@@ -67,7 +67,7 @@ def load_codebook(path: str | Path) -> Codebook:
         if missing:
             problems.append(f"{path}: interviews.case_variables: rule: needs {sorted(missing)}")
         raise_if(problems)
-        return Codebook(
+        return CivilizedCodebook(
             str(path), dims, {k: (docs["root"], d["label"]) for k, d in dims.items()}, themes,
             codes, {k: (c["theme"], c["label"]) for k, c in codes.items()}, variables,
             list(ivs["regions"]))

@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.civilized.codebook import (
+    CivilizedCodebook,
     CivilizedError,
-    Codebook,
     coder_name,
     match_codes,
     raise_if,
@@ -177,7 +177,7 @@ def _sources_by_name(project: Project, units: dict[str, str]) -> tuple[dict[str,
 
 
 def read_documents(manual_csv: str | Path, websites_csv: str | Path, qdpx: str | Path,
-                   codebook: Codebook) -> Documents:
+                   codebook: CivilizedCodebook) -> Documents:
     """Read and validate the three document files; raise listing every problem at once."""
     manual_csv, websites_csv = Path(manual_csv), Path(websites_csv)
     manual, problems = validate_manual(manual_csv)

@@ -16,7 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.civilized.codebook import CivilizedError, Codebook, load_codebook, share
+from analysis.civilized.codebook import (
+    CivilizedCodebook,
+    CivilizedError,
+    load_civilized_codebook,
+    share,
+)
 from analysis.civilized.documents import Documents, read_documents
 from analysis.project import project_path
 from analysis.stats.agreement import two_coder_agreement
@@ -56,7 +61,7 @@ def presence_matrix(documents: Documents, coders: list[str], dims: list[str]) ->
     return matrix.reindex(index=documents.units["unit"], columns=dims, fill_value=0).astype(int)
 
 
-def tally(documents: Documents, codebook: Codebook, coders: list[str]) -> dict[str, Any]:
+def tally(documents: Documents, codebook: CivilizedCodebook, coders: list[str]) -> dict[str, Any]:
     """Per dimension for manual items and indicators, and per NCCA category x dimension."""
     dims = list(codebook.dimensions)
     m = presence_matrix(documents, coders, dims)
@@ -102,7 +107,7 @@ def reliability(documents: Documents, dims: list[str]) -> dict[str, Any]:
             **two_coder_agreement(first, second, dims)}
 
 
-def analyse(documents: Documents, codebook: Codebook, settings: dict[str, Any]
+def analyse(documents: Documents, codebook: CivilizedCodebook, settings: dict[str, Any]
             ) -> dict[str, Any]:
     """Everything results/overlap.json holds, computed before anything is written."""
     dims = list(codebook.dimensions)
@@ -187,7 +192,7 @@ def tally_overlap(manual_csv: str | Path, websites_csv: str | Path, qdpx_path: s
     ``settings`` is the ``civilized`` section of config/config.yaml. Nothing is written
     unless every check passes.
     """
-    codebook = load_codebook(project_path(settings["codebook"]))
+    codebook = load_civilized_codebook(project_path(settings["codebook"]))
     documents = read_documents(manual_csv, websites_csv, qdpx_path, codebook)
     result = analyse(documents, codebook, settings)
     result["source"]["sha256"] = {

@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.civilized.codebook import (
+    CivilizedCodebook,
     CivilizedError,
-    Codebook,
     coder_name,
-    load_codebook,
+    load_civilized_codebook,
     match_codes,
     raise_if,
     share,
@@ -48,7 +48,7 @@ def read_regions(path: str | Path) -> dict[str, str]:
         return {row["province_en"]: row["region"] for row in csv.DictReader(fh)}
 
 
-def validate_cases(project: Project, codebook: Codebook, regions: dict[str, str],
+def validate_cases(project: Project, codebook: CivilizedCodebook, regions: dict[str, str],
                    provinces_path: str) -> tuple[pd.DataFrame, list[str]]:
     """City, province and region of every interviewee, and every problem with them."""
     where = f"{project.path}!project.qde"
@@ -76,7 +76,7 @@ def validate_cases(project: Project, codebook: Codebook, regions: dict[str, str]
     return pd.DataFrame.from_dict(rows, orient="index"), problems
 
 
-def read_residents(qdpx: str | Path, codebook: Codebook, provinces: str | Path
+def read_residents(qdpx: str | Path, codebook: CivilizedCodebook, provinces: str | Path
                    ) -> tuple[Project, pd.DataFrame, pd.DataFrame]:
     """The project, the interviewees' case variables and the long coding table."""
     project = read_qdpx(qdpx)
@@ -91,7 +91,7 @@ def read_residents(qdpx: str | Path, codebook: Codebook, provinces: str | Path
     return project, cases, long
 
 
-def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook: Codebook,
+def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook: CivilizedCodebook,
             settings: dict[str, Any]) -> dict[str, Any]:
     """Everything results/residents.json holds, computed before anything is written."""
     rule = settings["tally_coder"]
@@ -162,7 +162,7 @@ def markdown_tables(result: dict[str, Any]) -> dict[str, str]:
 def tally_residents(qdpx_path: str | Path, provinces: str | Path, settings: dict[str, Any],
                     out_json: str | Path, out_tables_dir: str | Path) -> None:
     """Snakemake entry: read and validate, tally, then write the JSON and Markdown tables."""
-    codebook = load_codebook(project_path(settings["codebook"]))
+    codebook = load_civilized_codebook(project_path(settings["codebook"]))
     project, cases, long = read_residents(qdpx_path, codebook, provinces)
     result = analyse(project, cases, long, codebook, settings)
     result["source"]["sha256"] = hashlib.sha256(Path(qdpx_path).read_bytes()).hexdigest()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figure, set_theme
-from analysis.survey.codebook import Codebook, load_codebook
+from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from paperkit.io import read_json
 
 
@@ -41,7 +41,7 @@ def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir / "coefficients")
 
 
-def outcome_labels(codebook: Codebook, outcome: str) -> dict[str, str]:
+def outcome_labels(codebook: SurveyCodebook, outcome: str) -> dict[str, str]:
     """Code -> label of the outcome's scale ("5" -> "strongly approve"), from the codebook."""
     for variable in codebook.variables.values():
         if variable.clean_name == outcome:
@@ -96,5 +96,6 @@ def make_model_figures(models_json: str | Path, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     set_theme()
-    levels = outcome_labels(load_codebook(codebook), results["outcome"]) if codebook else None
+    levels = (outcome_labels(load_survey_codebook(codebook), results["outcome"])
+              if codebook else None)
     return coefficient_plot(results, out) + predicted_plot(results, out, levels)

@@ -24,10 +24,10 @@ from analysis.interviews.mapping import Mapping, MappingError, match_codes
 from analysis.interviews.qdpx import Project, QdpxError, read_qdpx, source_kinds
 from analysis.interviews.study import StudyError, account, interviewees
 from analysis.interviews.themes import (
-    Codebook,
+    BarrierCodebook,
     ThemesError,
     analyse,
-    load_codebook,
+    load_barrier_codebook,
     load_study_mapping,
 )
 from analysis.project import project_path
@@ -118,7 +118,7 @@ def report_files(
     themes: dict[str, Any],
 ) -> tuple[list[str], list[str]]:
     """The lines to print and the problems found (empty when the build will succeed)."""
-    codebook: Codebook = load_codebook(codebook_path)
+    codebook: BarrierCodebook = load_barrier_codebook(codebook_path)
     mapping = load_study_mapping(mapping_path, codebook)
     project = read_qdpx(qdpx, mapping.positions, mapping.min_word_boundary_share)
     lines = _describe_project(project)

@@ -67,7 +67,7 @@ class ThemesError(ValueError):
 
 
 @dataclass(frozen=True)
-class Codebook:
+class BarrierCodebook:
     """The YAML codebook: the study's barrier keys, their printed labels and categories,
     and the demographic bands. Which project code is which barrier is the mapping's job."""
 
@@ -77,7 +77,7 @@ class Codebook:
     demographics: dict[str, dict[str, str]]  # variable -> {band key: label}
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_barrier_codebook(path: str | Path) -> BarrierCodebook:
     """Read data/codebook/interview_codebook.yaml."""
     raw = read_yaml(path)
     try:
@@ -87,12 +87,12 @@ def load_codebook(path: str | Path) -> Codebook:
                 raise ThemesError(f"{path}: barriers.{key}: unknown category {b['category']!r}")
             if not str(b["label"]).strip():
                 raise ThemesError(f"{path}: barriers.{key}: empty label")
-        return Codebook(str(path), list(raw["categories"]), barriers, raw["demographics"])
+        return BarrierCodebook(str(path), list(raw["categories"]), barriers, raw["demographics"])
     except (KeyError, TypeError) as exc:
         raise ThemesError(f"{path}: codebook lacks required key {exc}") from exc
 
 
-def load_study_mapping(path: str | Path, codebook: Codebook) -> Mapping:
+def load_study_mapping(path: str | Path, codebook: BarrierCodebook) -> Mapping:
     return load_mapping(path, list(codebook.barriers), list(codebook.demographics))
 
 
@@ -172,7 +172,7 @@ def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
 
 
 def analyse(
-    project: Project, codebook: Codebook, settings: dict[str, Any], mapping: Mapping
+    project: Project, codebook: BarrierCodebook, settings: dict[str, Any], mapping: Mapping
 ) -> dict[str, Any]:
     """Everything results/themes.json holds, computed before anything is written."""
     study = build_study(project, mapping)
@@ -248,7 +248,7 @@ def _log_accounting(project: Project, study: Study) -> None:
         log.info("not interviewees (%s): %s", reason, "; ".join(names))
 
 
-def _tallies(x: pd.DataFrame, codebook: Codebook, n_den: int) -> dict[str, dict[str, Any]]:
+def _tallies(x: pd.DataFrame, codebook: BarrierCodebook, n_den: int) -> dict[str, dict[str, Any]]:
     return {
         key: {
             "category": codebook.barriers[key]["category"],
@@ -261,7 +261,7 @@ def _tallies(x: pd.DataFrame, codebook: Codebook, n_den: int) -> dict[str, dict[
     }
 
 
-def _demographic_counts(demo: pd.DataFrame, codebook: Codebook) -> dict[str, int]:
+def _demographic_counts(demo: pd.DataFrame, codebook: BarrierCodebook) -> dict[str, int]:
     out = {}
     for var, bands in codebook.demographics.items():
         counts = demo[var].value_counts()
@@ -270,7 +270,8 @@ def _demographic_counts(demo: pd.DataFrame, codebook: Codebook) -> dict[str, int
 
 
 def project_from_tidy(
-    segments_csv: str | Path, participants_csv: str | Path, codebook: Codebook, mapping: Mapping
+    segments_csv: str | Path, participants_csv: str | Path, codebook: BarrierCodebook,
+    mapping: Mapping,
 ) -> Project:
     """Build a :class:`Project` from a segments CSV and a participants CSV.
 
@@ -399,7 +400,7 @@ def tally_themes(
     the project root. Nothing is written unless every check passes.
     """
     qdpx_path = Path(qdpx_path)
-    codebook = load_codebook(project_path(settings["codebook"]))
+    codebook = load_barrier_codebook(project_path(settings["codebook"]))
     mapping = load_study_mapping(project_path(settings["mapping"]), codebook)
     resolved = dict(settings)
     if settings.get("participants"):

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.survey.codebook import Codebook, load_codebook
+from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from analysis.survey.reader import SurveyData, read_survey
 from analysis.survey.validation import (
     CLEAN_CATEGORIES,
@@ -159,7 +159,7 @@ RULES: dict[str, Callable[[pd.DataFrame, pd.DataFrame, Mapping], pd.Series]] = {
 }
 
 
-def recode_missing(typed: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def recode_missing(typed: pd.DataFrame, codebook: SurveyCodebook) -> pd.DataFrame:
     """Codebook ``missing_codes`` (refused, don't know) become NA."""
     out = typed.copy()
     for name, var in codebook.variables.items():
@@ -168,13 +168,13 @@ def recode_missing(typed: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def named_view(typed: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+def named_view(typed: pd.DataFrame, codebook: SurveyCodebook) -> pd.DataFrame:
     """Answers under their cleaned names, missing codes as NA."""
     mapping = {k: v for k, v in codebook.clean_names().items() if k in typed.columns}
     return recode_missing(typed, codebook)[list(mapping)].rename(columns=mapping)
 
 
-def apply_rules(typed: pd.DataFrame, codebook: Codebook, rules: Mapping[str, Any]
+def apply_rules(typed: pd.DataFrame, codebook: SurveyCodebook, rules: Mapping[str, Any]
                 ) -> pd.DataFrame:
     """One boolean column per configured rule, in configured order."""
     unknown = [name for name in rules if name not in RULES]
@@ -201,7 +201,7 @@ def exclusion_log(flags: pd.DataFrame, ids: pd.Series, lines: pd.Series) -> pd.D
 # --- the cleaned analysis file -----------------------------------------------------
 
 
-def _labelled(series: pd.Series, codebook: Codebook, raw_name: str, clean: str) -> pd.Series:
+def _labelled(series: pd.Series, codebook: SurveyCodebook, raw_name: str, clean: str) -> pd.Series:
     var = codebook[raw_name]
     cats, ordered = CLEAN_CATEGORIES[clean]
     labels = series.map(lambda v: pd.NA if pd.isna(v) else var.codes.get(int(v), pd.NA))
@@ -226,7 +226,7 @@ def _any(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return out
 
 
-def _score_magnitude(named: pd.DataFrame, codebook: Codebook) -> pd.Series:
+def _score_magnitude(named: pd.DataFrame, codebook: SurveyCodebook) -> pd.Series:
     """Reported score on [0, 1]: Sesame if reported, else Tencent, over the scale range."""
     ranges = {v.clean_name: v.range for v in codebook.variables.values() if v.clean_name}
     parts = []
@@ -236,7 +236,7 @@ def _score_magnitude(named: pd.DataFrame, codebook: Codebook) -> pd.Series:
     return parts[0].fillna(parts[1]).astype("float64")
 
 
-def build_clean(typed: pd.DataFrame, codebook: Codebook, provinces: pd.DataFrame
+def build_clean(typed: pd.DataFrame, codebook: SurveyCodebook, provinces: pd.DataFrame
                 ) -> pd.DataFrame:
     """The valid rows in the cleaned layout of docs/CONTRACT.md."""
     named = named_view(typed, codebook).reset_index(drop=True)
@@ -369,7 +369,7 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
     if set(rules) == {"rules"} and isinstance(rules["rules"], Mapping):
         rules = rules["rules"]
     verify_manifest(manifest_path, root, [raw_path], register_hint=REGISTER_COMMAND)
-    codebook = load_codebook(codebook_path)
+    codebook = load_survey_codebook(codebook_path)
     data = read_survey(raw_path, codebook.columns)
     typed = validate_raw(data, codebook)
     flags = apply_rules(typed, codebook, rules)

@@ -53,7 +53,7 @@ class Variable:
 
 
 @dataclass(frozen=True)
-class Codebook:
+class SurveyCodebook:
     """All variables, in the codebook's column order."""
 
     path: str
@@ -123,7 +123,7 @@ def _variable(name: str, spec: dict[str, Any], path: str) -> Variable:
     )
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def load_survey_codebook(path: str | Path) -> SurveyCodebook:
     """Read and check the codebook; raise CodebookError naming the variable at fault."""
     raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("variables"), dict):
@@ -137,7 +137,7 @@ def load_codebook(path: str | Path) -> Codebook:
                     f"{path}: variable '{var.name}': asked_if names unknown columns "
                     f"{sorted(unknown)}"
                 )
-    return Codebook(
+    return SurveyCodebook(
         path=str(path),
         variables=variables,
         dataset=raw.get("dataset") or {},

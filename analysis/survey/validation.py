@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from analysis.survey.codebook import Codebook, Variable, evaluate_condition
+from analysis.survey.codebook import SurveyCodebook, Variable, evaluate_condition
 from analysis.survey.reader import SurveyData
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -111,7 +111,7 @@ def _type_column(series: pd.Series, var: Variable) -> tuple[pd.Series, pd.Series
     return typed, bad | fractional, "type: integer"
 
 
-def type_frame(data: SurveyData, codebook: Codebook) -> tuple[pd.DataFrame, list[Issue]]:
+def type_frame(data: SurveyData, codebook: SurveyCodebook) -> tuple[pd.DataFrame, list[Issue]]:
     """Convert codebook columns to their types; report cells that do not parse.
 
     A column in which more than MAX_LISTED cells fail (a changed timestamp format, a
@@ -159,7 +159,7 @@ def _label_key(label: str) -> str:
     return " ".join(str(label).split()).casefold()
 
 
-def label_issues(data: SurveyData, codebook: Codebook) -> list[Issue]:
+def label_issues(data: SurveyData, codebook: SurveyCodebook) -> list[Issue]:
     """A labelled file (.sav, .dta) whose own value labels disagree with the codebook.
 
     The codes are read as numbers, so a file whose labels reverse the approval scale or
@@ -230,7 +230,7 @@ def _checks(var: Variable, typed: pd.DataFrame) -> list[pa.Check]:
     return checks
 
 
-def codebook_schema(codebook: Codebook, typed: pd.DataFrame) -> pa.DataFrameSchema:
+def codebook_schema(codebook: SurveyCodebook, typed: pd.DataFrame) -> pa.DataFrameSchema:
     """A pandera schema for one typed frame (required masks depend on its rows)."""
     columns = {
         name: pa.Column(checks=_checks(var, typed), nullable=True, required=True)
@@ -267,7 +267,7 @@ def _schema_issues(data: SurveyData, typed: pd.DataFrame, schema: pa.DataFrameSc
     return issues
 
 
-def _unique_issues(data: SurveyData, typed: pd.DataFrame, codebook: Codebook, strict: bool,
+def _unique_issues(data: SurveyData, typed: pd.DataFrame, codebook: SurveyCodebook, strict: bool,
                    ids: pd.Series) -> list[Issue]:
     """Identical submissions always; codebook ``unique: true`` columns when ``strict``."""
     issues = []
@@ -289,7 +289,7 @@ def _unique_issues(data: SurveyData, typed: pd.DataFrame, codebook: Codebook, st
     return issues
 
 
-def validate_raw(data: SurveyData, codebook: Codebook, strict_unique: bool = False
+def validate_raw(data: SurveyData, codebook: SurveyCodebook, strict_unique: bool = False
                  ) -> pd.DataFrame:
     """Return the typed frame of a raw export, or raise ValidationError with every failure.
 

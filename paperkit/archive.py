@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import html
 import io
 import os
 import re
@@ -159,6 +160,25 @@ def _withheld(length: int) -> str:
     return (WITHHELD * (length // len(WITHHELD) + 1))[:length]
 
 
+def counted_length(text: str) -> int:
+    """The longest a text is under any counting convention of QDA tools: UTF-16 units
+    (an astral character counts two) with every line break counted as two (CRLF). A
+    withheld notice this long, holding no astral character or line break, keeps every
+    coded position of the original in range under whatever convention the tool used."""
+    return len(text.encode("utf-16-le")) // 2 + text.count("\n") - text.count("\r\n")
+
+
+INLINE_TEXT = re.compile(r"(<(?:\w+:)?PlainTextContent\b[^>]*>)(.*?)(</(?:\w+:)?PlainTextContent>)",
+                         re.DOTALL)
+
+
+def _withhold_inline(qde: str) -> str:
+    """Transcripts held inside the project file (QualCoder writes them there) withheld."""
+    def notice(m: re.Match[str]) -> str:
+        return m.group(1) + _withheld(counted_length(html.unescape(m.group(2)))) + m.group(3)
+    return INLINE_TEXT.sub(notice, qde)
+
+
 def case_names(qde: str) -> dict[str, str]:
     """Map each case name of project.qde to its pseudonym ``case-NN`` (document order)."""
     names = re.findall(r'<Case\b[^>]*?\bname="([^"]*)"', qde)
@@ -177,13 +197,14 @@ def deidentify_qdpx(path: Path) -> tuple[bytes, dict[str, str]]:
     """The REFI-QDA project without transcripts and with pseudonymous case names."""
     out = io.BytesIO()
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        qde_name = next((n for n in src.namelist() if n.lower() == "project.qde"), None)
-        if qde_name is None:
-            raise ArchiveError(f"{path}: no project.qde in the ZIP")
-        qde = src.read(qde_name).decode("utf-8")
-        if "<PlainTextContent" in qde:
-            raise ArchiveError(f"{path}!project.qde: inline PlainTextContent transcripts are "
-                               "not supported by the de-identifier; export sources as files")
+        # The project file is project.qde in the standard, but tools name it freely
+        # (ATLAS.ti: "<project name>.qde"); there is one .qde at the top of the ZIP.
+        qdes = [n for n in src.namelist() if "/" not in n and n.lower().endswith(".qde")]
+        if len(qdes) != 1:
+            raise ArchiveError(f"{path}: expected one .qde project file at the top of the "
+                               f"ZIP, found {qdes or 'none'}")
+        qde_name = qdes[0]
+        qde = _withhold_inline(src.read(qde_name).decode("utf-8"))
         names = case_names(qde)
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             data = src.read(info.filename)
@@ -191,7 +212,7 @@ def deidentify_qdpx(path: Path) -> tuple[bytes, dict[str, str]]:
                 data = rename(qde, names).encode("utf-8")
             elif info.filename.lower().startswith("sources/"):
                 text = data.decode("utf-8").removeprefix("\ufeff")
-                data = _withheld(len(text)).encode("utf-8")
+                data = _withheld(counted_length(text)).encode("utf-8")
             dst.writestr(_zipinfo(info.filename, info.date_time), data)
     return out.getvalue(), names
 

@@ -28,6 +28,7 @@ from analysis.interviews.themes import (
     load_study_mapping,
 )
 from analysis.project import PROJECT_ROOT, load_config
+from paperkit.archive import deidentify_qdpx
 from tests.refi_styles import STYLES, mapping_for, stand_in_interviews, write_style
 
 SETTINGS = load_config()["themes"]
@@ -399,3 +400,22 @@ def test_texts_on_which_conventions_agree_need_only_fit_their_range(tmp_path):
     project = read_qdpx(out)
     assert not project.positions.distinguishable
     assert len(project.segments) == len(read_qdpx(QDPX).segments)
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_each_tool_style_de_identifies_to_a_project_with_the_same_codings(
+    name, exports, codebook, tmp_path
+):
+    """The replication package's copy (transcripts withheld, cases renamed) still reads,
+    whatever the tool named its project file or folders and however it counted positions
+    (astral characters in the transcripts make UTF-16 and code-point counts differ)."""
+    project, mapping, settings = _read(exports, codebook, name)
+    data, names = deidentify_qdpx(exports[name][0])
+    copy = tmp_path / f"{name}.qdpx"
+    copy.write_bytes(data)
+    withheld = read_qdpx(copy, mapping.positions, mapping.min_word_boundary_share)
+    assert len(withheld.segments) == len(project.segments)
+    assert Counter(s.code for s in withheld.segments) == Counter(s.code for s in project.segments)
+    assert not {c.name for c in withheld.cases.values()} & set(names)
+    assert withheld.texts and all(t.startswith("[Transcript withheld")
+                                  for t in withheld.texts.values())

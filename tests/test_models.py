@@ -269,6 +269,44 @@ def test_brant_test_does_not_reject_under_proportional_odds():
     assert bt.loc["omnibus", "p"] > 0.001 and bt.loc["omnibus", "df"] == 4
 
 
+def _raked_sample(seed: int, n: int = 2500):
+    """Ordinal data with two raking margins, weights raked to them (a design, and its fit)."""
+    from analysis.stats import calibration as cal
+    from analysis.stats.raking import rake
+
+    rng = np.random.default_rng(seed)
+    region, sex = rng.integers(0, 3, n), rng.integers(0, 2, n)
+    X = np.column_stack([rng.normal(size=n), region == 1, region == 2, sex]).astype(float)
+    y = np.digitize(X @ [0.7, 0.5, -0.4, 0.3] + rng.logistic(size=n), [-1, 0.5, 2])
+    margins = {"region": region, "sex": sex}
+    targets = {"region": {0: 0.5, 1: 0.3, 2: 0.2}, "sex": {0: 0.45, 1: 0.55}}
+    w = np.asarray(rake(pd.DataFrame(margins), targets).weights, dtype=float)
+    design = cal.survey_design(w, calibration=cal.calibration(margins, w))
+    return X, y, w, design
+
+
+@pytest.mark.parametrize("method", ["calibrated", "fixed"])
+def test_brant_test_takes_the_models_survey_variance(method):
+    """With a survey design the Brant test's covariance is the design's, like the SEs'.
+
+    On the full sample with fixed weights it is the plain sandwich (the same with-
+    replacement variance); calibrating the raked weights changes it (and so the test)."""
+    X, y, w, design = _raked_sample(11)
+    names = ["x", "r1", "r2", "sex"]
+    rows = np.arange(len(y))
+    fit = O.fit_ordered_logit(y, X, names=names, weights=w, weight_type="sampling",
+                              variance_design=design, sample_rows=rows, variance_method=method)
+    plain = O.fit_ordered_logit(y, X, names=names, weights=w, weight_type="sampling")
+    got, sandwich = fit.brant_test(), plain.brant_test()
+    if method == "fixed":
+        np.testing.assert_allclose(got["chi2"], sandwich["chi2"], rtol=1e-9)
+    else:
+        assert not np.allclose(got["chi2"], sandwich["chi2"], rtol=1e-3)
+        # raking reduces the variance of the margin terms: a larger Wald statistic there
+        assert got.loc["r1", "chi2"] > sandwich.loc["r1", "chi2"]
+    assert list(got.index) == [*names, "omnibus"]
+
+
 def test_summary_and_to_dict_report_fit_and_convergence():
     _, res = fit_housing(weights="Freq", weight_type="frequency")
     text = res.summary()

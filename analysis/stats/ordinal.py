@@ -382,6 +382,9 @@ class OrderedLogitResults:
     design: Design | None = None
     outcome: str | None = None
     _data: tuple = field(default=(), repr=False)
+    # The survey design behind the SEs (design, the fit's rows in it, calibrated|fixed),
+    # so that the Brant test uses the same variance as the coefficients.
+    _variance: tuple | None = field(default=None, repr=False)
 
     # --- parameters ---
     @property
@@ -496,10 +499,13 @@ class OrderedLogitResults:
         """Brant's Wald test of proportional odds, per coefficient and overall.
 
         Separate binary logits of 1[Y > k] for each cut-point; their joint covariance is
-        Brant's model-based formula, or the cluster sandwich for sampling weights.
+        Brant's model-based formula, or for sampling weights the sandwich under the
+        fit's own variance: its survey design (calibrated or fixed weights), else the
+        cluster sandwich.
         """
         X, y, w, clusters = self._data
-        return brant_test(X, y, w, self.names, self.weight_type, clusters)
+        return brant_test(X, y, w, self.names, self.weight_type, clusters,
+                          variance=self._variance)
 
     # --- output ---
     def summary(self) -> str:
@@ -695,6 +701,8 @@ def fit_ordered_logit(
         n_clusters=m if clusters is not None else None, converged=True, n_iter=n_iter,
         max_abs_score=float(np.max(np.abs(grad))), design=design, outcome=outcome,
         _data=(X, codes, w, clusters),
+        _variance=(None if variance_design is None
+                   else (variance_design, np.asarray(sample_rows), variance_method)),
     )
 
 
@@ -756,8 +764,13 @@ def brant_test(
     names: Sequence[str],
     weight_type: str | None,
     clusters: np.ndarray | None = None,
+    variance: tuple[cal.Design, np.ndarray, cal.Method] | None = None,
 ) -> pd.DataFrame | None:
-    """Wald test that the K-1 binary-logit slopes are equal (per coefficient and omnibus)."""
+    """Wald test that the K-1 binary-logit slopes are equal (per coefficient and omnibus).
+
+    ``variance`` (a survey design, the rows of ``X`` in it, ``"calibrated"`` or
+    ``"fixed"``) gives the stacked scores the design's variance, as the model's SEs have.
+    """
     n_cut = int(y.max())
     if n_cut < 2 or X.shape[1] == 0:
         return None
@@ -778,9 +791,15 @@ def brant_test(
     V = np.zeros((n_cut * q, n_cut * q))
     if weight_type == "sampling":
         S = np.hstack([Xt * (w * ((y > j) - f[1]))[:, None] for j, f in enumerate(fits)])
-        B, _ = _meat(S, clusters)
         Ainv = linalg.block_diag(*inv_info)
-        V = Ainv @ B @ Ainv
+        if variance is not None:
+            design, rows, method = variance
+            scores = np.zeros((design.n, S.shape[1]))
+            scores[np.asarray(rows, dtype=np.intp)] = S
+            V = cal.sandwich_vcov(scores, Ainv, design, method=method)
+        else:
+            B, _ = _meat(S, clusters)
+            V = Ainv @ B @ Ainv
     else:
         for j in range(n_cut):
             for m in range(j, n_cut):

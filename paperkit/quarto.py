@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paperkit import qmd
+from paperkit import layout, qmd
 from paperkit.io import atomic_path, read_yaml, replace_dir
 
 MIN_QUARTO = (1, 4)
@@ -140,6 +140,7 @@ def render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str
     with tempfile.TemporaryDirectory(prefix=".quarto-render-", dir=project_dir.parent) as tmp:
         work = Path(tmp) / project_dir.name
         shutil.copytree(project_dir, work, ignore=shutil.ignore_patterns(*SCRATCH))
+        layout.install(work)
         proc = subprocess.run(["quarto", "render", str(work)], cwd=work.parent,
                               capture_output=True, text=True, check=False,
                               env={**os.environ, PIPELINE_ENV: "1"})
@@ -220,7 +221,7 @@ def prerender(root: Path, target: str, stage_dir: Path, project_dir: Path,
     proc = subprocess.run([exe, "--cores", str(cores), target], cwd=root, check=False)
     if proc.returncode != 0:
         return proc.returncode
-    for path in sync_generated(stage_dir, project_dir, names):
+    for path in [*sync_generated(stage_dir, project_dir, names), *layout.install(project_dir)]:
         print(f"pre-render: updated {path}")
     return 0
 

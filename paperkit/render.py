@@ -33,15 +33,14 @@ from typing import Any
 
 import yaml
 
-from paperkit import qmd, quarto
+from paperkit import layout, qmd, quarto
 from paperkit.io import atomic_path, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
-# The self-render's typst template (the order of Quarto's) and paperkit's `article`
-# layout partial, used unless the project's _quarto.yml declares its own.
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-TYPST_TEMPLATE = TEMPLATE_DIR / "article.typst"
+# The self-render's typst template (the order of Quarto's); the `article` partial it
+# includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
+TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
 TYPST_PARTIAL = "typst-template.typ"
 # Where the executed notebooks sit relative to the rendered paper (figure source links).
 SOURCE_LINK_BASE = "../notebooks/"
@@ -715,11 +714,12 @@ def _typst_header(project: ManuscriptProject) -> str:
 
 
 def _typst_partial(project: ManuscriptProject) -> Path:
-    """The `article` layout: the project's `typst-template.typ` partial when its
-    _quarto.yml declares one (Quarto reads the same file), else paperkit's."""
+    """The `article` layout: the `typst-template.typ` partial the project's _quarto.yml
+    declares (paperkit's own for `_paperkit/typst-template.typ`; Quarto reads the same
+    file), else paperkit's."""
     partials = _format_options(project, "pdf").get("template-partials") or []
     for name in partials if isinstance(partials, list) else [partials]:
-        path = project.root / str(name)
+        path = layout.kit_source(str(name)) or project.root / str(name)
         if Path(str(name)).name != TYPST_PARTIAL:
             raise RenderError(f"{project.root / '_quarto.yml'}: template partial '{name}' is "
                               f"not implemented by the self-render (only {TYPST_PARTIAL})")
@@ -727,7 +727,7 @@ def _typst_partial(project: ManuscriptProject) -> Path:
             raise RenderError(f"{project.root / '_quarto.yml'}: template partial "
                               f"'{name}' not found ({path})")
         return path
-    return TEMPLATE_DIR / TYPST_PARTIAL
+    return layout.TEMPLATE_DIR / TYPST_PARTIAL
 
 
 def _inlines(text: str) -> dict[str, Any]:

@@ -63,7 +63,6 @@ PAPER_SOURCES = [
     "claims.yml",
     "_number_allowlist.yml",
     "header.typ",
-    "typst-template.typ",
     "appendix.lua",
     "_prerender.py",
 ]

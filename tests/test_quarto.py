@@ -149,3 +149,29 @@ def test_quarto_and_self_render_agree_on_numbers_numbering_references_and_append
     appendix = {e: re.findall(r"\bA\.\d+ [A-Z][a-z]+", t[t.index("A Appendix"):])
                 for e, t in texts.items()}
     assert appendix["quarto"] == appendix["self"] and appendix["self"][0].startswith("A.1 ")
+
+
+# ---------------------------------------------------------------------------- layout
+
+
+def test_the_paper_declares_paperkits_layout_and_paperkit_writes_it_where_quarto_reads():
+    from paperkit import layout
+    from paperkit.io import read_yaml
+
+    root = Path(__file__).resolve().parents[1]
+    declared = read_yaml(root / "paper" / "_quarto.yml")["format"]["typst"]["template-partials"]
+    assert declared == ["_paperkit/typst-template.typ"]
+    assert layout.kit_source(declared[0]) == layout.TEMPLATE_DIR / "typst-template.typ"
+    assert layout.kit_source("typst-template.typ") is None  # a project's own file
+    assert "/_paperkit/" in (root / "paper" / ".gitignore").read_text()
+
+
+def test_layout_install_writes_the_partial_once_and_again_only_when_it_changed(tmp_path: Path):
+    from paperkit import layout
+
+    target = tmp_path / "_paperkit" / "typst-template.typ"
+    assert layout.install(tmp_path) == [target]
+    assert target.read_bytes() == (layout.TEMPLATE_DIR / "typst-template.typ").read_bytes()
+    assert layout.install(tmp_path) == []  # unchanged: a watching preview is not woken
+    target.write_text("// stale\n", encoding="utf-8")
+    assert layout.install(tmp_path) == [target]

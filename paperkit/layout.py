@@ -1,0 +1,46 @@
+"""The PDF layout paperkit supplies to a paper, read by Quarto and the self-render alike.
+
+``templates/typst-template.typ`` holds one typst ``article`` function (title block, text
+settings) and ``callout``. A project declares it in its ``_quarto.yml`` under the typst
+format's ``template-partials`` as ``_paperkit/typst-template.typ``. The file is not
+committed in the project: paperkit writes it there whenever Quarto is to read the project
+(the Quarto driver's scratch copy, the pre-render hook of ``quarto render``/``preview``),
+and the self-render takes it from here. One file, so both engines lay out the same pages.
+(A link in the project would not do: Quarto copies partials as links, which then dangle.)
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+from pathlib import Path
+
+from paperkit.io import atomic_path
+
+KIT_DIR = "_paperkit"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LAYOUT_FILES = ("typst-template.typ",)
+
+
+def kit_source(declared: str) -> Path | None:
+    """paperkit's own file for a declared partial ``_paperkit/<name>``, else None."""
+    parts = Path(declared).parts
+    if len(parts) == 2 and parts[0] == KIT_DIR and parts[1] in LAYOUT_FILES:
+        return TEMPLATE_DIR / parts[1]
+    return None
+
+
+def install(project_dir: Path) -> list[Path]:
+    """Write the layout files into ``project_dir/_paperkit/``; only changed files are
+    written (a preview watching the folder then re-renders once). Returns those written."""
+    written = []
+    for name in LAYOUT_FILES:
+        source, target = TEMPLATE_DIR / name, Path(project_dir) / KIT_DIR / name
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+            tmp.chmod(0o644)
+        written.append(target)
+    return written

@@ -57,7 +57,12 @@ class YamlError(yaml.YAMLError, ValueError):
     """A YAML file is malformed or repeats a key; the message names the file and line."""
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (it does in the pinned wheels): the variables file
+# of a paper is read on every preview render, and the pure-Python parser takes ~0.5 s.
+_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """SafeLoader that refuses a key given twice in one mapping.
 
     Plain YAML keeps the last value silently: a second ``cap:`` or a second section

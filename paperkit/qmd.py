@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from paperkit.io import YamlError, parse_yaml
 
 # {{< name args >}}; the optional extra braces of {{{< x >}}} (Quarto's literal escape).
 SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
@@ -131,12 +131,12 @@ def split_front_matter(lines: list[Line]) -> tuple[list[Line], int]:
 def parse_front_matter(front_lines: list[Line], path: Path) -> dict[str, Any]:
     """The front matter as a mapping; YAML errors name the line of the file."""
     text = "\n".join(line.text for line in front_lines)
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark else 1
-        raise QmdError(f"{path}:{line}: invalid YAML front matter: {exc}") from exc
+    try:  # a leading newline for the opening '---': line numbers are the file's
+        data = parse_yaml("\n" + text, str(path)) if text.strip() else {}
+    except YamlError as exc:  # "file: line N: problem" -> "file:N: front matter: problem"
+        where = re.match(r"(.*): line (\d+): (.*)", str(exc), re.DOTALL)
+        raise QmdError(f"{where[1]}:{where[2]}: front matter: {where[3]}" if where
+                       else f"{path}: front matter: {exc}") from exc
     if not isinstance(data, dict):
         raise QmdError(f"{path}:2: front matter must be a YAML mapping")
     return data

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from paperkit import layout, qmd, quarto
-from paperkit.io import atomic_path, replace_dir
+from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
@@ -190,13 +190,11 @@ def _publish(produced: dict[str, Path], out_dir: Path) -> dict[str, Path]:
 
 def _read_yaml_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except FileNotFoundError as exc:
         raise RenderError(f"{path}: file not found") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise RenderError(f"{path}:{line}: invalid YAML: {exc}") from exc
+    except YamlError as exc:  # names the file and line, duplicate keys included
+        raise RenderError(str(exc)) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -325,8 +323,10 @@ def _cell_options(source: str) -> dict[str, Any]:
     if not option_lines:
         return {}
     try:
-        options = yaml.safe_load("\n".join(option_lines))
-    except yaml.YAMLError:
+        options = parse_yaml("\n".join(option_lines), "cell options")
+    except YamlError as exc:
+        if "duplicate key" in str(exc):  # two captions, say: which one would Quarto print?
+            raise RenderError(f"notebook cell {option_lines[0]!r}...: {exc}") from exc
         return {}
     return options if isinstance(options, dict) else {}
 

@@ -66,3 +66,11 @@ def test_floats_are_numbered_in_order_of_appearance(tmp_path: Path) -> None:
         "```{python}\n#| label: fig-b\n```\n\n```\n{#fig-not-a-float}\n```\n")))
     assert qmd.float_numbers(lines) == {"fig-a": "Figure 1", "tbl-t": "Table 1",
                                         "fig-b": "Figure 2"}
+
+
+def test_a_key_given_twice_in_the_front_matter_stops_naming_the_file_line(tmp_path):
+    doc = tmp_path / "a.qmd"
+    doc.write_text("---\ntitle: One\ndate: 2026-01-01\ntitle: Two\n---\n\nText.\n")
+    with pytest.raises(qmd.QmdError, match=r"a.qmd:4: front matter: duplicate key 'title' "
+                                           r"\(first given at line 2\)"):
+        qmd.read_document(doc)

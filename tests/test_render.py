@@ -398,3 +398,16 @@ def test_crossref_options_set_reference_and_caption_words(tmp_path: Path) -> Non
     assert "see Fig. 1 and Fig. 2;" in text
     assert "Figure 1: Static figure" in text
     assert "Tab. 1: Sample composition" in text and "shown in Table 1." in text
+
+
+def test_a_key_given_twice_in_quarto_yml_stops_the_render_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    project = copy_fixture(tmp_path)
+    config = project / "_quarto.yml"
+    lines = config.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines, 1) if line.startswith("bibliography:"))
+    config.write_text("\n".join([*lines, "bibliography: other.bib", ""]))
+    with pytest.raises(RenderError, match=rf"_quarto.yml: line {len(lines) + 1}: duplicate "
+                                          rf"key 'bibliography' \(first given at line {first}\)"):
+        render_manuscript(project, ["html"], engine="self")

@@ -5,7 +5,8 @@ and speed-ups are ratios measured side by side in the same run.
 
     .venv/bin/python -m bench [--repeat 3] [--sizes 10000 100000 1000000] [--rounds 3]
                               [--calibration-n 1000000] [--skip-build] [--skip-scale]
-                              [--skip-calibration] [--no-r] [--output bench/RESULTS.md]
+                              [--skip-calibration] [--skip-preview] [--no-r]
+                              [--output bench/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import bench_build, bench_calibration, bench_scale
+from bench import bench_build, bench_calibration, bench_preview, bench_scale
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["snakemake", "numpy", "pandas", "scipy", "statsmodels", "weightipy", "matplotlib",
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-preview", action="store_true")
     parser.add_argument("--skip-calibration", action="store_true")
     parser.add_argument("--calibration-n", type=int, default=1_000_000)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
@@ -258,6 +260,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_build:
         rows, profile = bench_build.run(args.repeat)
         parts += [build_section(rows, profile), findings(profile)]
+    if not args.skip_preview:  # reads the build/paper the build scenarios leave in place
+        parts.append(bench_preview.report(bench_preview.preview_edit_times(args.repeat + 4),
+                                          bench_preview.manuscript_times(args.repeat)))
     if not args.skip_scale:
         limits = {"others_max_n": args.others_max_n, "r_rake_max_n": args.r_rake_max_n,
                   "statsmodels_max_n": args.statsmodels_max_n}

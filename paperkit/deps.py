@@ -8,14 +8,16 @@ derived from the source, the way R targets derives a target's dependencies.
 
 Imports are read with :mod:`ast` (nothing is executed). A module's resource files
 are the files or folders next to it that a string literal in its source names
-(``Path(__file__).parent / "filters"``), so a module declares what it reads by
-reading it.
+(``Path(__file__).parent / "filters"``; names without spaces), so a module declares
+what it reads by reading it.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -57,12 +59,56 @@ def _source_code(path: Path) -> str:
     return "\n".join(lines)
 
 
+# What each source file imports and names, by the hash of its content: every Snakemake
+# start derives the rules' code inputs, and parsing ~80 modules each time costs ~0.3 s.
+# Keyed by content (never by file time), so an edited file is always parsed again.
+CACHE_FILE = Path(".snakemake") / "paperkit-deps.json"
+_CACHE: dict[Path, dict[str, list[list[str]]]] = {}
+_DIRTY: set[Path] = set()
+
+
+def _cache_for(root: Path) -> dict[str, list[list[str]]]:
+    if root not in _CACHE:
+        try:
+            data = json.loads((root / CACHE_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        _CACHE[root] = data if isinstance(data, dict) else {}
+    return _CACHE[root]
+
+
+def _save_cache(root: Path) -> None:
+    """Write the cache atomically (parallel Snakemake starts may race; any one wins)."""
+    if root not in _DIRTY or not (root / CACHE_FILE.parent).is_dir():
+        return
+    from paperkit.io import write_text
+
+    try:
+        write_text(root / CACHE_FILE, json.dumps(_CACHE[root], sort_keys=True))
+    except OSError:
+        return  # a read-only checkout: derive again next time
+    _DIRTY.discard(root)
+
+
 @cache
 def _scan(path: Path, root: Path) -> tuple[frozenset[str], frozenset[str]]:
-    """One pass over a module's syntax tree: the dotted names it imports (``from a import
-    b`` gives a and a.b) and its string literals. Each file is parsed once per process."""
-    tree = ast.parse(_source_code(path), filename=str(path))
+    """What a module imports (``from a import b`` gives a and a.b) and the string literals
+    that could name a resource file, from the cache or one pass over its syntax tree."""
+    source = path.read_bytes()
+    key = f"{path.suffix}:{hashlib.sha256(source).hexdigest()}"
+    cache_ = _cache_for(root)
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    if key in cache_ and package == cache_[key][2][0]:
+        names, strings, _ = cache_[key]
+        return frozenset(names), frozenset(strings)
+    names_, strings_ = _parse(path, package)
+    cache_[key] = [sorted(names_), sorted(strings_), [package]]
+    _DIRTY.add(root)
+    return names_, strings_
+
+
+def _parse(path: Path, package: str) -> tuple[frozenset[str], frozenset[str]]:
+    tree = ast.parse(_source_code(path), filename=str(path))
     names: set[str] = set()
     strings: set[str] = set()
     for node in ast.walk(tree):
@@ -75,7 +121,8 @@ def _scan(path: Path, root: Path) -> tuple[frozenset[str], frozenset[str]]:
                 base = ".".join([*parent, base] if base else parent)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and _could_name_resource(node.value)):
             strings.add(node.value)
     return frozenset(names), frozenset(strings)
 
@@ -106,9 +153,12 @@ def _resources(path: Path, root: Path) -> frozenset[Path]:
     return frozenset(found)
 
 
+RESOURCE_NAME = re.compile(r"[\w.\-/]+")  # resource files are named without spaces
+
+
 def _could_name_resource(text: str) -> bool:
     """A relative path below the module's folder (no absolute paths, no ``..``)."""
-    if not text or "\n" in text or len(text) > 200 or text.endswith(".py"):
+    if len(text) > 200 or not RESOURCE_NAME.fullmatch(text) or text.endswith(".py"):
         return False
     parts = Path(text).parts
     return not Path(text).is_absolute() and ".." not in parts and text not in (".", "./")
@@ -160,4 +210,5 @@ def code_closure(entries: Iterable[str | Path], root: str | Path,
     files = set(seen)
     for path in seen:
         files |= _resources(path, root)
+    _save_cache(root)
     return sorted(p.relative_to(root).as_posix() for p in files)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,27 @@ def test_editing_the_figure_style_and_the_crossref_filter_reruns_figures_and_man
     assert {"figures_describe", "figures_models", "figures_themes", "figures_civilized",
             "manuscript"} <= planned
     assert not planned & {"clean", "weight", "model", "themes", "overlap", "residents"}
+
+
+def test_derived_code_inputs_follow_file_content_not_the_cache_or_file_times(tmp_path):
+    """The parse cache is keyed by content: a module rewritten with the same size and the
+    old file time (as `cp -p` leaves it) is read again, and its new import counts."""
+    from paperkit.deps import CACHE_FILE
+
+    (tmp_path / ".snakemake").mkdir()
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    for name in ("__init__", "b", "c"):
+        (pkg / f"{name}.py").write_text("")
+    entry = pkg / "a.py"
+    entry.write_text("import pkg.b\n")
+    assert "pkg/b.py" in code_closure(["pkg/a.py"], tmp_path, ["pkg"])
+    assert (tmp_path / CACHE_FILE).is_file()
+    stat = entry.stat()
+    entry.write_text("import pkg.c\n")
+    os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    closure = subprocess.run(
+        [sys.executable, "-c", "import sys; from paperkit.deps import code_closure; "
+         "print(code_closure(['pkg/a.py'], sys.argv[1], ['pkg']))", str(tmp_path)],
+        capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "pkg/c.py" in closure and "pkg/b.py" not in closure

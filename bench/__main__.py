@@ -88,7 +88,7 @@ def _fmt(x: float | None, spec: str) -> str:
 def _goal(row: dict) -> str:
     if row["goal_s"] is None:
         return "-"
-    return f"<= {row['goal_s']:.0f} s: {'met' if row['meets_goal'] else 'NOT met'}"
+    return f"<= {row['goal_s']:g} s: {'met' if row['meets_goal'] else 'NOT met'}"
 
 
 def build_section(rows: list[dict], profile: dict) -> str:

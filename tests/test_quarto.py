@@ -100,17 +100,40 @@ def first_difference(a: list[str], b: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def both_pdfs(built: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+def both_renders(built: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> dict[str, dict[str, Path]]:
     """The built project's staged paper rendered by Quarto and by the self-render."""
     staged = tmp_path_factory.mktemp("staged") / "paper"
     shutil.copytree(built / "build" / "paper", staged,
                     ignore=shutil.ignore_patterns("_manuscript", ".quarto"))
-    pages = {}
-    for engine in ("quarto", "self"):
-        out = tmp_path_factory.mktemp(engine)
-        pdf = render_manuscript(staged, ["pdf"], out_dir=out, engine=engine)["pdf"]
-        pages[engine] = pdf_pages(pdf)
-    return pages
+    return {engine: render_manuscript(staged, ["pdf", "html", "docx"],
+                                      out_dir=tmp_path_factory.mktemp(engine), engine=engine)
+            for engine in ("quarto", "self")}
+
+
+@pytest.fixture(scope="module")
+def both_pdfs(both_renders: dict[str, dict[str, Path]]) -> dict[str, list[str]]:
+    return {engine: pdf_pages(paths["pdf"]) for engine, paths in both_renders.items()}
+
+
+def html_headings(path: Path) -> list[str]:
+    """The numbered headings of an HTML paper: "A.1 Codebook", say."""
+    from lxml import html
+
+    doc = html.parse(str(path)).getroot()
+    return [" ".join(h.text_content().split()) for h in doc.iter("h1", "h2", "h3", "h4")
+            if h.find(".//span[@class='header-section-number']") is not None]
+
+
+def docx_paragraphs(path: Path) -> list[str]:
+    import zipfile
+
+    from lxml import etree
+
+    ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+    root = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
+    return [" ".join("".join(p.xpath(".//w:t/text()", namespaces=ns)).split())
+            for p in root.xpath("//w:p", namespaces=ns)]
 
 
 @requires_quarto
@@ -175,3 +198,23 @@ def test_layout_install_writes_the_partial_once_and_again_only_when_it_changed(t
     assert layout.install(tmp_path) == []  # unchanged: a watching preview is not woken
     target.write_text("// stale\n", encoding="utf-8")
     assert layout.install(tmp_path) == [target]
+
+
+@requires_quarto
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_quarto_and_self_render_agree_on_html_section_numbers_and_docx_numbers(
+    both_renders: dict[str, dict[str, Path]]
+) -> None:
+    """HTML: the same numbered headings, the appendix lettered (Quarto would go on with
+    "6.1"; paper/appendix.lua letters it). DOCX: the same numbers in the same order
+    (Quarto's DOCX writes a section number as "1.", the self-render as "1")."""
+    headings = {e: html_headings(p["html"]) for e, p in both_renders.items()}
+    assert headings["quarto"] == headings["self"]
+    assert "A.1 Codebook" in headings["self"]
+    numbers = {e: [n.rstrip(".") for n in re.findall(r"\d[\d,.]*%?",
+                                                      " ".join(docx_paragraphs(p["docx"])))]
+               for e, p in both_renders.items()}
+    assert numbers["quarto"] == numbers["self"], first_difference(numbers["quarto"],
+                                                                  numbers["self"])

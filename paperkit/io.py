@@ -8,8 +8,10 @@ a later build could mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def copy_if_changed(source: Path, target: Path) -> bool:
+    """Copy ``source`` onto ``target`` atomically unless the content is already the same
+    (a preview watching the target's folder is then woken only by real changes)."""
+    if target.is_file() and filecmp.cmp(source, target, shallow=False):
+        return False
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+        tmp.chmod(0o644)
+    return True
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -11,11 +11,9 @@ and the self-render takes it from here. One file, so both engines lay out the sa
 
 from __future__ import annotations
 
-import filecmp
-import shutil
 from pathlib import Path
 
-from paperkit.io import atomic_path
+from paperkit.io import copy_if_changed
 
 KIT_DIR = "_paperkit"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -33,14 +31,5 @@ def kit_source(declared: str) -> Path | None:
 def install(project_dir: Path) -> list[Path]:
     """Write the layout files into ``project_dir/_paperkit/``; only changed files are
     written (a preview watching the folder then re-renders once). Returns those written."""
-    written = []
-    for name in LAYOUT_FILES:
-        source, target = TEMPLATE_DIR / name, Path(project_dir) / KIT_DIR / name
-        if target.is_file() and filecmp.cmp(source, target, shallow=False):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as tmp:
-            shutil.copyfile(source, tmp)
-            tmp.chmod(0o644)
-        written.append(target)
-    return written
+    targets = [Path(project_dir) / KIT_DIR / name for name in LAYOUT_FILES]
+    return [t for t in targets if copy_if_changed(TEMPLATE_DIR / t.name, t)]

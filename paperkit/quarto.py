@@ -19,7 +19,6 @@ looks for them, touching only files whose content changed.
 
 from __future__ import annotations
 
-import filecmp
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from paperkit import layout, qmd
-from paperkit.io import atomic_path, read_yaml, replace_dir
+from paperkit.io import copy_if_changed, read_yaml, replace_dir
 
 MIN_QUARTO = (1, 4)
 # Set while the pipeline renders a staged copy: the project's pre-render hook then has
@@ -195,13 +194,8 @@ def sync_generated(stage_dir: Path, project_dir: Path, names: Sequence[str]) -> 
                                                           if p.is_file())
         for path in files:
             target = Path(project_dir) / path.relative_to(stage_dir)
-            if target.is_file() and filecmp.cmp(path, target, shallow=False):
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(target) as tmp:
-                shutil.copyfile(path, tmp)
-                tmp.chmod(0o644)
-            written.append(target)
+            if copy_if_changed(path, target):
+                written.append(target)
     return written
 
 

@@ -218,3 +218,22 @@ def test_quarto_and_self_render_agree_on_html_section_numbers_and_docx_numbers(
                for e, p in both_renders.items()}
     assert numbers["quarto"] == numbers["self"], first_difference(numbers["quarto"],
                                                                   numbers["self"])
+
+
+def test_pre_render_sync_copies_generated_files_and_rewrites_only_changed_ones(tmp_path: Path):
+    from paperkit.quarto import sync_generated
+
+    stage, project = tmp_path / "build" / "paper", tmp_path / "paper"
+    (stage / "_tables" / "a").mkdir(parents=True)
+    (stage / "_variables.yml").write_text("n: '12'\n")
+    (stage / "_tables" / "a" / "t.md").write_text("| x |\n")
+    names = ["_variables.yml", "_tables"]
+    first = sync_generated(stage, project, names)
+    assert sorted(p.relative_to(project).as_posix() for p in first) == [
+        "_tables/a/t.md", "_variables.yml"]
+    assert sync_generated(stage, project, names) == []
+    (stage / "_variables.yml").write_text("n: '13'\n")
+    assert sync_generated(stage, project, names) == [project / "_variables.yml"]
+    assert (project / "_variables.yml").read_text() == "n: '13'\n"
+    with pytest.raises(FileNotFoundError, match="notebooks: the pipeline did not make it"):
+        sync_generated(stage, project, ["notebooks"])

@@ -26,7 +26,7 @@ CODEBOOK_PATH = PROJECT_ROOT / CONFIG["themes"]["codebook"]
 MAPPING_PATH = PROJECT_ROOT / CONFIG["themes"]["mapping"]
 RAW = PROJECT_ROOT / "data" / "raw" / "interviews"
 MANIFEST = PROJECT_ROOT / CONFIG["paths"]["raw_manifest"]
-PUBLISHED = read_yaml(PROJECT_ROOT / "data" / "reference" / "published_values.yaml")["interviews"]
+PUBLISHED = read_yaml(PROJECT_ROOT / CONFIG["paths"]["published_values"])["interviews"]
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ timestamps, sorted and uncompressed ZIP entries with a fixed date. Run
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import random
 import uuid
@@ -36,10 +35,10 @@ import zipfile
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
+from analysis.standin.files import write_files
 from analysis.standin.interviews import Transcript as Text
 from analysis.standin.interviews import _csv_text
-from paperkit.io import atomic_path, read_yaml
-from paperkit.manifest import register
+from paperkit.io import read_yaml
 
 NS = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -471,17 +470,7 @@ def write_stand_in(out_dir: Path, seed: int, codebook_path: Path, provinces_csv:
     Returns {path relative to ``root``: sha256}.
     """
     files = build_files(seed, read_yaml(codebook_path), read_regions(provinces_csv))
-    digests, paths = {}, []
-    for name, data in sorted(files.items()):
-        target = out_dir / name
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(data)
-        paths.append(target)
-        rel = target.resolve().relative_to(root.resolve()).as_posix()
-        digests[rel] = hashlib.sha256(data).hexdigest()
-    if manifest is not None:
-        register(paths, manifest, root)
-    return digests
+    return write_files(files, out_dir, manifest, root)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import random
 import uuid
@@ -32,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
-from paperkit.io import atomic_path, read_yaml
-from paperkit.manifest import register
+from analysis.standin.files import write_files
+from paperkit.io import read_yaml
 
 NS = "urn:QDA-XML:project:1.0"
 NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
@@ -467,19 +466,7 @@ def write_stand_in(
 
     Returns {path relative to ``root``: sha256}.
     """
-    files = build_files(seed, read_yaml(mapping_path))
-    digests, paths = {}, []
-    for name, data in sorted(files.items()):
-        target = out_dir / name
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(data)
-        paths.append(target)
-        digests[target.resolve().relative_to(root.resolve()).as_posix()] = hashlib.sha256(
-            data
-        ).hexdigest()
-    if manifest is not None:
-        register(paths, manifest, root)
-    return digests
+    return write_files(build_files(seed, read_yaml(mapping_path)), out_dir, manifest, root)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
+from paperkit.io import write_text
+
 NOTEBOOK_SUFFIX = ".ipynb"
 
 
@@ -63,7 +65,7 @@ def _source_code(path: Path) -> str:
 # start derives the rules' code inputs, and parsing ~80 modules each time costs ~0.3 s.
 # Keyed by content (never by file time), so an edited file is always parsed again.
 CACHE_FILE = Path(".snakemake") / "paperkit-deps.json"
-_CACHE: dict[Path, dict[str, list[list[str]]]] = {}
+_CACHE: dict[Path, dict[str, list[list[str]]]] = {}  # root -> key -> [names, strings]
 _DIRTY: set[Path] = set()
 
 
@@ -81,8 +83,6 @@ def _save_cache(root: Path) -> None:
     """Write the cache atomically (parallel Snakemake starts may race; any one wins)."""
     if root not in _DIRTY or not (root / CACHE_FILE.parent).is_dir():
         return
-    from paperkit.io import write_text
-
     try:
         write_text(root / CACHE_FILE, json.dumps(_CACHE[root], sort_keys=True))
     except OSError:
@@ -94,17 +94,16 @@ def _save_cache(root: Path) -> None:
 def _scan(path: Path, root: Path) -> tuple[frozenset[str], frozenset[str]]:
     """What a module imports (``from a import b`` gives a and a.b) and the string literals
     that could name a resource file, from the cache or one pass over its syntax tree."""
-    source = path.read_bytes()
-    key = f"{path.suffix}:{hashlib.sha256(source).hexdigest()}"
-    cache_ = _cache_for(root)
     package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
-    if key in cache_ and package == cache_[key][2][0]:
-        names, strings, _ = cache_[key]
-        return frozenset(names), frozenset(strings)
-    names_, strings_ = _parse(path, package)
-    cache_[key] = [sorted(names_), sorted(strings_), [package]]
-    _DIRTY.add(root)
-    return names_, strings_
+    # the package too: relative imports resolve against it
+    key = f"{package}:{path.suffix}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    cache_ = _cache_for(root)
+    if key not in cache_:
+        names, strings = _parse(path, package)
+        cache_[key] = [sorted(names), sorted(strings)]
+        _DIRTY.add(root)
+    names, strings = cache_[key]
+    return frozenset(names), frozenset(strings)
 
 
 def _parse(path: Path, package: str) -> tuple[frozenset[str], frozenset[str]]:

@@ -700,34 +700,36 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
     return [*cmd, "--output", str(target), str(ast)]
 
 
+def _declared_files(project: ManuscriptProject, option: str) -> list[tuple[str, Path]]:
+    """The files the typst format's ``option`` names (one or a list), as Quarto reads them
+    (paperkit's own for ``_paperkit/...``); a missing one stops the render."""
+    names = _format_options(project, "pdf").get(option) or []
+    files = []
+    for name in map(str, names if isinstance(names, list) else [names]):
+        path = layout.kit_source(name) or project.root / name
+        if not path.is_file():
+            raise RenderError(f"{project.root / '_quarto.yml'}: {option} file '{name}' not "
+                              f"found ({path})")
+        files.append((name, path))
+    return files
+
+
 def _typst_header(project: ManuscriptProject) -> str:
     """The self-render's lines, then the project's include-in-header files (as Quarto)."""
-    includes = _format_options(project, "pdf").get("include-in-header") or []
-    parts = [TYPST_HEADER]
-    for name in includes if isinstance(includes, list) else [includes]:
-        path = project.root / str(name)
-        if not path.is_file():
-            raise RenderError(f"{project.root / '_quarto.yml'}: include-in-header file "
-                              f"'{name}' not found ({path})")
-        parts.append(path.read_text(encoding="utf-8"))
-    return "\n".join(parts)
+    parts = [path.read_text(encoding="utf-8")
+             for _, path in _declared_files(project, "include-in-header")]
+    return "\n".join([TYPST_HEADER, *parts])
 
 
 def _typst_partial(project: ManuscriptProject) -> Path:
     """The `article` layout: the `typst-template.typ` partial the project's _quarto.yml
-    declares (paperkit's own for `_paperkit/typst-template.typ`; Quarto reads the same
-    file), else paperkit's."""
-    partials = _format_options(project, "pdf").get("template-partials") or []
-    for name in partials if isinstance(partials, list) else [partials]:
-        path = layout.kit_source(str(name)) or project.root / str(name)
-        if Path(str(name)).name != TYPST_PARTIAL:
-            raise RenderError(f"{project.root / '_quarto.yml'}: template partial '{name}' is "
-                              f"not implemented by the self-render (only {TYPST_PARTIAL})")
-        if not path.is_file():
-            raise RenderError(f"{project.root / '_quarto.yml'}: template partial "
-                              f"'{name}' not found ({path})")
-        return path
-    return layout.TEMPLATE_DIR / TYPST_PARTIAL
+    declares (Quarto reads the same file), else paperkit's."""
+    partials = _declared_files(project, "template-partials")
+    other = [name for name, _ in partials if Path(name).name != TYPST_PARTIAL]
+    if other:
+        raise RenderError(f"{project.root / '_quarto.yml'}: template partial(s) {other} not "
+                          f"implemented by the self-render (only {TYPST_PARTIAL})")
+    return partials[0][1] if partials else layout.TEMPLATE_DIR / TYPST_PARTIAL
 
 
 def _inlines(text: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from lxml import etree
 
 from paperkit import render
@@ -411,3 +412,20 @@ def test_a_key_given_twice_in_quarto_yml_stops_the_render_naming_both_lines(
     with pytest.raises(RenderError, match=rf"_quarto.yml: line {len(lines) + 1}: duplicate "
                                           rf"key 'bibliography' \(first given at line {first}\)"):
         render_manuscript(project, ["html"], engine="self")
+
+
+@pytest.mark.parametrize(("partials", "message"), [
+    (["_paperkit/typst-template.typ", "page.typ"], r"template partial\(s\) \['page.typ'\] not "
+                                                   r"implemented by the self-render"),
+    (["typst-template.typ"], r"template-partials file 'typst-template.typ' not found"),
+])
+def test_a_template_partial_the_self_render_cannot_honour_stops_the_render(
+    tmp_path: Path, partials: list[str], message: str
+) -> None:
+    project = copy_fixture(tmp_path)
+    (project / "page.typ").write_text("// a page partial of Quarto's\n")
+    config = yaml.safe_load((project / "_quarto.yml").read_text())
+    config["format"]["typst"]["template-partials"] = partials
+    (project / "_quarto.yml").write_text(yaml.safe_dump(config))
+    with pytest.raises(RenderError, match=message):
+        render_manuscript(project, ["pdf"], engine="self")

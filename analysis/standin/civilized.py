@@ -27,15 +27,13 @@ timestamps, sorted and uncompressed ZIP entries with a fixed date. Run
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import uuid
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
-from analysis.standin.files import write_files
+from analysis.standin.files import write_files, zip_bytes
 from analysis.standin.interviews import Transcript as Text
 from analysis.standin.interviews import _csv_text
 from paperkit.io import read_yaml
@@ -412,14 +410,7 @@ def qdpx_bytes(qde: bytes, texts: list[Text], seed: int) -> bytes:
     entries = {"project.qde": qde}
     for t in texts:
         entries[f"sources/{_guid(seed, 'source', t.case)}.txt"] = t.text.encode("utf-8")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            zf.writestr(info, entries[name])
-    return buf.getvalue()
+    return zip_bytes(entries, ZIP_DATE)
 
 
 def _csv(rows: list[dict[str, object]]) -> bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,3 +27,15 @@ def write_files(files: Mapping[str, bytes], out_dir: Path, manifest: Path | None
     if manifest is not None:
         register(paths, manifest, root)
     return digests
+
+
+def zip_bytes(entries: Mapping[str, bytes], date_time: tuple[int, ...]) -> bytes:
+    """A reproducible ZIP: sorted entries, one fixed date, fixed permissions, stored."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            zf.writestr(info, entries[name])
+    return buf.getvalue()

@@ -26,12 +26,11 @@ import io
 import random
 import uuid
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
-from analysis.standin.files import write_files
+from analysis.standin.files import write_files, zip_bytes
 from paperkit.io import read_yaml
 
 NS = "urn:QDA-XML:project:1.0"
@@ -399,14 +398,7 @@ def qdpx_bytes(
     entries = {"project.qde": project_xml(transcripts, demographics, mapping, seed)}
     for tr in transcripts:
         entries[f"sources/{_guid(seed, 'source', tr.case)}.txt"] = tr.text.encode("utf-8")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            zf.writestr(info, entries[name])
-    return buf.getvalue()
+    return zip_bytes(entries, ZIP_DATE)
 
 
 def _csv_text(header: list[str], rows: list[list[object]]) -> str:

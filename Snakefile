@@ -1,14 +1,20 @@
 """From raw survey, interview and document data to the rendered manuscript.
 
 The table of contents of the analysis. Each included file holds the rules of one
-stage; each rule is thin and calls one function of the study (`analysis`) or of the
-paper-build kit (`paperkit`) through a short script in scripts/. Expensive steps
-(model fits) are separate from cheap ones (figures, tables), so restyling a figure
-never refits a model. Every rule's code inputs are derived from what its script
-imports (rules/common.smk), so a change to any module it runs reruns it.
+stage; each rule is thin and calls one function of the study (`analysis`) through a
+short script in scripts/. Expensive steps (model fits) are separate from cheap ones
+(figures, tables), so restyling a figure never refits a model. Every rule's code
+inputs are derived from what its script imports (rules/common.smk).
+
+The paper half (notebooks, staging, variables, number and claim checks, provenance,
+rendering, `all`) is paperkit's workflow module, configured by the `paper:` section of
+config/config.yaml and included last, once every rule of the analysis is known.
 """
 
 from snakemake.utils import min_version
+
+from paperkit.workflow import SNAKEFILE as PAPERKIT_WORKFLOW
+from paperkit.workflow import done_message
 
 min_version("9.0")
 
@@ -18,15 +24,14 @@ include: "rules/survey.smk"  # clean -> weight -> describe -> model (expensive)
 include: "rules/interviews.smk"  # themes
 include: "rules/civilized.smk"  # overlap, residents (civilized cities and social credit)
 include: "rules/figures.smk"  # figures and tables (cheap)
-include: "rules/numbers.smk"  # numbers, appendix tables, provenance
-include: "rules/manuscript.smk"  # notebooks -> stage -> checks -> render
+include: "rules/numbers.smk"  # numbers file, appendix tables
+
 
 # On a cluster (profiles/slurm) only the model fits, the expensive step, are submitted
 # as a job (resources stated in rules/survey.smk). Every other rule takes seconds, less
-# than a queue wait: it runs on the node that runs Snakemake, which renders the paper.
+# than a queue wait: it runs on the node that runs Snakemake, which renders the paper
+# (paperkit's rules are local by the module's own declaration).
 localrules:
-    all,
-    paper_inputs,
     clean,
     weight,
     describe,
@@ -40,31 +45,20 @@ localrules:
     figures_civilized,
     numbers,
     appendix_tables,
-    provenance,
-    notebook,
-    stage_paper,
-    check_numbers,
-    check_claims,
-    manuscript,
 
 
-# The paper and every results file: a missing intermediate file (for example one that
-# Snakemake deleted after a failed job) is rebuilt with its downstream, not taken as
-# up to date.
-rule all:
-    default_target: True
-    input:
-        manuscript_outputs(),
-        RESULTS,
+module paper:
+    snakefile:
+        PAPERKIT_WORKFLOW
+    config:
+        config["paper"]
 
 
-# Before any job is planned: inputs whose content changed (whatever their file time) are
-# marked as new, a killed build's lock is released, the raw data are verified.
-preflight_workflow()
+use rule * from paper
 
 
 onsuccess:
-    print(done_message({job.rule.name for job in workflow.dag.targetjobs}))
+    print(done_message({job.rule.name for job in workflow.dag.targetjobs}, config["paper"]))
 
 
 onerror:

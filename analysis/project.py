@@ -28,8 +28,11 @@ def load_config(path: str | Path = CONFIG_PATH) -> dict[str, Any]:
 
 
 def validate_config(config: dict[str, Any], source: str = str(CONFIG_PATH)) -> dict[str, Any]:
-    """Validate an already-loaded configuration against the study's schema."""
-    return _config.validate_config(config, SCHEMA_PATH, source)
+    """Validate an already-loaded configuration against the study's schema, and its
+    ``paper:`` section against paperkit's (which fills the kit's defaults)."""
+    _config.validate_config(config, SCHEMA_PATH, source)
+    _config.validate_paper(config["paper"], source)
+    return config
 
 
 def project_path(relative: str | Path, root: Path = PROJECT_ROOT) -> Path:

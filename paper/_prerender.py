@@ -17,7 +17,7 @@ from pathlib import Path
 
 PAPER = Path(__file__).resolve().parent
 ROOT = PAPER.parent
-GENERATED = ["_variables.yml", "_tables", "notebooks"]
+GENERATED = ["_variables.yml", "notebooks"]
 
 if os.environ.get("PAPERKIT_PIPELINE_RENDER"):
     sys.exit(0)

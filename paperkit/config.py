@@ -8,7 +8,7 @@ fails identically everywhere, naming the file, the key path and the schema rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,20 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def validate_config(config: dict[str, Any], schema_path: str | Path, source: str) -> dict[str, Any]:
-    """Fill the schema's defaults into ``config``, then raise ConfigError on every violation."""
+def validate_config(config: dict[str, Any], schema_path: str | Path, source: str,
+                    at: Sequence[str] = ()) -> dict[str, Any]:
+    """Fill the schema's defaults into ``config``, then raise ConfigError on every violation.
+
+    ``at``: the key path of ``config`` inside its file (a section validated on its own).
+    """
     schema = read_yaml(schema_path)
     fill_defaults(config, schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [
-            f"{source}: at '{'.'.join(map(str, e.absolute_path)) or '<root>'}': {e.message}"
+            f"{source}: at '{'.'.join(map(str, [*at, *e.absolute_path])) or '<root>'}': "
+            f"{e.message}"
             f" (schema rule: {e.validator})"
             for e in errors
         ]
@@ -90,3 +95,14 @@ def project_path(relative: str | Path, root: Path) -> Path:
     if root.resolve() not in resolved.parents and resolved != root.resolve():
         raise ConfigError(f"path '{relative}' leaves the project directory {root}")
     return resolved
+
+
+#: The schema of the ``paper:`` section that paperkit's workflow module reads.
+PAPER_SCHEMA = Path(__file__).parent / "workflow/schema.yaml"
+
+
+def validate_paper(paper: Any, source: str = "config") -> dict[str, Any]:
+    """The ``paper:`` section with the kit schema's defaults filled in, checked."""
+    if not isinstance(paper, dict):  # the study's schema requires the section
+        raise ConfigError(f"{source}: at 'paper': a mapping of settings is required")
+    return validate_config(paper, PAPER_SCHEMA, source, at=("paper",))

@@ -22,9 +22,8 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
+from paperkit import ipynb
 from paperkit.io import write_text
-
-NOTEBOOK_SUFFIX = ".ipynb"
 
 
 def _module_file(name: str, root: Path) -> Path | None:
@@ -47,18 +46,9 @@ def _package_inits(name: str, root: Path) -> Iterator[Path]:
 
 def _source_code(path: Path) -> str:
     """Python source of a module, or the code cells of a notebook."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix != NOTEBOOK_SUFFIX:
-        return text
-    cells = json.loads(text).get("cells", [])
-    lines = []
-    for cell in cells:
-        if cell.get("cell_type") == "code":
-            src = cell.get("source", "")
-            src = "".join(src) if isinstance(src, list) else src
-            # IPython magics and shell escapes are not Python; imports never start with them.
-            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-    return "\n".join(lines)
+    if path.suffix == ipynb.SUFFIX:
+        return ipynb.python_source(ipynb.read_notebook(path))
+    return path.read_text(encoding="utf-8")
 
 
 # What each source file imports and names, by the hash of its content: every Snakemake
@@ -94,7 +84,8 @@ def _save_cache(root: Path) -> None:
 def _scan(path: Path, root: Path) -> tuple[frozenset[str], frozenset[str]]:
     """What a module imports (``from a import b`` gives a and a.b) and the string literals
     that could name a resource file, from the cache or one pass over its syntax tree."""
-    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    rel = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+    package = ".".join(rel.with_suffix("").parts[:-1])
     # the package too: relative imports resolve against it
     key = f"{package}:{path.suffix}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
     cache_ = _cache_for(root)
@@ -144,7 +135,8 @@ def _resources(path: Path, root: Path) -> frozenset[Path]:
         try:
             if target.is_file():
                 found.add(target)
-            elif target.is_dir() and target != path.parent:
+            elif (target.is_dir() and target != path.parent
+                  and not (target / "__init__.py").is_file()):  # a package is code: imports
                 found.update(p for p in target.rglob("*")
                              if p.is_file() and "__pycache__" not in p.parts)
         except OSError:
@@ -210,4 +202,5 @@ def code_closure(entries: Iterable[str | Path], root: str | Path,
     for path in seen:
         files |= _resources(path, root)
     _save_cache(root)
-    return sorted(p.relative_to(root).as_posix() for p in files)
+    # a kit installed outside the project is a pinned package, not the project's code
+    return sorted(p.relative_to(root).as_posix() for p in files if p.is_relative_to(root))

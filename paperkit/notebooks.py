@@ -1,4 +1,4 @@
-"""Execute the paper's analysis notebooks and stage the manuscript sources.
+"""Execute the paper's notebooks and stage the manuscript's sources and assets.
 
 The notebooks under ``notebooks/`` only read pipeline outputs and display
 them; the pipeline executes them with a Jupyter kernel into ``build/paper/notebooks/``,
@@ -56,15 +56,18 @@ def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path) ->
         nbformat.write(nb, str(tmp))
 
 
-def stage_sources(
-    sources: Sequence[str], targets: Sequence[str], table_dirs: Sequence[str], tables_out: str
-) -> None:
-    """Copy manuscript sources and generated tables (as ``_tables/<stage>/``) into the stage."""
+def stage_sources(sources: Sequence[str], targets: Sequence[str]) -> None:
+    """Copy the manuscript's sources to their places in the stage."""
     for src, dst in zip(sources, targets, strict=True):
         with atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
-    out = Path(tables_out)
-    if out.exists():
-        shutil.rmtree(out)
-    for table_dir in table_dirs:
-        shutil.copytree(table_dir, out / Path(table_dir).name)
+
+
+def stage_assets(assets: Sequence[str], stage: str | Path) -> None:
+    """Copy pipeline files the article shows directly (images) into the stage, at the
+    same relative path, so the article's links resolve there as in the project."""
+    for asset in assets:
+        target = Path(stage) / asset
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(asset, tmp)

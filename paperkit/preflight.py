@@ -153,7 +153,7 @@ def release_stale_lock(root: str | Path) -> bool:
 # --------------------------------------------------------------------------- entry
 
 
-def preflight(root: str | Path, inputs: Iterable[str], manifest: str,
+def preflight(root: str | Path, inputs: Iterable[str], manifest: str | None,
               register_command: str) -> Scan:
     """Everything a build must do before its jobs are planned.
 
@@ -168,7 +168,8 @@ def preflight(root: str | Path, inputs: Iterable[str], manifest: str,
         print("preflight: removed the lock of an earlier build that was killed",
               file=sys.stderr)
     scan = scan_inputs(inputs, root)
-    verify_manifest(manifest, root, digests=scan.digests, register_hint=register_command)
+    if manifest:  # a paper without raw data to register has no manifest
+        verify_manifest(manifest, root, digests=scan.digests, register_hint=register_command)
     mark_changed(scan, root)
     if scan.changed:
         print("preflight: content changed since the last build (rebuilding what depends on "

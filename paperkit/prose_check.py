@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import ast
 import bisect
-import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from paperkit import qmd
+from paperkit import ipynb, qmd
 from paperkit.io import read_yaml, write_json
 
 FRONT_MATTER_FIELDS = ("title", "subtitle", "abstract")
@@ -448,17 +447,10 @@ def _claim_allows(value: float | None, consts: set[float]) -> bool:
     return any(abs(value - c) < 1e-12 or abs(value / 100 - c) < 1e-12 for c in consts)
 
 
-# Directories of the staged manuscript whose files the pipeline writes (tables of
-# results): their numbers are pipeline output by construction, so they are not scanned.
-GENERATED_DIRS = qmd.GENERATED_DIRS
-is_generated = qmd.is_generated
-
-
 def find_includes(text: str, base: Path) -> list[Path]:
     """Hand-written files pulled in by ``{{< include ... >}}``: their prose is checked too."""
     lines = [qmd.Line(t, base / "_", i) for i, t in enumerate(text.split("\n"), start=1)]
-    paths = [base / sc.first_arg for sc in qmd.shortcodes(lines, ("include",)) if not sc.escaped]
-    return [p for p in paths if not is_generated(p.relative_to(base))]
+    return [base / sc.first_arg for sc in qmd.shortcodes(lines, ("include",)) if not sc.escaped]
 
 
 def _scan_text(
@@ -531,28 +523,20 @@ def find_embedded_notebooks(text: str, base: Path, notebook_dir: Path | None = N
     return list(dict.fromkeys(paths))
 
 
-_CAPTION_OPTION = re.compile(r"^#\|\s*(" + "|".join(CAPTION_OPTIONS) + r")\s*:\s?(.*)$")
-_LABEL_OPTION = re.compile(r"^#\|\s*label\s*:\s*(\S+)")
-
-
 def notebook_captions(path: Path) -> list[tuple[str, int, str]]:
     """(cell label, line in the cell, caption text) of every caption option of a notebook's
     code cells; the caption is what the paper prints under the embedded figure or table."""
     try:
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    except ValueError as exc:
-        raise ProseCheckError(f"{path}: not a readable notebook ({exc})") from exc
+        notebook = ipynb.read_notebook(path)
+    except ipynb.NotebookReadError as exc:
+        raise ProseCheckError(str(exc)) from exc
     out = []
-    for number, cell in enumerate(cells, 1):
-        if cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        lines = ("".join(src) if isinstance(src, list) else src).splitlines()
-        label = next((m.group(1) for ln in lines if (m := _LABEL_OPTION.match(ln))),
-                     f"cell {number}")
-        for i, line in enumerate(lines, 1):
-            if m := _CAPTION_OPTION.match(line):
-                out.append((label, i, m.group(2).strip().strip("\"'")))
+    for cell in notebook.cells:
+        for i, line in enumerate(cell.option_lines, 1):
+            key = line[2:].split(":", 1)[0].strip()
+            if key in CAPTION_OPTIONS and str(cell.options.get(key, "")).strip():
+                out.append((cell.label or f"cell {cell.number}", i,
+                            str(cell.options[key]).strip()))
     return out
 
 
@@ -637,9 +621,7 @@ def check_var_keys(qmd_path: str | Path, variables_path: str | Path) -> list[Fin
     are resolved (and so checked) too.
     """
     variables = read_yaml(variables_path) or {}
-    path = Path(qmd_path)
-    base = path.parent.resolve()
-    doc = qmd.read_document(path, follow=lambda p: not is_generated(p.relative_to(base)))
+    doc = qmd.read_document(Path(qmd_path))
     findings = []
     for sc in qmd.shortcodes(doc.lines, ("var",), code=True):
         problem = None if sc.escaped else _var_problem(variables, sc.first_arg)

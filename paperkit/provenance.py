@@ -5,33 +5,26 @@ program and output file behind each. Written by hand, such a list drifts from th
 here it is computed on every build from three things the build already has:
 
 * the article (``paper/index.qmd``): which notebook cells it embeds
-  (``{{< embed notebooks/x.ipynb#label >}}``) and which generated tables it includes
-  (``{{< include _tables/... >}}`` followed by a caption ending in ``{#tbl-...}``);
-* the notebooks: the file each labelled cell displays (``FIGURES / "describe/x.png"``);
-* the Snakemake DAG: for every rule its outputs, script and ``analysis/`` code, passed
-  in by the Snakefile (its ``describe_rules`` turns ``workflow.rules`` into plain data).
+  (``{{< embed notebooks/x.ipynb#label >}}``) and which pipeline images it shows
+  (``![caption](figures/x.png){#fig-x}``);
+* the notebooks: the file each labelled cell displays (read by :mod:`paperkit.ipynb`);
+* the Snakemake DAG: for every rule its outputs, script and first-party code, passed
+  in by paperkit's workflow module (:func:`paperkit.workflow.rule_table`).
 
 An item whose file no rule produces is an error: the table never guesses.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from paperkit import qmd
+from paperkit import ipynb, qmd
 from paperkit.io import write_json, write_text
 from paperkit.tables import pipe_table
-
-CAPTION_LABEL = re.compile(r"^:\s.*\{#(tbl-[\w-]+)\}\s*$")
-CELL_PATH = re.compile(r'\b(RESULTS|FIGURES)\s*/\s*"([^"]+)"')
-CELL_ROOTS = {"RESULTS": "results", "FIGURES": "figures"}
-LABEL_OPTION = re.compile(r"^#\|\s*label:\s*([\w-]+)\s*$", re.MULTILINE)
-STAGED_TABLES = ("_tables/", "results/tables/")
 
 
 class ProvenanceError(ValueError):
@@ -65,19 +58,14 @@ def producing_rule(path: str, rules: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def notebook_cells(path: Path) -> dict[str, str]:
-    """Map each labelled code cell of a notebook to the file it displays."""
+    """Map each labelled code cell of a notebook to the (last) file it displays."""
     try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ProvenanceError(f"{path}: cannot read the notebook: {exc}") from exc
-    cells = {}
-    for cell in notebook.get("cells", []):
-        source = "".join(cell.get("source", []))
-        label = LABEL_OPTION.search(source)
-        shown = CELL_PATH.search(source)
-        if cell.get("cell_type") == "code" and label and shown:
-            cells[label.group(1)] = f"{CELL_ROOTS[shown.group(1)]}/{shown.group(2)}"
-    return cells
+        notebook = ipynb.read_notebook(path)
+        cells = {label: ipynb.named_paths(notebook, cell)
+                 for label, cell in notebook.labelled().items()}
+    except ipynb.NotebookReadError as exc:
+        raise ProvenanceError(str(exc)) from exc
+    return {label: paths[-1] for label, paths in cells.items() if paths}
 
 
 def _programs(rule: Mapping[str, Any]) -> tuple[str, ...]:
@@ -93,40 +81,39 @@ def _item(label: str, output: str, shown_by: str, rules: Mapping[str, Any]) -> I
 def trace_article(
     article: Path, notebook_dir: Path, rules: Mapping[str, Mapping[str, Any]]
 ) -> list[Item]:
-    """Every embedded or included figure/table of ``article``, in order of appearance."""
-    base = article.parent.resolve()
-    doc = qmd.read_document(article, follow=lambda p: not qmd.is_generated(p.relative_to(base)))
-    lines = [line.text for line in qmd.read_lines(article)]
+    """Every embedded notebook cell and pipeline image of ``article``, in order."""
+    doc = qmd.read_document(article)
     numbers = qmd.float_numbers(doc.body)
     cache: dict[str, dict[str, str]] = {}
-    items: list[Item] = []
-    for sc in qmd.shortcodes(doc.body, ("embed", "include")):
-        if sc.name == "embed":
-            embed = qmd.embed_of(sc)
-            name = Path(embed.notebook).name
-            cells = cache.setdefault(name, notebook_cells(notebook_dir / name))
-            if embed.label not in cells:
-                raise ProvenanceError(f"{sc.where}: {name} has no labelled cell "
-                                      f"{embed.label!r} that displays a pipeline file")
-            shown = f"notebooks/{name} (rule notebook)"
-            items.append(_item(embed.label, cells[embed.label], shown, rules))
-        elif sc.first_arg.startswith("_tables/"):
-            label = _caption_label(lines, sc.line.lineno, sc.where)
-            output = "results/tables/" + sc.first_arg.removeprefix("_tables/")
-            items.append(_item(label, output, "included by the article (rule stage_paper)",
-                               rules))
+    found: list[tuple[int, Item]] = []
+    for sc in qmd.shortcodes(doc.body, ("embed",)):
+        embed = qmd.embed_of(sc)
+        name = Path(embed.notebook).name
+        cells = cache.setdefault(name, notebook_cells(notebook_dir / name))
+        if embed.label not in cells:
+            raise ProvenanceError(f"{sc.where}: {name} has no labelled cell "
+                                  f"{embed.label!r} that displays a pipeline file")
+        shown = f"{notebook_dir.as_posix()}/{name} (rule notebook)"
+        found.append((_order(doc.body, sc.line), _item(embed.label, cells[embed.label], shown,
+                                                       rules)))
+    for label, path, line in qmd.image_labels(doc.body):
+        if _produced(path, rules):
+            found.append((_order(doc.body, line),
+                          _item(label, path, "shown by the article (rule manuscript)", rules)))
+    items = [item for _, item in sorted(found, key=lambda pair: pair[0])]
     return [replace(i, number=numbers.get(i.label, "")) for i in items]
 
 
-def _caption_label(lines: list[str], number: int, where: str) -> str:
-    """The ``{#tbl-...}`` label of the caption after an include (blank lines skipped)."""
-    for line in lines[number:]:
-        if line.strip():
-            match = CAPTION_LABEL.match(line.strip())
-            if match:
-                return match.group(1)
-            break
-    raise ProvenanceError(f"{where}: an included table needs a caption ': ... {{#tbl-...}}'")
+def _order(lines: list[qmd.Line], line: qmd.Line) -> int:
+    return next(n for n, candidate in enumerate(lines) if candidate is line)
+
+
+def _produced(path: str, rules: Mapping[str, Mapping[str, Any]]) -> bool:
+    try:
+        producing_rule(path, rules)
+    except ProvenanceError:
+        return False
+    return True
 
 
 BREAK = "\u200b"  # zero-width space: lets long paths wrap inside narrow PDF table cells
@@ -167,12 +154,16 @@ def items_from_json(record: Mapping[str, Any]) -> list[Item]:
 
 def write_provenance(
     article: str | Path,
-    notebook_dir: str | Path,
+    notebooks: Sequence[str | Path],
     rules: Mapping[str, Mapping[str, Any]],
     out_dir: str | Path,
 ) -> list[Item]:
-    """Snakemake entry: write provenance.md (the appendix table) and provenance.json."""
-    items = trace_article(Path(article), Path(notebook_dir), rules)
+    """Snakemake entry: write provenance.md (the appendix table) and provenance.json.
+
+    ``notebooks``: the sources of the notebooks whose cells the article may embed.
+    """
+    folder = Path(notebooks[0]).parent if notebooks else Path(article).parent
+    items = trace_article(Path(article), folder, rules)
     labels = [i.label for i in items]
     if len(set(labels)) != len(labels):
         dup = sorted({x for x in labels if labels.count(x) > 1})

@@ -20,11 +20,6 @@ from paperkit.io import YamlError, parse_yaml
 # {{< name args >}}; the optional extra braces of {{{< x >}}} (Quarto's literal escape).
 SHORTCODE = re.compile(r"(\{?)\{\{<\s*([\w-]+)(.*?)>\}\}(\}?)")
 FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
-# Folders of a manuscript project that the pipeline writes (tables): included files there
-# are generated, not prose an author wrote.
-GENERATED_DIRS = ("_tables",)
-# Block shortcodes: they must stand on a line of their own.
-BLOCK_SHORTCODES = ("include", "embed", "pagebreak")
 
 
 class QmdError(ValueError):
@@ -90,11 +85,6 @@ class Document:
 
 
 # ----------------------------------------------------------------------------- lines
-
-
-def is_generated(path: Path) -> bool:
-    """True for a file the pipeline wrote (under a GENERATED_DIRS directory)."""
-    return any(part in GENERATED_DIRS for part in Path(path).parts)
 
 
 
@@ -320,3 +310,29 @@ def float_numbers(lines: Sequence[Line]) -> dict[str, str]:
                 numbers[label] = f"{FLOAT_NAMES[kind]} {counts[kind]}"
     return numbers
 
+
+
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)(\{[^}]*\})?")
+
+
+def image_paths(lines: Sequence[Line]) -> list[str]:
+    """Paths of the images the prose shows (``![caption](figures/x.png){#fig-x}``), in order;
+    images in code blocks are text, not images."""
+    code = in_code([line.text for line in lines])
+    found = [m.group(1) for line, is_code in zip(lines, code, strict=True) if not is_code
+             for m in IMAGE.finditer(line.text)]
+    return list(dict.fromkeys(p for p in found if "://" not in p))
+
+
+def image_labels(lines: Sequence[Line]) -> list[tuple[str, str, Line]]:
+    """(label, path, line) of every labelled image of the prose (``![..](p){#fig-x}``)."""
+    code = in_code([line.text for line in lines])
+    out = []
+    for line, is_code in zip(lines, code, strict=True):
+        if is_code:
+            continue
+        for m in IMAGE.finditer(line.text):
+            label = re.search(r"#((?:fig|tbl)-[\w-]+)", m.group(2) or "")
+            if label and "://" not in m.group(1):
+                out.append((label.group(1), m.group(1), line))
+    return out

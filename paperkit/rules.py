@@ -151,19 +151,3 @@ def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | No
         sys.exit(1)
     log.info("rule %s finished in %.2f s", smk.rule, time.perf_counter() - started)
     return result
-
-
-class CheckFailed(RuntimeError):
-    """A command-line check of the project exited non-zero (its message is above)."""
-
-
-def run_cli(smk: Any, main: Callable[[list[str]], int], argv: list[str]) -> None:
-    """Run a module's CLI ``main(argv)`` as the job; a non-zero exit fails the job."""
-
-    def _call() -> None:
-        status = main(argv)
-        if status != 0:
-            raise CheckFailed(f"{main.__module__} reported the problems listed above")
-
-    _call.__qualname__ = f"{main.__module__}.main"
-    run(smk, _call)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
-from paperkit.io import write_json, write_yaml
+from paperkit.io import read_json, write_json, write_yaml
 
 
 class NumbersError(ValueError):
@@ -176,10 +176,12 @@ def software_versions(packages: Iterable[str]) -> dict[str, str]:
     return versions
 
 
-def write_numbers_and_variables(numbers: Mapping[str, Any], rules: list[Mapping[str, str]],
-                                out_numbers: str, out_variables: str) -> None:
-    """Write the raw numbers file and the formatted variables file (keys sanitised)."""
-    clean = sanitize_tree(numbers)
-    variables = format_tree(clean, rules)
-    write_json(out_numbers, clean)
-    write_yaml(out_variables, variables)
+def write_numbers(numbers: Mapping[str, Any], out_numbers: str) -> None:
+    """Write a study's numbers file (keys sanitised, as the ``var`` shortcodes spell them)."""
+    write_json(out_numbers, sanitize_tree(numbers))
+
+
+def write_variables(numbers_path: str, rules: list[Mapping[str, str]], out_variables: str
+                    ) -> None:
+    """Write the variables file: every value of the numbers file, formatted by ``rules``."""
+    write_yaml(out_variables, format_tree(sanitize_tree(read_json(numbers_path)), rules))

@@ -1,7 +1,7 @@
 # ---------------------------------------------------------------- numbers
 rule numbers:
     message:
-        "numbers: writing the numbers file and the manuscript variables"
+        "numbers: gathering every value the paper quotes into the numbers file"
     input:
         cleaning=rules.clean.output.flow,
         weighting=rules.weight.output.diagnostics,
@@ -13,10 +13,8 @@ rule numbers:
         published=PATHS["published_values"],
         code=code("numbers"),
     output:
-        numbers="results/numbers.json",
-        variables="build/paper/_variables.yml",
+        numbers=config["paper"]["numbers"],
     params:
-        settings=config["numbers"],
         fidelity=config["fidelity"],
     log:
         "logs/numbers.log",
@@ -46,22 +44,3 @@ rule appendix_tables:
         "../envs/manuscript.yaml"
     script:
         script_of("appendix_tables")
-
-
-rule provenance:
-    message:
-        "tables: provenance of every figure and table (from the workflow's rules)"
-    input:
-        article="paper/index.qmd",
-        notebooks=expand("notebooks/{name}.ipynb", name=NOTEBOOK_INPUTS),
-        code=code("provenance"),
-    output:
-        directory("results/tables/provenance"),
-    params:
-        rules=workflow_rules,
-    log:
-        "logs/provenance.log",
-    conda:
-        "../envs/manuscript.yaml"
-    script:
-        script_of("provenance")

@@ -1,4 +1,4 @@
-"""Rule numbers: gather every result the paper quotes into the numbers and variables files."""
+"""Rule numbers: gather every result the paper quotes into the numbers file."""
 
 
 from analysis.paper.numbers import write_numbers
@@ -18,8 +18,6 @@ run(
         "residents": smk.input.residents,
     },
     published_path=smk.input.published,
-    settings=smk.params.settings,
     fidelity=smk.params.fidelity,
     out_numbers=smk.output.numbers,
-    out_variables=smk.output.variables,
 )

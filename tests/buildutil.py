@@ -99,7 +99,8 @@ def cluster_env(project: Path) -> Path:
 def local_rules(project: Path = ROOT) -> set[str]:
     """The rules the workflow's ``localrules:`` directives keep off a cluster."""
     names: set[str] = set()
-    for path in [project / "Snakefile", *sorted((project / "rules").glob("*.smk"))]:
+    for path in [project / "Snakefile", *sorted((project / "rules").glob("*.smk")),
+                 *sorted((project / "paperkit" / "workflow").glob("*.smk"))]:
         for block in re.findall(r"^localrules:\s*\n((?:[ \t]+\w+,?[ \t]*\n)+)", path.read_text(),
                                 flags=re.MULTILINE):
             names.update(re.findall(r"\w+", block))

@@ -49,9 +49,26 @@ def test_snakemake_validation_agrees_with_the_schema():
 
     config = copy.deepcopy(load_config())
     validate(config, str(SCHEMA_PATH))
-    config["manuscript"]["formats"] = ["epub"]
+    config["describe"]["ci_method"] = "bootstrap"
     with pytest.raises(WorkflowError):
         validate(config, str(SCHEMA_PATH))
+
+
+def test_the_paper_section_is_checked_against_the_kit_schema_naming_the_key():
+    from analysis.project import validate_config
+
+    config = copy.deepcopy(load_config())
+    config["paper"]["formats"] = ["epub"]
+    with pytest.raises(ConfigError, match=r"at 'paper\.formats\.0'.*'epub' is not one of"):
+        validate_config(config)
+
+
+def test_the_kit_schema_supplies_the_paper_defaults():
+    from paperkit.config import validate_paper
+
+    paper = validate_paper({"formats": ["html"]})
+    assert paper["source"] == "paper" and paper["stage"] == "build/paper"
+    assert paper["engine"] == "auto" and paper["raw_manifest"] is None
 
 
 def test_the_schema_supplies_the_defaults_a_stage_relies_on():

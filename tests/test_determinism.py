@@ -66,7 +66,7 @@ def test_two_clean_builds_give_pdfs_with_identical_text(built: Path, second: Pat
 def test_pdf_date_is_the_configured_source_date_epoch(second: Path) -> None:
     if shutil.which("pdfinfo") is None:
         pytest.skip("pdfinfo (poppler-utils) is not installed")
-    epoch = yaml.safe_load((second / "config/config.yaml").read_text())["manuscript"][
+    epoch = yaml.safe_load((second / "config/config.yaml").read_text())["paper"][
         "source_date_epoch"]
     pdf = second / "build/paper/_manuscript/index.pdf"
     info = subprocess.run(["pdfinfo", "-isodates", str(pdf)], capture_output=True,

@@ -37,7 +37,7 @@ def _conda_pins(path: Path) -> dict[str, str]:
     return pins
 
 
-CONDA_FILES = sorted(ENVS.glob("*.yaml"))
+CONDA_FILES = sorted([*ENVS.glob("*.yaml"), *(ROOT / "paperkit/workflow/envs").glob("*.yaml")])
 
 
 @pytest.mark.parametrize("lock", ["requirements.lock", "requirements-slurm.lock"])
@@ -66,7 +66,8 @@ def test_every_direct_requirement_is_locked():
 def test_every_conda_environment_of_the_workflow_exists():
     used = {
         (path.parent / env).resolve()
-        for path in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
+        for path in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk")),
+                     *sorted((ROOT / "paperkit" / "workflow").glob("*.smk"))]
         for env in re.findall(r'"((?:\.\./)?envs/[\w-]+\.yaml)"', path.read_text())
     }
     assert used, "the workflow names no conda environment"

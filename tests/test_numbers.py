@@ -9,7 +9,7 @@ import pytest
 from analysis.project import load_config
 from paperkit.variables import NumbersError, format_p, format_tree, format_value, sanitize_tree
 
-RULES = load_config()["numbers"]["formats"]
+RULES = load_config()["paper"]["number_formats"]
 
 
 @pytest.mark.parametrize(

@@ -366,14 +366,12 @@ def test_masking_never_moves_text_whatever_the_input(parts: list[str]) -> None:
         assert all(a in (b, " ") for a, b in zip(masked, text, strict=True))
 
 
-def test_tables_written_by_the_pipeline_are_not_scanned(tmp_path):
+def test_numbers_in_included_files_are_checked_too(tmp_path):
     from paperkit.prose_check import check_numeric_literals
 
-    (tmp_path / "_tables").mkdir()
-    (tmp_path / "_tables" / "t.md").write_text("| n |\n|---|\n| 2,209 |\n")
     (tmp_path / "sections.md").write_text("Typed by hand: 42 people.\n")
     doc = tmp_path / "index.qmd"
-    doc.write_text("{{< include _tables/t.md >}}\n\n{{< include sections.md >}}\n")
+    doc.write_text("Intro.\n\n{{< include sections.md >}}\n")
     findings = check_numeric_literals(doc, None)
     assert [(Path(f.path).name, f.literal) for f in findings] == [("sections.md", "42")]
 

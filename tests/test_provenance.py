@@ -53,11 +53,13 @@ def test_items_are_named_by_the_number_the_paper_gives_them(tmp_path: Path) -> N
     assert "| [Figure 2](#fig-scs-use) | figures/" in markdown(items)
 
 
-def test_include_without_caption_label_is_an_error_naming_the_line(tmp_path: Path) -> None:
+def test_a_pipeline_image_the_article_shows_is_traced_to_its_rule(tmp_path: Path) -> None:
     article = tmp_path / "index.qmd"
-    article.write_text("Text.\n\n{{< include _tables/describe/other.md >}}\n\nMore text.\n")
-    with pytest.raises(ProvenanceError, match=rf"{re.escape(str(article))}:3: an included"):
-        trace_article(article, ROOT / "notebooks", RULES)
+    article.write_text("![Use](figures/describe/scs_use.png){#fig-use}\n\n"
+                       "![Logo](static/logo.png){#fig-logo}\n")
+    items = trace_article(article, ROOT / "notebooks", RULES)
+    assert [(i.label, i.output, i.rule, i.number) for i in items] == [
+        ("fig-use", "figures/describe/scs_use.png", "figures_describe", "Figure 1")]
 
 
 def test_embedded_cell_that_does_not_exist_is_an_error(tmp_path: Path) -> None:

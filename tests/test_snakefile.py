@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 from tests.buildutil import ROOT, SNAKEMAKE
 
@@ -27,11 +28,18 @@ def test_rules_are_named_for_the_stages_of_the_analysis():
     assert set(STAGES) <= rules
 
 
+KIT = ROOT / "paperkit" / "workflow"
+
+
 def _workflow_text() -> str:
-    """The Snakefile with its includes expanded in place, as Snakemake reads it."""
-    text = (ROOT / "Snakefile").read_text()
-    return re.sub(r'^include: "([^"]+)".*$', lambda m: (ROOT / m.group(1)).read_text(), text,
-                  flags=re.M)
+    """The Snakefile with its includes expanded in place and paperkit's module after it,
+    as Snakemake reads them."""
+    def expand(text: str, base: Path) -> str:
+        return re.sub(r'^include: "([^"]+)".*$',
+                      lambda m: expand((base / m.group(1)).read_text(), base), text, flags=re.M)
+
+    return expand((ROOT / "Snakefile").read_text(), ROOT) + expand(
+        (KIT / "paper.smk").read_text(), KIT)
 
 
 def test_stages_appear_in_analysis_order_in_the_workflow():
@@ -42,13 +50,31 @@ def test_stages_appear_in_analysis_order_in_the_workflow():
 
 def test_the_snakefile_is_a_table_of_contents():
     text = (ROOT / "Snakefile").read_text()
-    assert re.findall(r"^rule (\w+):", text, flags=re.M) == ["all"]
+    assert re.findall(r"^rule (\w+):", text, flags=re.M) == []
     assert len(re.findall(r'^include: "rules/\w+\.smk"', text, flags=re.M)) >= 5
+    assert re.search(r"^use rule \* from paper$", text, flags=re.M)
     assert "lambda" not in _workflow_text()
 
 
+def test_the_paper_rules_live_in_the_kit_not_in_the_study():
+    study = "\n".join(p.read_text() for p in sorted((ROOT / "rules").glob("*.smk")))
+    for rule in ("notebook", "stage_paper", "variables", "check_numbers", "check_claims",
+                 "provenance", "manuscript", "paper_inputs", "all"):
+        assert f"\nrule {rule}:" not in study, rule
+        assert f"\nrule {rule}:" in (KIT / "paper.smk").read_text(), rule
+    example = (ROOT / "examples/minimal-paper/Snakefile").read_text()
+    assert "use rule * from paper" in example and "PAPERKIT_WORKFLOW" in example
+
+
+def test_the_study_keeps_no_hand_list_of_paths_for_the_paper():
+    common = (ROOT / "rules/common.smk").read_text()
+    for name in ("NOTEBOOK_INPUTS", "TABLE_DIRS", "RESULTS", "PAPER_SOURCES"):
+        assert name not in common, name
+
+
 def test_every_rule_script_is_thin_and_calls_the_study_or_the_kit():
-    for script in sorted((ROOT / "scripts").glob("[a-z]*.py")):
+    for script in sorted([*(ROOT / "scripts").glob("[a-z]*.py"),
+                          *(KIT / "scripts").glob("[a-z]*.py")]):
         code = [line for line in script.read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith(("#", '"""'))]
         assert len(code) <= 30, f"{script.name} holds logic; move it into analysis/"

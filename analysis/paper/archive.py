@@ -84,8 +84,8 @@ def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
     identifying = ", ".join(f"`{c}`" for c in identifying_columns(codebook))
     return ArchiveSpec(
         name=NAME,
-        formats=list(config["manuscript"]["formats"]),
-        epoch=int(config["manuscript"]["source_date_epoch"]),
+        formats=list(config["paper"]["formats"]),
+        epoch=int(config["paper"]["source_date_epoch"]),
         raw=deidentified_raw(root, config),
         data_dirs=DATA_DIRS,
         readme_fields={"identifying": identifying,

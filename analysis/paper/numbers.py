@@ -1,11 +1,10 @@
-"""The numbers stage: every value the paper quotes, raw and formatted.
+"""The numbers stage: every value the paper quotes, in one tree.
 
 ``results/numbers.json`` gathers the results files of all stages under one tree
-(raw values, read by the claim checks and the fidelity table). The Quarto
-variables file ``_variables.yml`` mirrors that tree with *formatted* strings, so
-the prose only ever writes ``{{< var survey.approval.approve_any.pct >}}`` and
-never formats a number by hand (paperkit.variables formats each key by the ordered
-patterns of the config section ``numbers.formats``).
+(raw values, read by the claim checks and the fidelity table). paperkit's workflow
+formats it into the Quarto variables file, so the prose only ever writes
+``{{< var survey.approval.approve_any.pct >}}`` and never formats a number by hand
+(by the ordered patterns of the config section ``paper.number_formats``).
 """
 
 from __future__ import annotations
@@ -14,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.paper.fidelity import compare_with_published
+from paperkit import variables
 from paperkit.io import read_json, read_yaml
-from paperkit.variables import sanitize_tree, software_versions, write_numbers_and_variables
+from paperkit.variables import sanitize_tree, software_versions
 
 SOFTWARE = (
     "snakemake", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -53,14 +53,7 @@ def gather(
     return sanitize_tree(numbers)
 
 
-def write_numbers(
-    inputs: Mapping[str, str],
-    published_path: str,
-    settings: Mapping[str, Any],
-    fidelity: Mapping[str, Any],
-    out_numbers: str,
-    out_variables: str,
-) -> None:
-    """Write results/numbers.json (raw) and the Quarto variables file (formatted)."""
-    numbers = gather(inputs, published_path, fidelity)
-    write_numbers_and_variables(numbers, list(settings["formats"]), out_numbers, out_variables)
+def write_numbers(inputs: Mapping[str, str], published_path: str,
+                  fidelity: Mapping[str, Any], out_numbers: str) -> None:
+    """Write results/numbers.json: the stage results, published values and fidelity."""
+    variables.write_numbers(gather(inputs, published_path, fidelity), out_numbers)

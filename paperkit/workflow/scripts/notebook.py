@@ -1,5 +1,4 @@
-"""Rule notebook: execute one analysis notebook with a Jupyter kernel."""
-
+"""Rule notebook: execute one of the paper's notebooks with a Jupyter kernel."""
 
 from pathlib import Path
 

@@ -3,20 +3,13 @@
 import os
 from pathlib import Path
 
-from paperkit.render import render_manuscript
 from paperkit.rules import run
+from paperkit.workflow.steps import render_paper
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 # Fixed build date, so that rebuilding the same sources gives the same documents.
 os.environ.setdefault("SOURCE_DATE_EPOCH", str(smk.params.source_date_epoch))
-staged = Path(smk.output[0]).parent.parent  # build/paper, staged from paper/
-run(
-    smk,
-    render_manuscript,
-    staged={str(staged): "paper"},
-    project_dir=staged,
-    formats=list(smk.params.formats),
-    out_dir=Path(smk.output[0]).parent,
-    engine=smk.params.engine,
-    source_dir=Path("paper"),
-)
+stage, source = Path(smk.input.variables).parent, Path(smk.input.article).parent
+run(smk, render_paper, staged={str(stage): str(source)}, assets=list(smk.input.assets),
+    stage=stage, source=source, formats=list(smk.params.formats),
+    out_dir=Path(smk.output[0]).parent, engine=smk.params.engine)

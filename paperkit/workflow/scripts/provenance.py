@@ -1,15 +1,8 @@
 """Rule provenance: trace every figure and table of the article to its rule and programs."""
 
-
 from paperkit.provenance import write_provenance
 from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
-run(
-    smk,
-    write_provenance,
-    article=smk.input.article,
-    notebook_dir="notebooks",
-    rules=smk.params.rules,
-    out_dir=smk.output[0],
-)
+run(smk, write_provenance, article=smk.input.article, notebooks=list(smk.input.notebooks),
+    rules=smk.params.rules, out_dir=smk.output[0])

@@ -1,0 +1,206 @@
+"""The paper half of a study's workflow, as a Snakemake module any study includes.
+
+A study writes the rules of its analysis; this module adds the rest: execute the
+notebooks, stage the sources, write the variables file, check numbers and claims,
+trace every figure and table (provenance), render, plus `paper_inputs` for Quarto's
+pre-render hook and `all`. The study's Snakefile includes it last::
+
+    from paperkit.workflow import SNAKEFILE, hooks
+
+    module paper:
+        snakefile: SNAKEFILE
+        config: config["paper"]
+
+    use rule * from paper
+
+    onsuccess:
+        hooks.success(workflow, config["paper"])
+
+Nothing is listed by hand: a notebook's inputs are the pipeline files its cells name,
+the staged sources are the files of the manuscript folder, `all` is every output of
+every rule, and each rule's code inputs are derived from its script's imports. The
+functions here take Snakemake's ``workflow`` (or plain data) and are unit-tested.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+from paperkit import ipynb, qmd
+from paperkit.config import validate_paper
+from paperkit.deps import code_closure
+
+HERE = Path(__file__).resolve().parent
+SNAKEFILE = str(HERE / "paper.smk")
+EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
+
+
+class WorkflowInputError(ValueError):
+    """A document names a file the workflow cannot provide; the message says which."""
+
+
+validate = validate_paper
+
+
+# ------------------------------------------------------------------ outputs and producers
+
+
+def rule_outputs(rules: Iterable[Any]) -> list[tuple[str, str]]:
+    """(rule name, output path) of every rule."""
+    return [(r.name, str(o)) for r in rules for o in r.output]
+
+
+def producer_output(path: str, outputs: Iterable[tuple[str, str]]) -> str | None:
+    """The declared output that is ``path`` or a folder holding it (the longest wins)."""
+    best = None
+    for _, output in outputs:
+        out = output.rstrip("/")
+        if (path == out or path.startswith(out + "/")) and (best is None or len(out) > len(best)):
+            best = out
+    return best
+
+
+def all_outputs(rules: Iterable[Any], exclude: Iterable[str] = ("all",)) -> list[str]:
+    """Every output of every rule without wildcards: the default target."""
+    skip = set(exclude)
+    return sorted({str(o) for r in rules if r.name not in skip and not r.has_wildcards()
+                   for o in r.output})
+
+
+def manuscript_outputs(paper: Mapping[str, Any]) -> list[str]:
+    """The rendered paper in every configured format."""
+    return [f"{paper['stage']}/_manuscript/index.{EXTENSIONS[f]}" for f in paper["formats"]]
+
+
+# ------------------------------------------------------------------ derived inputs
+
+
+def notebook_names(paper: Mapping[str, Any]) -> list[str]:
+    """The notebooks (stems) in the notebook folder."""
+    folder = Path(paper["notebooks"])
+    return sorted(p.stem for p in folder.glob(f"*{ipynb.SUFFIX}")) if folder.is_dir() else []
+
+
+def notebook_reads(notebook: str | Path, outputs: list[tuple[str, str]]) -> list[str]:
+    """What a notebook's cells read: the rule outputs (files or folders) holding each file
+    a cell names, and files that exist as sources. A named file that no rule makes and
+    that does not exist stops the build: the notebook could not run."""
+    nb = ipynb.read_notebook(notebook)
+    reads: list[str] = []
+    for path in ipynb.named_paths(nb):
+        produced = producer_output(path, outputs)
+        if produced is not None:
+            reads.append(produced)
+        elif Path(path).exists():
+            reads.append(path)
+        else:
+            raise WorkflowInputError(
+                f"{notebook}: a cell reads '{path}', which no rule of the workflow makes and "
+                "which does not exist; fix the path or add the rule that writes it")
+    return list(dict.fromkeys(reads))
+
+
+def paper_sources(paper: Mapping[str, Any]) -> list[str]:
+    """Files of the manuscript folder, relative to it, except generated ones."""
+    source = Path(paper["source"])
+    patterns = list(paper["generated"])
+    found = []
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if path.is_file() and not any(fnmatch.fnmatch(part, pat)
+                                      for part in rel.parts for pat in patterns):
+            found.append(rel.as_posix())
+    return found
+
+
+def article_assets(paper: Mapping[str, Any], outputs: list[tuple[str, str]]) -> list[str]:
+    """Pipeline files the article shows directly (``![caption](figures/x.png)``)."""
+    article = Path(paper["source"]) / paper["article"]
+    if not article.is_file():
+        return []
+    lines = qmd.read_lines(article)
+    return [p for p in qmd.image_paths(lines) if producer_output(p, outputs) is not None]
+
+
+def code(script: str | Path, root: str | Path, packages: Iterable[str],
+         *documents: str | Path) -> list[str]:
+    """The script and every project file it (or the documents' code) runs or reads."""
+    return code_closure([script, *documents], root, packages)
+
+
+def rule_table(rules: Iterable[Any], root: str | Path, packages: Iterable[str]
+               ) -> dict[str, dict[str, Any]]:
+    """The DAG as plain data for the provenance table: outputs, script and code per rule."""
+    prefixes = tuple(f"{p}/" for p in packages)
+    modules = {f"{p}.py" for p in packages}
+    table = {}
+    for r in sorted(rules, key=attrgetter("name")):
+        table[r.name] = {
+            "outputs": sorted(str(f) for f in r.output),
+            "script": _script_path(r, root),
+            "code": sorted(str(f) for f in r.input if isinstance(f, str)
+                           and (str(f).startswith(prefixes) or str(f) in modules)),
+        }
+    return table
+
+
+def _script_path(rule: Any, root: str | Path) -> str:
+    """The rule's script relative to the project root (Snakemake resolves it against the
+    folder of the file that defines the rule)."""
+    if not rule.script:
+        return ""
+    base = rule.basedir
+    base = base.get_path_or_uri(secret_free=True) if hasattr(base, "get_path_or_uri") \
+        else str(base or root)
+    return Path(os.path.relpath(os.path.join(base, rule.script), root)).as_posix()
+
+
+def source_files(rules: Iterable[Any], extra: Iterable[str] = ()) -> list[str]:
+    """Every file the workflow reads but does not write (raw data, files the config names,
+    paper sources, notebooks, code): their content, not their mtime, decides what reruns."""
+    rules = list(rules)
+    files = set(extra)
+    for r in rules:
+        files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f))
+    return sorted(f for f in files if not any(r.is_producer(f) for r in rules))
+
+
+def raw_files(manifest: str | None) -> list[str]:
+    """Every file under the raw-data manifest's folder (the manifest itself excepted)."""
+    if not manifest:
+        return []
+    path = Path(manifest)
+    return [p.as_posix() for p in sorted(path.parent.rglob("*")) if p.is_file() and p != path]
+
+
+def done_message(target_rules: Iterable[str], paper: Mapping[str, Any]) -> str:
+    """What a finished run made: the paper, only the paper's inputs, or other targets."""
+    targets = set(target_rules)
+    paper = validate(dict(paper))  # the defaults, where a study hands in its own settings
+    if {"all", "manuscript"} & targets:
+        names = ", ".join(Path(p).name for p in manuscript_outputs(paper))
+        return f"\nDone. The paper is in {paper['stage']}/_manuscript/ ({names})."
+    if "paper_inputs" in targets:
+        return (f"\nDone. The paper's inputs (variables, executed notebooks) are staged in "
+                f"{paper['stage']}/; the paper itself was not rendered.")
+    return f"\nDone: {', '.join(sorted(targets))}. The paper itself was not a target."
+
+
+def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
+    """Before any job: a killed build's lock released, the raw data verified against the
+    manifest (every file under its folder, so an unregistered change anywhere stops the
+    build), and inputs whose content changed marked as new."""
+    from paperkit.preflight import preflight
+
+    notebooks = [f"{paper['notebooks']}/{name}.ipynb" for name in notebook_names(paper)]
+    extra = [*notebooks, *raw_files(paper["raw_manifest"])]
+    for nb in notebooks:
+        extra += code(HERE / "scripts" / "notebook.py", workflow.basedir,
+                      paper["code_packages"], nb)
+    preflight(workflow.basedir, source_files(workflow.rules, extra), paper["raw_manifest"],
+              paper["register_command"])

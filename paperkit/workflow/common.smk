@@ -1,0 +1,42 @@
+"""Settings and derived inputs of paperkit's paper rules (paper.smk): the validated
+`paper:` section, and the functions that derive inputs from the workflow and documents."""
+
+import paperkit.workflow as pk
+
+PAPER = pk.validate(config)
+ROOT = workflow.basedir
+STAGE = PAPER["stage"]
+SOURCES = pk.paper_sources(PAPER)
+NOTEBOOKS = pk.notebook_names(PAPER)
+VARIABLES = f"{STAGE}/_variables.yml"
+
+
+def code(name, *documents):
+    """Every project file the rule's script runs or reads: derived from its imports."""
+    return pk.code(pk.HERE / "scripts" / f"{name}.py", ROOT, PAPER["code_packages"], *documents)
+
+
+def outputs():
+    return pk.rule_outputs(workflow.rules)
+
+
+def notebook_reads(wildcards):
+    """The results the notebook's cells read, from the rules that write them."""
+    return pk.notebook_reads(f"{PAPER['notebooks']}/{wildcards.name}.ipynb", outputs())
+
+
+def notebook_code(wildcards):
+    return code("notebook", f"{PAPER['notebooks']}/{wildcards.name}.ipynb")
+
+
+def assets(wildcards):
+    """Pipeline files the article shows directly (images)."""
+    return pk.article_assets(PAPER, outputs())
+
+
+def every_output(wildcards):
+    return pk.all_outputs(workflow.rules)
+
+
+def rule_table(wildcards):
+    return pk.rule_table(workflow.rules, ROOT, PAPER["code_packages"])

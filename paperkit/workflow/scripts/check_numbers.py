@@ -1,0 +1,8 @@
+"""Rule check_numbers: stop when the prose holds a number the pipeline did not produce."""
+
+from paperkit.checks import check_numbers
+from paperkit.rules import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, check_numbers, article=smk.input.article, variables=smk.input.variables,
+    report=smk.output[0], notebooks=list(smk.input.notebooks))

@@ -65,6 +65,35 @@ def read_manifest(manifest_path: str | Path) -> dict[str, str]:
     return entries
 
 
+def registered(manifest_path: str | Path, paths: Iterable[str | Path], root: str | Path = "."
+               ) -> dict[str, str | None]:
+    """Each path's registered checksum (None when not registered), keyed as given.
+
+    A workflow hands these to the rules that read raw files as parameters: a rule then
+    verifies exactly its own inputs without reading the manifest, and registering one
+    file reruns only the rules whose checksum changed.
+    """
+    root = Path(root)
+    entries = read_manifest(manifest_path if Path(manifest_path).is_absolute()
+                            else root / manifest_path)
+    return {str(p): entries.get(_relative(p, root)) for p in paths}
+
+
+def verify_registered(checksums: Mapping[str, str | None],
+                      register_hint: str | None = None) -> None:
+    """Raise ManifestError unless every file (path -> registered checksum) matches."""
+    problems = [f"{path}: not registered in the raw-data manifest" if digest is None
+                else f"{path}: {p}" for path, digest in checksums.items()
+                if digest is None or (p := _file_problem(Path(path), digest))]
+    if problems:
+        raise ManifestError(
+            "raw data do not match the registered checksums:\n  " + "\n  ".join(problems)
+            + "\nRaw files are read-only to the pipeline. If you replaced them on purpose "
+            "(e.g. with the real data), register them with:\n  "
+            + (register_hint or REGISTER_HINT.format(manifest="<manifest>",
+                                                     paths=" ".join(checksums))))
+
+
 def format_manifest(entries: dict[str, str]) -> str:
     return "".join(f"{digest}  {rel}\n" for rel, digest in sorted(entries.items()))
 

@@ -12,8 +12,10 @@ run on and write its outputs after the build is gone, behind the back of the nex
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import re
@@ -129,6 +131,42 @@ def source_paths(message: str, staged: Mapping[str, str]) -> str:
     return message
 
 
+#: When set to a folder, every rule script records there the files it opened for reading
+#: (``<rule>.<pid>.json``): the test that each rule declares every file its code reads.
+AUDIT_ENV = "PAPERKIT_AUDIT_READS"
+_READS: set[str] = set()
+
+
+def _record_reads(rule: str, wildcards: dict[str, str]) -> None:
+    """Watch ``open`` (Python's audit events) and write what was read when the job ends.
+
+    Files opened by native code (Arrow's Parquet reader) are not seen; the record is a
+    lower bound, which is what the test needs: a read it sees must be declared.
+    """
+    folder = os.environ.get(AUDIT_ENV)
+    if not folder or _READS:
+        return
+    cwd = os.getcwd()
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
+            return
+        mode, flags = (args[1] if len(args) > 1 else "r"), (args[2] if len(args) > 2 else 0)
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if not writes:
+            _READS.add(os.path.normpath(os.path.join(cwd, os.fsdecode(args[0]))))
+
+    def write() -> None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        record = {"rule": rule, "wildcards": wildcards, "cwd": cwd, "reads": sorted(_READS)}
+        (Path(folder) / f"{rule}.{os.getpid()}.json").write_text(json.dumps(record))
+
+    _READS.add(os.devnull)  # marks the hook as installed (a script may call run() twice)
+    sys.addaudithook(hook)
+    atexit.register(write)
+
+
 def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | None = None,
         **kwargs: Any) -> Any:
     """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message.
@@ -136,6 +174,7 @@ def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | No
     ``staged`` (staging folder -> source folder) makes the message name source files.
     """
     die_with_build()
+    _record_reads(str(smk.rule), {k: str(v) for k, v in smk.wildcards.items()})
     log_path = smk.log[0] if len(smk.log) else None
     _configure_logging(log_path)
     started = time.perf_counter()

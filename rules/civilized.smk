@@ -13,7 +13,8 @@ rule overlap:
         tables=directory("results/tables/overlap"),
     params:
         settings=config["civilized"],
-        manifest=PATHS["raw_manifest"],
+        registered=registered_checksums(PATHS["civilized_manual"], PATHS["civilized_websites"],
+                                        PATHS["civilized_documents"]),
     log:
         "logs/overlap.log",
     conda:
@@ -35,7 +36,7 @@ rule residents:
         tables=directory("results/tables/residents"),
     params:
         settings=config["civilized"],
-        manifest=PATHS["raw_manifest"],
+        registered=registered_checksums(PATHS["civilized_interviews"]),
     log:
         "logs/residents.log",
     conda:

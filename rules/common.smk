@@ -3,6 +3,7 @@ derivation of each rule's code inputs."""
 
 from analysis.project import configure_workflow
 from paperkit.deps import code_closure
+from paperkit.manifest import registered
 
 # The config is read strictly (a duplicate key is an error), its defaults come from
 # config/schema.yaml (and, for `paper:`, paperkit/workflow/schema.yaml), and it is
@@ -15,6 +16,12 @@ PATHS = config["paths"]
 def script_of(name):
     """Path of a script in scripts/, as seen from the files in rules/ (the directive is relative)."""
     return f"../scripts/{name}.py"
+
+
+def registered_checksums(*paths):
+    """The raw files' registered checksums, a parameter of the rule that reads them: the
+    rule verifies its inputs against them, and a registration reruns only that rule."""
+    return registered(PATHS["raw_manifest"], paths)
 
 
 def code(name, *documents):

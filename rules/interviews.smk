@@ -1,4 +1,9 @@
 # ---------------------------------------------------------------- interviews: themes
+def participants_file(wildcards):
+    """The participants CSV when the config names one (demographics kept outside the project)."""
+    return [config["themes"]["participants"]] if config["themes"]["participants"] else []
+
+
 rule themes:
     message:
         "themes: tallying interview barriers and intercoder reliability from {input.project}"
@@ -7,13 +12,14 @@ rule themes:
         codebook=config["themes"]["codebook"],
         mapping=config["themes"]["mapping"],
         mapping_schema="config/interview_mapping.schema.yaml",
+        participants=participants_file,
         code=code("themes"),
     output:
         results="results/themes.json",
         tables=directory("results/tables/themes"),
     params:
         settings=config["themes"],
-        manifest=PATHS["raw_manifest"],
+        registered=registered_checksums(PATHS["interviews"]),
     log:
         "logs/themes.log",
     conda:

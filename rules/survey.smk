@@ -12,7 +12,7 @@ rule clean:
         exclusions="results/exclusion_log.csv",
         flow="results/cleaning.json",
     params:
-        manifest=PATHS["raw_manifest"],
+        registered=registered_checksums(PATHS["raw_survey"]),
         rules=config["cleaning"],
     log:
         "logs/clean.log",

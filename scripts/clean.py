@@ -11,7 +11,7 @@ run(
     raw_path=smk.input.raw,
     codebook_path=smk.input.codebook,
     provinces_path=smk.input.provinces,
-    manifest_path=smk.params.manifest,
+    registered=smk.params.registered,
     rules=smk.params.rules,
     out_clean=smk.output.clean,
     out_log=smk.output.exclusions,

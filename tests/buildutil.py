@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,9 +37,10 @@ def project_env(project: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(project), "PYTHONHASHSEED": "0", **extra}
 
 
-def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(project: Path, *args: str, check: bool = True, **env_extra: str
+              ) -> subprocess.CompletedProcess:
     """Run Snakemake in ``project`` with the test interpreter and the copy's code."""
-    env = project_env(project)
+    env = project_env(project, **env_extra)
     proc = subprocess.run(
         [SNAKEMAKE, "--cores", "2", *args], cwd=project, env=env, capture_output=True, text=True
     )
@@ -67,6 +69,44 @@ def make(project: Path, target: str = "paper", check: bool = True
     if check and proc.returncode != 0:
         raise AssertionError(f"make {target} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+_INPUTS_PROBE = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.iocontainers import Wildcards
+from snakemake.settings.types import OutputSettings, ResourceSettings
+wanted = json.loads(sys.argv[1])
+out = {}
+with SnakemakeApi(OutputSettings()) as api:
+    wf = api.workflow(resource_settings=ResourceSettings(cores=1), snakefile=Path("Snakefile"),
+                      workdir=Path("."))
+    rules = {rule.name: rule for rule in wf._workflow.rules}
+    for key, (name, wildcards) in wanted.items():
+        files = []
+        for item in rules[name].input:
+            if callable(item):
+                item = item(Wildcards(fromdict=wildcards))
+            files += [item] if isinstance(item, str) else list(item)
+        outputs = [str(o) for o in rules[name].output]
+        for wc, value in wildcards.items():
+            files = [str(f).replace("{" + wc + "}", value) for f in files]
+            outputs = [o.replace("{" + wc + "}", value) for o in outputs]
+        out[key] = {"inputs": [str(f) for f in files], "outputs": outputs}
+print("DAG-JSON" + json.dumps(out))
+"""
+
+
+def rule_files(project: Path, wanted: dict[str, tuple[str, dict[str, str]]]
+               ) -> dict[str, dict[str, list[str]]]:
+    """Declared inputs and outputs of rules (key -> (rule, wildcards)), as the loaded
+    workflow holds them (Snakemake's own API, input functions evaluated)."""
+    proc = subprocess.run([sys.executable, "-c", _INPUTS_PROBE, json.dumps(wanted)],
+                          cwd=project, env=project_env(project), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(proc.stdout + proc.stderr)
+    return json.loads(proc.stdout.split("DAG-JSON", 1)[1])
 
 
 def planned_rules(project: Path) -> set[str]:

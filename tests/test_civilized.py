@@ -87,7 +87,8 @@ def test_reliability_reports_kappa_per_dimension_and_alpha_overall(result):
 
 
 def test_resident_reliability_says_not_defined_where_kappa_is(tmp_path):
-    tally_residents(INTERVIEWS, PROVINCES, SETTINGS, tmp_path / "r.json", tmp_path / "t")
+    tally_residents(INTERVIEWS, PROVINCES, PROJECT_ROOT / SETTINGS["codebook"], SETTINGS,
+                    tmp_path / "r.json", tmp_path / "t")
     rel = read_json(tmp_path / "r.json")["reliability"]
     undefined = [k for k, v in rel["per_code"].items() if v["kappa"] is None]
     md = (tmp_path / "t/residents_reliability.md").read_text(encoding="utf-8")
@@ -128,8 +129,8 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(tmp_path):
 
     bad_project = _copy(tmp_path, DOCUMENTS, _rewrite_project_xml(DOCUMENTS.read_bytes(), edit))
     with pytest.raises(CivilizedError) as err:
-        tally_overlap(bad_manual, WEBSITES, bad_project, SETTINGS, tmp_path / "o.json",
-                      tmp_path / "tables")
+        tally_overlap(bad_manual, WEBSITES, bad_project, PROJECT_ROOT / SETTINGS["codebook"],
+                      SETTINGS, tmp_path / "o.json", tmp_path / "tables")
     message = str(err.value)
     assert "line 4, column 'page'" in message
     assert "line 6, column 'category_zh'" in message and "labelled differently" in message
@@ -172,7 +173,8 @@ def test_a_codebook_code_without_definition_is_an_error(tmp_path):
 
 
 def test_no_transcript_text_or_case_name_reaches_any_output(tmp_path):
-    tally_residents(INTERVIEWS, PROVINCES, SETTINGS, tmp_path / "r.json", tmp_path / "t")
+    tally_residents(INTERVIEWS, PROVINCES, PROJECT_ROOT / SETTINGS["codebook"], SETTINGS,
+                    tmp_path / "r.json", tmp_path / "t")
     project = read_qdpx(INTERVIEWS)
     outputs = "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
     assert "R-01" not in outputs
@@ -183,8 +185,8 @@ def test_no_transcript_text_or_case_name_reaches_any_output(tmp_path):
 
 def test_outputs_are_byte_identical_across_runs(tmp_path):
     for run in ("a", "b"):
-        tally_overlap(MANUAL, WEBSITES, DOCUMENTS, SETTINGS, tmp_path / run / "o.json",
-                      tmp_path / run / "t")
+        tally_overlap(MANUAL, WEBSITES, DOCUMENTS, PROJECT_ROOT / SETTINGS["codebook"],
+                      SETTINGS, tmp_path / run / "o.json", tmp_path / run / "t")
     for path in (tmp_path / "a").rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")

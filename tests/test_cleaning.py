@@ -20,7 +20,7 @@ from analysis.survey.cleaning import (
 from analysis.survey.codebook import load_survey_codebook
 from analysis.survey.reader import SurveyReadError
 from analysis.survey.validation import CLEAN_COLUMNS, ValidationError, validate_clean
-from paperkit.manifest import ManifestError, register, sha256_file
+from paperkit.manifest import ManifestError, register, registered, sha256_file
 
 RAW = PROJECT_ROOT / "data/raw/survey/scs_survey_2018_export.csv"
 CODEBOOK_PATH = PROJECT_ROOT / "data/codebook/survey_codebook.yaml"
@@ -125,8 +125,8 @@ def run(tmp: Path, raw: Path = RAW, manifest: Path = MANIFEST, root: Path = PROJ
         log_name: str = "exclusions.csv") -> dict[str, Path]:
     out = {"clean": tmp / "out/survey_clean.parquet", "log": tmp / f"out/{log_name}",
            "flow": tmp / "out/cleaning.json"}
-    clean_survey(raw, CODEBOOK_PATH, PROVINCES, manifest, RULES, out["clean"], out["log"],
-                 out["flow"], root=root)
+    clean_survey(raw, CODEBOOK_PATH, PROVINCES, registered(manifest, [raw], root), RULES,
+                 out["clean"], out["log"], out["flow"])
     return out
 
 
@@ -181,8 +181,8 @@ def test_outputs_are_byte_identical_across_runs_and_raw_is_untouched(committed, 
     again = {"clean": tmp_path / "c.parquet", "log": tmp_path / "l.csv",
              "flow": tmp_path / "f.json"}
     # the Snakefile passes the whole config section; that is accepted as well
-    clean_survey(RAW, CODEBOOK_PATH, PROVINCES, MANIFEST, {"rules": RULES}, again["clean"],
-                 again["log"], again["flow"])
+    clean_survey(RAW, CODEBOOK_PATH, PROVINCES, registered(MANIFEST, [RAW], PROJECT_ROOT),
+                 {"rules": RULES}, again["clean"], again["log"], again["flow"])
     for key in ("clean", "log", "flow"):
         assert again[key].read_bytes() == committed[key].read_bytes(), key
     assert sha256_file(RAW) == before

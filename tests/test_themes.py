@@ -31,6 +31,8 @@ RAW = PROJECT_ROOT / "data" / "raw" / "interviews"
 QDPX = RAW / "scs_interviews.qdpx"
 PUBLISHED = read_yaml(PROJECT_ROOT / "data" / "reference" / "published_values.yaml")["interviews"]
 SETTINGS = load_config()["themes"]
+# the codebook and mapping files, as the rule passes them in
+BOOKS = (PROJECT_ROOT / SETTINGS["codebook"], PROJECT_ROOT / SETTINGS["mapping"])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def project():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("themes")
-    tally_themes(QDPX, SETTINGS, out / "themes.json", out / "tables")
+    tally_themes(QDPX, *BOOKS, SETTINGS, out / "themes.json", out / "tables")
     return out
 
 
@@ -173,7 +175,7 @@ def test_cooccurrence_diagonal_equals_tallies(built):
 
 
 def test_outputs_are_byte_identical_across_runs(built, tmp_path):
-    tally_themes(QDPX, SETTINGS, tmp_path / "themes.json", tmp_path / "tables")
+    tally_themes(QDPX, *BOOKS, SETTINGS, tmp_path / "themes.json", tmp_path / "tables")
     assert (tmp_path / "themes.json").read_bytes() == (built / "themes.json").read_bytes()
     for path in sorted((built / "tables").iterdir()):
         assert (tmp_path / "tables" / path.name).read_bytes() == path.read_bytes()
@@ -211,14 +213,16 @@ def test_case_without_demographics_is_an_error_and_writes_nothing(tmp_path, proj
     path, guid = _rezip_without_case_variables(tmp_path, project)
     out = tmp_path / "out"
     with pytest.raises(StudyError, match=r"'INT-\d\d': no value for variable 'Age group'"):
-        tally_themes(path, SETTINGS, out / "themes.json", out / "tables")
+        tally_themes(path, *BOOKS, SETTINGS, out / "themes.json", out / "tables")
     assert not out.exists() or not any(out.rglob("*"))
 
 
 def test_participants_file_supplies_demographics_when_cases_have_none(tmp_path, project):
     path, _guid = _rezip_without_case_variables(tmp_path, project)
-    settings = {**SETTINGS, "participants": "data/raw/interviews/scs_interviews_participants.csv"}
-    tally_themes(path, settings, tmp_path / "t.json", tmp_path / "tables")
+    participants = PROJECT_ROOT / "data/raw/interviews/scs_interviews_participants.csv"
+    settings = {**SETTINGS, "participants": str(participants)}
+    tally_themes(path, *BOOKS, settings, tmp_path / "t.json", tmp_path / "tables",
+                 participants=[participants])
     expected = {k: v["value"] for k, v in PUBLISHED["demographics"].items()}
     assert read_json(tmp_path / "t.json")["demographics"] == expected
 

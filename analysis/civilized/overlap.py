@@ -23,9 +23,10 @@ from analysis.civilized.codebook import (
     share,
 )
 from analysis.civilized.documents import Documents, read_documents
-from analysis.project import project_path
+from analysis.project import REGISTER_COMMAND
 from analysis.stats.agreement import two_coder_agreement
 from paperkit.io import write_json, write_text
+from paperkit.manifest import verify_registered
 from paperkit.tables import pipe_table
 
 UNIT_OF_ANALYSIS = (
@@ -185,14 +186,18 @@ def markdown_tables(result: dict[str, Any]) -> dict[str, str]:
 
 
 def tally_overlap(manual_csv: str | Path, websites_csv: str | Path, qdpx_path: str | Path,
-                  settings: dict[str, Any], out_json: str | Path, out_tables_dir: str | Path
-                  ) -> None:
+                  codebook_path: str | Path, settings: dict[str, Any], out_json: str | Path,
+                  out_tables_dir: str | Path,
+                  registered: dict[str, str | None] | None = None) -> None:
     """Snakemake entry: read and validate, tally, then write the JSON and Markdown tables.
 
-    ``settings`` is the ``civilized`` section of config/config.yaml. Nothing is written
-    unless every check passes.
+    ``settings`` is the ``civilized`` section of config/config.yaml; ``registered`` (path
+    -> checksum from the raw-data manifest) is verified first. Nothing is written unless
+    every check passes.
     """
-    codebook = load_civilized_codebook(project_path(settings["codebook"]))
+    if registered is not None:
+        verify_registered(registered, register_hint=REGISTER_COMMAND)
+    codebook = load_civilized_codebook(codebook_path)
     documents = read_documents(manual_csv, websites_csv, qdpx_path, codebook)
     result = analyse(documents, codebook, settings)
     result["source"]["sha256"] = {

@@ -31,8 +31,9 @@ from analysis.civilized.codebook import (
 )
 from analysis.interviews.qdpx import Project, read_qdpx
 from analysis.interviews.themes import case_code_matrix, coder_ranking, reliability, select_coding
-from analysis.project import project_path
+from analysis.project import REGISTER_COMMAND
 from paperkit.io import write_json, write_text
+from paperkit.manifest import verify_registered
 from paperkit.tables import pipe_table
 
 UNIT_OF_ANALYSIS = (
@@ -159,10 +160,14 @@ def markdown_tables(result: dict[str, Any]) -> dict[str, str]:
     return {"residents_codes": tallies, "residents_reliability": by_code}
 
 
-def tally_residents(qdpx_path: str | Path, provinces: str | Path, settings: dict[str, Any],
-                    out_json: str | Path, out_tables_dir: str | Path) -> None:
-    """Snakemake entry: read and validate, tally, then write the JSON and Markdown tables."""
-    codebook = load_civilized_codebook(project_path(settings["codebook"]))
+def tally_residents(qdpx_path: str | Path, provinces: str | Path, codebook_path: str | Path,
+                    settings: dict[str, Any], out_json: str | Path, out_tables_dir: str | Path,
+                    registered: dict[str, str | None] | None = None) -> None:
+    """Snakemake entry: read and validate, tally, then write the JSON and Markdown tables
+    (``registered``: path -> checksum from the raw-data manifest, verified first)."""
+    if registered is not None:
+        verify_registered(registered, register_hint=REGISTER_COMMAND)
+    codebook = load_civilized_codebook(codebook_path)
     project, cases, long = read_residents(qdpx_path, codebook, provinces)
     result = analyse(project, cases, long, codebook, settings)
     result["source"]["sha256"] = hashlib.sha256(Path(qdpx_path).read_bytes()).hexdigest()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,10 @@ from analysis.interviews.study import (
     demographics,
     status_from_variables,
 )
-from analysis.project import PROJECT_ROOT, project_path
+from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
 from analysis.stats.agreement import two_coder_agreement
 from paperkit.io import read_yaml, write_json, write_text
+from paperkit.manifest import verify_registered
 from paperkit.tables import pipe_table
 
 log = logging.getLogger(__name__)
@@ -390,21 +392,28 @@ def _relative(path: Path) -> str:
 
 def tally_themes(
     qdpx_path: str | Path,
+    codebook_path: str | Path,
+    mapping_path: str | Path,
     settings: dict[str, Any],
     out_json: str | Path,
     out_tables_dir: str | Path,
+    participants: Sequence[str | Path] = (),
+    registered: dict[str, str | None] | None = None,
 ) -> None:
     """Snakemake entry: read the project, compute, then write JSON, Markdown and CSV tables.
 
-    ``settings`` is the ``themes`` section of config/config.yaml; its paths are relative to
-    the project root. Nothing is written unless every check passes.
+    ``settings`` is the ``themes`` section of config/config.yaml; the files it names are
+    passed in by the rule (``participants``: the CSV of demographics, when there is one).
+    ``registered`` (path -> checksum from the raw-data manifest) is verified first.
+    Nothing is written unless every check passes.
     """
     qdpx_path = Path(qdpx_path)
-    codebook = load_barrier_codebook(project_path(settings["codebook"]))
-    mapping = load_study_mapping(project_path(settings["mapping"]), codebook)
+    if registered is not None:
+        verify_registered(registered, register_hint=REGISTER_COMMAND)
+    codebook = load_barrier_codebook(codebook_path)
+    mapping = load_study_mapping(mapping_path, codebook)
     resolved = dict(settings)
-    if settings.get("participants"):
-        resolved["participants"] = str(project_path(settings["participants"]))
+    resolved["participants"] = str(participants[0]) if participants else None
     project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
     result = analyse(project, codebook, resolved, mapping)
     result["source"]["file"] = _relative(qdpx_path)
@@ -416,25 +425,3 @@ def tally_themes(
         write_text(out_dir / f"{stem}.csv", frame.to_csv(index=False, lineterminator="\n"))
         write_text(out_dir / f"{stem}.md", md[stem])
     write_json(out_json, result)
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    from analysis.project import load_config
-
-    parser = argparse.ArgumentParser(description="Tally coded interview themes.")
-    parser.add_argument("--out-json", default="results/themes.json")
-    parser.add_argument("--out-tables", default="results/tables")
-    args = parser.parse_args(argv)
-    config = load_config()
-    tally_themes(
-        project_path(config["paths"]["interviews"]),
-        config["themes"],
-        args.out_json,
-        args.out_tables,
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -27,8 +27,9 @@ Domains keep every unit: a unit outside the domain (or with a missing answer) ha
 still counts as a PSU and still enters the calibration regression -- R's ``subset()`` of a
 calibrated design does the same.
 
-``method="fixed"`` gives the variance with the weights taken as given (the project's
-current choice), from the same code, so the two can be reported side by side.
+``method="fixed"`` gives the variance with the weights taken as given, from the same
+code, so the two can be reported side by side (the study's ``weighting.variance``
+chooses which one its results use).
 """
 
 from __future__ import annotations

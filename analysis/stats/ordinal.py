@@ -203,12 +203,6 @@ def _zeta_matrix(y: np.ndarray, up: np.ndarray, lo: np.ndarray, n_cut: int) -> n
     return M
 
 
-def _loglik(X, y, w, beta, zeta) -> float:
-    if np.any(np.diff(zeta) <= 0):
-        return -np.inf
-    return float(w @ _pieces(X @ beta, zeta, y, hessian=False).logp)
-
-
 def _score_hessian(X, y, w, beta, zeta) -> tuple[float, np.ndarray, np.ndarray]:
     k = zeta.shape[0]
     pc = _pieces(X @ beta, zeta, y, hessian=True)

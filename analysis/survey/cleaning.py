@@ -51,7 +51,7 @@ from analysis.survey.validation import (
     validate_raw,
 )
 from paperkit.io import atomic_path
-from paperkit.manifest import sha256_file, verify_manifest
+from paperkit.manifest import sha256_file, verify_registered
 
 AGE_BANDS = ((14, 30, "14-30"), (31, 50, "31-50"), (51, 65, "51-65"))
 ADV_ITEMS = ["credit_access", "loan_rates", "visa", "deposit_free", "transport", "dating"]
@@ -354,21 +354,19 @@ def _write_log(tmp: Path, target: Path, log: pd.DataFrame) -> None:
 
 
 def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path: str | Path,
-                 manifest_path: str | Path, rules: Mapping[str, Any], out_clean: str | Path,
-                 out_log: str | Path, out_flow: str | Path, root: str | Path | None = None
-                 ) -> None:
+                 registered: Mapping[str, str | None], rules: Mapping[str, Any],
+                 out_clean: str | Path, out_log: str | Path, out_flow: str | Path) -> None:
     """Verify, read, validate and clean the raw export; write all three outputs or none.
 
     ``rules`` is ``config["cleaning"]["rules"]`` (the whole ``config["cleaning"]`` section
-    is accepted too). ``root`` (default: the project root) is where manifest paths are
-    relative to.
+    is accepted too). ``registered``: the raw file's registered checksum (path -> sha256,
+    from the raw-data manifest), verified before anything is read.
     """
-    from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
+    from analysis.project import REGISTER_COMMAND
 
-    root = Path(root) if root is not None else PROJECT_ROOT
     if set(rules) == {"rules"} and isinstance(rules["rules"], Mapping):
         rules = rules["rules"]
-    verify_manifest(manifest_path, root, [raw_path], register_hint=REGISTER_COMMAND)
+    verify_registered(registered, register_hint=REGISTER_COMMAND)
     codebook = load_survey_codebook(codebook_path)
     data = read_survey(raw_path, codebook.columns)
     typed = validate_raw(data, codebook)

@@ -21,7 +21,6 @@ from paperkit.safe_ast import COMPARISONS
 
 TYPES = ("string", "integer", "float", "binary", "categorical", "timestamp")
 REQUIRED = ("always", "if_finished", "if_asked", "never")
-NUMERIC_TYPES = ("integer", "float", "binary", "categorical")
 
 
 class CodebookError(ValueError):

@@ -20,7 +20,7 @@ import pytest
 from analysis.project import load_config
 from analysis.survey.cleaning import clean_survey
 from analysis.survey.reader import SurveyReadError
-from paperkit.manifest import register
+from paperkit.manifest import register, registered
 from tests.buildutil import snakemake
 from tests.robustness.conftest import (
     MANIFEST,
@@ -110,9 +110,10 @@ def test_500_mb_of_garbage_fails_fast_without_being_read_into_memory(tmp_path):
     try:
         with pytest.raises(SurveyReadError, match=r"export.csv: not a text file: binary data"):
             clean_survey(raw, root / cfg["paths"]["survey_codebook"],
-                         root / cfg["paths"]["provinces"], tmp_path / MANIFEST,
+                         root / cfg["paths"]["provinces"],
+                         registered(tmp_path / MANIFEST, [raw], tmp_path),
                          cfg["cleaning"]["rules"], out / "clean.parquet", out / "log.csv",
-                         out / "flow.json", root=tmp_path)
+                         out / "flow.json")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -19,8 +19,9 @@ writes files with the structure real material would have, every one labelled SIM
   is for; 8 transcripts double-coded;
 * the two bare codebooks (``.qdc``), every code with its definition and example.
 
-Byte reproducibility as for the interview stand-in: UUID5 GUIDs from the seed, fixed
-timestamps, sorted and uncompressed ZIP entries with a fixed date. Run
+Byte reproducibility as for the interview stand-in, through the same REFI-QDA writer
+(analysis/standin/refi.py): UUID5 GUIDs from the seed, fixed timestamps, sorted and
+uncompressed ZIP entries with a fixed date. Run
 ``python -m analysis.standin.civilized`` to regenerate and register the checksums.
 """
 
@@ -28,18 +29,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
-from analysis.standin.files import write_files, zip_bytes
-from analysis.standin.interviews import Transcript as Text
-from analysis.standin.interviews import _csv_text
+from analysis.standin import refi
+from analysis.standin.files import csv_text, write_files
+from analysis.standin.refi import Code, Text
 from paperkit.io import read_yaml
 
-NS = "urn:QDA-XML:project:1.0"
-NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 CODERS = ("Coder A", "Coder B")
 ZIP_DATE = (2022, 9, 1, 0, 0, 0)
 BASE_TIME = "2022-09-01T09:00:00Z"
@@ -156,8 +153,9 @@ PROMPTS = [
 ]
 
 
-def _guid(seed: int, *key: object) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scs-civilized/{seed}/" + "/".join(map(str, key))))
+def _origin(seed: int) -> refi.Origin:
+    return refi.Origin(prefix="scs-civilized", seed=seed, origin="analysis/standin/civilized.py",
+                       created=BASE_TIME, zip_date=ZIP_DATE, coders=CODERS)
 
 
 def _draw(rng: random.Random, propensity: tuple[float, ...]) -> set[str]:
@@ -307,22 +305,23 @@ def interview_transcripts(rng: random.Random, keys: tuple[str, ...]) -> list[Tex
 # --------------------------------------------------------------------------- REFI-QDA
 
 
-def _document_tree(codebook: dict) -> list[tuple[str, str, list]]:
+def _document_tree(codebook: dict) -> tuple[Code, ...]:
     docs = codebook["documents"]
-    leaves = [(d["label"], _description(d), []) for d in docs["dimensions"].values()]
-    return [(docs["root"], "Overlap of a manual item or website indicator with social credit.",
-             leaves)]
+    leaves = tuple(_leaf(d) for d in docs["dimensions"].values())
+    return (Code(docs["root"], leaves,
+                 "Overlap of a manual item or website indicator with social credit."),)
 
 
-def _interview_tree(codebook: dict) -> list[tuple[str, str, list]]:
+def _interview_tree(codebook: dict) -> tuple[Code, ...]:
     codes = codebook["interviews"]["codes"]
-    return [(theme, f"Theme: {theme}.",
-             [(c["label"], _description(c), []) for c in codes.values() if c["theme"] == theme])
-            for theme in codebook["interviews"]["themes"]]
+    return tuple(Code(theme, tuple(_leaf(c) for c in codes.values() if c["theme"] == theme),
+                      f"Theme: {theme}.")
+                 for theme in codebook["interviews"]["themes"])
 
 
-def _description(code: dict) -> str:
-    return f"Definition: {code['definition'].strip()} Example: {code['example'].strip()}"
+def _leaf(code: dict) -> Code:
+    return Code(code["label"], description=(
+        f"Definition: {code['definition'].strip()} Example: {code['example'].strip()}"))
 
 
 def _code_paths(codebook: dict) -> dict[str, tuple[str, ...]]:
@@ -332,90 +331,18 @@ def _code_paths(codebook: dict) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _codes_xml(parent: ET.Element, tree: list, seed: int, ns: str, path: tuple = ()) -> None:
-    for name, description, children in tree:
-        here = (*path, name)
-        el = ET.SubElement(parent, f"{{{ns}}}Code", guid=_guid(seed, "code", *here), name=name,
-                           isCodable=str(not children).lower())
-        ET.SubElement(el, f"{{{ns}}}Description").text = description
-        _codes_xml(el, children, seed, ns, here)
-
-
-def project_xml(name: str, texts: list[Text], tree: list, codebook: dict, seed: int,
-                cases: list[dict[str, str]] | None = None) -> bytes:
-    """Serialise a project.qde (REFI-QDA 1.0) of ``texts`` with the code ``tree``."""
-    ET.register_namespace("", NS)
-    q = f"{{{NS}}}"
-    root = ET.Element(f"{q}Project", name=name, origin="analysis/standin/civilized.py",
-                      creationDateTime=BASE_TIME)
-    users = ET.SubElement(root, f"{q}Users")
-    for coder in CODERS:
-        ET.SubElement(users, f"{q}User", guid=_guid(seed, "user", coder), name=coder)
-    _codes_xml(ET.SubElement(ET.SubElement(root, f"{q}CodeBook"), f"{q}Codes"), tree, seed, NS)
-    if cases is not None:
-        _cases_xml(root, texts, cases, codebook, seed)
-    sources = ET.SubElement(root, f"{q}Sources")
-    guids = {k: _guid(seed, "code", *p) for k, p in _code_paths(codebook).items()}
-    for t in texts:
-        _source_xml(sources, t, guids, seed)
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def _cases_xml(root: ET.Element, texts: list[Text], cases: list[dict[str, str]],
-               codebook: dict, seed: int) -> None:
-    q = f"{{{NS}}}"
-    names = list(codebook["interviews"]["case_variables"].values())
-    variables = ET.SubElement(root, f"{q}Variables")
-    for var in names:
-        ET.SubElement(variables, f"{q}Variable", guid=_guid(seed, "var", var), name=var,
-                      typeOfVariable="Text")
-    el = ET.SubElement(root, f"{q}Cases")
-    for t, values in zip(texts, cases, strict=True):
-        case = ET.SubElement(el, f"{q}Case", guid=_guid(seed, "case", t.case), name=t.case)
-        for var in names:
-            vv = ET.SubElement(case, f"{q}VariableValue")
-            ET.SubElement(vv, f"{q}VariableRef", targetGUID=_guid(seed, "var", var))
-            ET.SubElement(vv, f"{q}TextValue").text = values[var]
-        ET.SubElement(case, f"{q}SourceRef", targetGUID=_guid(seed, "source", t.case))
-
-
-def _source_xml(sources: ET.Element, t: Text, guids: dict[str, str], seed: int) -> None:
-    q = f"{{{NS}}}"
-    src_guid = _guid(seed, "source", t.case)
-    src = ET.SubElement(sources, f"{q}TextSource", guid=src_guid, name=t.case,
-                        plainTextPath=f"internal://{src_guid}.txt",
-                        creatingUser=_guid(seed, "user", CODERS[0]), creationDateTime=BASE_TIME)
-    for i, (key, start, end, coder) in enumerate(t.codings):
-        user = _guid(seed, "user", coder)
-        sel = ET.SubElement(src, f"{q}PlainTextSelection", guid=_guid(seed, "sel", t.case, i),
-                            startPosition=str(start), endPosition=str(end), creatingUser=user,
-                            creationDateTime=BASE_TIME)
-        coding = ET.SubElement(sel, f"{q}Coding", guid=_guid(seed, "coding", t.case, i),
-                               creatingUser=user, creationDateTime=BASE_TIME)
-        ET.SubElement(coding, f"{q}CodeRef", targetGUID=guids[key])
-
-
-def codebook_xml(tree: list, seed: int) -> bytes:
-    """A bare REFI-QDA codebook (.qdc) with a Description (definition, example) per code."""
-    ET.register_namespace("", NS_CODEBOOK)
-    root = ET.Element(f"{{{NS_CODEBOOK}}}CodeBook", origin="analysis/standin/civilized.py")
-    _codes_xml(ET.SubElement(root, f"{{{NS_CODEBOOK}}}Codes"), tree, seed, NS_CODEBOOK)
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def qdpx_bytes(qde: bytes, texts: list[Text], seed: int) -> bytes:
-    """The .qdpx ZIP: sorted entries, fixed dates and permissions, stored uncompressed."""
-    entries = {"project.qde": qde}
-    for t in texts:
-        entries[f"sources/{_guid(seed, 'source', t.case)}.txt"] = t.text.encode("utf-8")
-    return zip_bytes(entries, ZIP_DATE)
+def _project(seed: int, name: str, texts: list[Text], codes: tuple[Code, ...],
+             codebook: dict, cases: list[dict[str, str]] | None = None) -> bytes:
+    """The .qdpx of ``texts`` coded with the tree ``codes``; case variables when ``cases``."""
+    variables = list(codebook["interviews"]["case_variables"].values())
+    qde = refi.project_xml(_origin(seed), name, codes, _code_paths(codebook), texts,
+                           variables, cases)
+    return refi.qdpx_bytes(_origin(seed), qde, texts)
 
 
 def _csv(rows: list[dict[str, object]]) -> bytes:
     header = list(rows[0])
-    return _csv_text(header, [[r[c] for c in header] for r in rows]).encode("utf-8")
+    return csv_text(header, [[r[c] for c in header] for r in rows]).encode("utf-8")
 
 
 def build_files(seed: int, codebook: dict, regions: dict[str, str]) -> dict[str, bytes]:
@@ -435,14 +362,14 @@ def build_files(seed: int, codebook: dict, regions: dict[str, str]) -> dict[str,
         FILES["manual"]: _csv(manual),
         FILES["websites"]: _csv([{k: v for k, v in r.items() if k != "region"}
                                  for r in websites]),
-        FILES["documents"]: qdpx_bytes(project_xml(
-            "Civilized cities and social credit: documents (SIMULATED stand-in)", docs,
-            doc_tree, codebook, seed), docs, seed),
-        FILES["documents_codebook"]: codebook_xml(doc_tree, seed),
-        FILES["interviews"]: qdpx_bytes(project_xml(
-            "Civilized cities and social credit: interviews (SIMULATED stand-in)",
-            transcripts, int_tree, codebook, seed, cases), transcripts, seed),
-        FILES["interviews_codebook"]: codebook_xml(int_tree, seed),
+        FILES["documents"]: _project(
+            seed, "Civilized cities and social credit: documents (SIMULATED stand-in)", docs,
+            doc_tree, codebook),
+        FILES["documents_codebook"]: refi.codebook_xml(_origin(seed), doc_tree),
+        FILES["interviews"]: _project(
+            seed, "Civilized cities and social credit: interviews (SIMULATED stand-in)",
+            transcripts, int_tree, codebook, cases),
+        FILES["interviews_codebook"]: refi.codebook_xml(_origin(seed), int_tree),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import zipfile
@@ -38,4 +39,13 @@ def zip_bytes(entries: Mapping[str, bytes], date_time: tuple[int, ...]) -> bytes
             info.create_system = 3
             info.external_attr = 0o100644 << 16
             zf.writestr(info, entries[name])
+    return buf.getvalue()
+
+
+def csv_text(header: list[str], rows: list[list[object]]) -> str:
+    """CSV with ``\\n`` line ends whatever the platform, as the committed exports have."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
     return buf.getvalue()

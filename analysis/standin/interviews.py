@@ -12,29 +12,25 @@ reproduces Table 1 and Table A1 exactly; Coder B disagrees on a few case x code 
 Also written, as tidy exports of the same project: a segments CSV, a case x code CSV,
 a participants CSV and the bare codebook (.qdc).
 
-Byte reproducibility: GUIDs are UUID5 of the seed and a stable key, timestamps are fixed,
-ZIP entries are sorted, stored uncompressed (deflate output can differ between zlib
-builds) and carry a fixed date. Run ``python -m analysis.standin.interviews`` to
+Byte reproducibility (analysis/standin/refi.py, the REFI-QDA writer shared with the
+civilized-city stand-in): GUIDs are UUID5 of the seed and a stable key, timestamps are
+fixed, ZIP entries are sorted, stored uncompressed (deflate output can differ between
+zlib builds) and carry a fixed date. Run ``python -m analysis.standin.interviews`` to
 regenerate and append the checksums to data/raw/MANIFEST.sha256.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import random
-import uuid
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT
-from analysis.standin.files import write_files, zip_bytes
+from analysis.standin import refi
+from analysis.standin.files import csv_text, write_files
+from analysis.standin.refi import Text
 from paperkit.io import read_yaml
 
-NS = "urn:QDA-XML:project:1.0"
-NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
 N_CASES = 44
 N_PARTICIPANTS = 5
 N_MODEL_CITY = 36
@@ -155,23 +151,10 @@ PROMPTS = [
 ]
 
 
-@dataclass
-class Transcript:
-    """One simulated transcript with Coder A's and Coder B's codings."""
-
-    case: str
-    text: str = ""
-    # (code key, start, end, coder)
-    codings: list[tuple[str, int, int, str]] = field(default_factory=list)
-
-    def add(self, line: str) -> tuple[int, int]:
-        start = len(self.text)
-        self.text += line
-        return start, len(self.text)
-
-
-def _guid(seed: int, *key: object) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scs-interviews/{seed}/" + "/".join(map(str, key))))
+def _origin(seed: int) -> refi.Origin:
+    return refi.Origin(prefix="scs-interviews", seed=seed,
+                       origin="analysis/standin/interviews.py", created=BASE_TIME,
+                       zip_date=ZIP_DATE, coders=CODERS)
 
 
 def _assign_demographics(rng: random.Random) -> list[dict[str, str]]:
@@ -205,8 +188,8 @@ def _assign_codes(rng: random.Random) -> tuple[list[set[str]], list[bool], list[
 
 def _write_transcript(
     rng: random.Random, case: str, barriers: set[str], participant: bool, model_city: bool
-) -> Transcript:
-    tr = Transcript(case)
+) -> Text:
+    tr = Text(case, name=f"{case} transcript")
     tr.add(f"[SIMULATED INTERVIEW {case}: written for software testing; not a real person.]\n\n")
     status = "participant" if participant else "non_participant"
     keys = sorted(barriers)
@@ -233,7 +216,7 @@ def _write_transcript(
     return tr
 
 
-def _second_coder(rng: random.Random, tr: Transcript) -> None:
+def _second_coder(rng: random.Random, tr: Text) -> None:
     """Coder B recodes the transcript: wider spans, a few omitted or added barrier codes."""
     first = [c for c in tr.codings if c[3] == CODERS[0]]
     coded = {c[0] for c in first}
@@ -248,7 +231,7 @@ def _second_coder(rng: random.Random, tr: Transcript) -> None:
             tr.codings.append((key, start, end, CODERS[1]))
 
 
-def simulate(seed: int) -> tuple[list[Transcript], list[dict[str, str]]]:
+def simulate(seed: int) -> tuple[list[Text], list[dict[str, str]]]:
     """Draw the 44 transcripts and their demographics from ``seed``."""
     rng = random.Random(seed)
     demographics = _assign_demographics(rng)
@@ -269,148 +252,29 @@ def _code_paths(mapping: dict) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _code_tree(mapping: dict) -> list[tuple[str, list]]:
-    """(name, children) tree of every mapped code path, in the mapping's order."""
-    root: dict[str, dict] = {}
-    for path in _code_paths(mapping).values():
-        node = root
-        for name in path:
-            node = node.setdefault(name, {})
-
-    def as_list(node: dict) -> list[tuple[str, list]]:
-        return [(name, as_list(child)) for name, child in node.items()]
-
-    return as_list(root)
-
-
 def _labels(mapping: dict) -> dict[str, str]:
     """Study key -> the project's code name (the last name of its path)."""
     return {k: path[-1] for k, path in _code_paths(mapping).items()}
 
 
-def _codes_xml(parent: ET.Element, tree: list, seed: int, ns: str, path: tuple = ()) -> None:
-    for name, children in tree:
-        here = (*path, name)
-        el = ET.SubElement(
-            parent,
-            f"{{{ns}}}Code",
-            guid=_guid(seed, "code", *here),
-            name=name,
-            isCodable=str(not children).lower(),
-        )
-        _codes_xml(el, children, seed, ns, here)
-
-
-def _code_guids(mapping: dict, seed: int) -> dict[str, str]:
-    return {k: _guid(seed, "code", *path) for k, path in _code_paths(mapping).items()}
-
-
-def project_xml(
-    transcripts: list[Transcript], demographics: list[dict], mapping: dict, seed: int
+def qdpx_bytes(
+    transcripts: list[Text], demographics: list[dict], mapping: dict, seed: int
 ) -> bytes:
-    """Serialise the project.qde document (REFI-QDA 1.0)."""
-    ET.register_namespace("", NS)
-    q = f"{{{NS}}}"
-    root = ET.Element(
-        f"{q}Project",
-        name="SCS interviews (SIMULATED stand-in)",
-        origin="analysis/standin/interviews.py",
-        creationDateTime=BASE_TIME,
-    )
-    users = ET.SubElement(root, f"{q}Users")
-    for coder in CODERS:
-        ET.SubElement(users, f"{q}User", guid=_guid(seed, "user", coder), name=coder)
-    _codes_xml(
-        ET.SubElement(ET.SubElement(root, f"{q}CodeBook"), f"{q}Codes"),
-        _code_tree(mapping),
-        seed,
-        NS,
-    )
-    variables = ET.SubElement(root, f"{q}Variables")
-    for var in DEMOGRAPHIC_COUNTS:
-        ET.SubElement(
-            variables, f"{q}Variable", guid=_guid(seed, "var", var), name=var, typeOfVariable="Text"
-        )
-    cases = ET.SubElement(root, f"{q}Cases")
-    for tr, demo in zip(transcripts, demographics, strict=True):
-        case = ET.SubElement(cases, f"{q}Case", guid=_guid(seed, "case", tr.case), name=tr.case)
-        for var, value in demo.items():
-            vv = ET.SubElement(case, f"{q}VariableValue")
-            ET.SubElement(vv, f"{q}VariableRef", targetGUID=_guid(seed, "var", var))
-            ET.SubElement(vv, f"{q}TextValue").text = value
-        ET.SubElement(case, f"{q}SourceRef", targetGUID=_guid(seed, "source", tr.case))
-    sources = ET.SubElement(root, f"{q}Sources")
-    guids = _code_guids(mapping, seed)
-    for tr in transcripts:
-        _source_xml(sources, tr, guids, seed)
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def _source_xml(sources: ET.Element, tr: Transcript, guids: dict[str, str], seed: int) -> None:
-    q = f"{{{NS}}}"
-    src_guid = _guid(seed, "source", tr.case)
-    src = ET.SubElement(
-        sources,
-        f"{q}TextSource",
-        guid=src_guid,
-        name=f"{tr.case} transcript",
-        plainTextPath=f"internal://{src_guid}.txt",
-        creatingUser=_guid(seed, "user", CODERS[0]),
-        creationDateTime=BASE_TIME,
-    )
-    for i, (key, start, end, coder) in enumerate(tr.codings):
-        user = _guid(seed, "user", coder)
-        sel = ET.SubElement(
-            src,
-            f"{q}PlainTextSelection",
-            guid=_guid(seed, "sel", tr.case, i),
-            startPosition=str(start),
-            endPosition=str(end),
-            creatingUser=user,
-            creationDateTime=BASE_TIME,
-        )
-        coding = ET.SubElement(
-            sel,
-            f"{q}Coding",
-            guid=_guid(seed, "coding", tr.case, i),
-            creatingUser=user,
-            creationDateTime=BASE_TIME,
-        )
-        ET.SubElement(coding, f"{q}CodeRef", targetGUID=guids[key])
+    """The .qdpx: the mapped code tree, the cases with their demographics, the transcripts."""
+    paths = _code_paths(mapping)
+    qde = refi.project_xml(
+        _origin(seed), "SCS interviews (SIMULATED stand-in)", refi.code_tree(paths.values()),
+        paths, transcripts, list(DEMOGRAPHIC_COUNTS), demographics)
+    return refi.qdpx_bytes(_origin(seed), qde, transcripts)
 
 
 def codebook_xml(mapping: dict, seed: int) -> bytes:
     """The bare codebook as a REFI-QDA .qdc document."""
-    ET.register_namespace("", NS_CODEBOOK)
-    root = ET.Element(f"{{{NS_CODEBOOK}}}CodeBook", origin="analysis/standin/interviews.py")
-    _codes_xml(
-        ET.SubElement(root, f"{{{NS_CODEBOOK}}}Codes"), _code_tree(mapping), seed, NS_CODEBOOK
-    )
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-def qdpx_bytes(
-    transcripts: list[Transcript], demographics: list[dict], mapping: dict, seed: int
-) -> bytes:
-    """The .qdpx ZIP: sorted entries, fixed dates and permissions, stored uncompressed."""
-    entries = {"project.qde": project_xml(transcripts, demographics, mapping, seed)}
-    for tr in transcripts:
-        entries[f"sources/{_guid(seed, 'source', tr.case)}.txt"] = tr.text.encode("utf-8")
-    return zip_bytes(entries, ZIP_DATE)
-
-
-def _csv_text(header: list[str], rows: list[list[object]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
+    return refi.codebook_xml(_origin(seed), refi.code_tree(_code_paths(mapping).values()))
 
 
 def tidy_exports(
-    transcripts: list[Transcript], demographics: list[dict], mapping: dict
+    transcripts: list[Text], demographics: list[dict], mapping: dict
 ) -> dict[str, str]:
     """Segments, case x code (Coder A) and participants CSVs, as tools export them."""
     labels = _labels(mapping)
@@ -426,11 +290,11 @@ def tidy_exports(
         matrix.append([tr.case] + [int(c in present) for c in code_cols])
     people = [[tr.case, *d.values()] for tr, d in zip(transcripts, demographics, strict=True)]
     return {
-        f"{PREFIX}_segments.csv": _csv_text(
+        f"{PREFIX}_segments.csv": csv_text(
             list(("case", "coder", "code", "start", "end", "text")), segments
         ),
-        f"{PREFIX}_case_codes.csv": _csv_text(["case", *code_cols], matrix),
-        f"{PREFIX}_participants.csv": _csv_text(["case", *DEMOGRAPHIC_COUNTS], people),
+        f"{PREFIX}_case_codes.csv": csv_text(["case", *code_cols], matrix),
+        f"{PREFIX}_participants.csv": csv_text(["case", *DEMOGRAPHIC_COUNTS], people),
     }
 
 

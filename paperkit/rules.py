@@ -146,8 +146,6 @@ def _record_reads(rule: str, wildcards: dict[str, str]) -> None:
     folder = os.environ.get(AUDIT_ENV)
     if not folder or _READS:
         return
-    cwd = os.getcwd()
-
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
             return
@@ -155,11 +153,11 @@ def _record_reads(rule: str, wildcards: dict[str, str]) -> None:
         writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
             isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
         if not writes:
-            _READS.add(os.path.normpath(os.path.join(cwd, os.fsdecode(args[0]))))
+            _READS.add(os.path.normpath(os.path.join(os.getcwd(), os.fsdecode(args[0]))))
 
     def write() -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        record = {"rule": rule, "wildcards": wildcards, "cwd": cwd, "reads": sorted(_READS)}
+        record = {"rule": rule, "wildcards": wildcards, "reads": sorted(_READS)}
         (Path(folder) / f"{rule}.{os.getpid()}.json").write_text(json.dumps(record))
 
     _READS.add(os.devnull)  # marks the hook as installed (a script may call run() twice)

@@ -9,7 +9,7 @@ from pathlib import Path
 from paperkit.preview import HOST, Preview, serve
 
 FIXTURE = Path(__file__).parent / "fixtures" / "render"
-GENERATED = ["_variables.yml", "_tables", "notebooks"]
+GENERATED = ["_variables.yml", "notebooks"]
 
 
 def preview_of(tmp_path: Path) -> Preview:

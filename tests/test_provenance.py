@@ -89,7 +89,7 @@ def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file
         assert (built / item["output"]).is_file(), item
         assert any(item["output"].startswith(o) for o in record["rules"][item["rule"]]["outputs"])
         assert all((built / p).is_file() for p in item["programs"]), item
-    table = (built / "build/paper/_tables/provenance/provenance.md").read_text()
+    table = (built / "results/tables/provenance/provenance.md").read_text()
     assert "figures/\u200bdescribe/\u200bscs\\_use.png | figures_describe |" in table
 
 

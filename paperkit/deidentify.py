@@ -124,7 +124,7 @@ def band_age(value: str, bands: tuple[str, ...]) -> str | None:
 def pseudonyms(case_names: set[str], source_names: set[str], keep: tuple[str, ...]
                ) -> dict[str, str]:
     """Original name -> pseudonym, numbered in sorted order (a name both a case and a
-    source, as R-01 often is, gets its case pseudonym); kept names map to themselves."""
+    source, as it often is, gets its case pseudonym); kept names map to themselves."""
     patterns = [re.compile(p) for p in keep]
 
     def kept(name: str) -> bool:
@@ -282,7 +282,8 @@ class _Project:
                 el.remove(child)
                 self.counts[f"<{ctag}> withheld"] += 1
             elif ctag == "Description":
-                self.texts.append("".join(child.itertext()))
+                if tag != "Code":  # a code's definition is the codebook's, not a quote
+                    self.texts.append("".join(child.itertext()))
                 for sub in list(child):
                     child.remove(sub)
                 child.text = WITHHELD_FIELD

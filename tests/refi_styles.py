@@ -460,7 +460,7 @@ def add_closing_and_memo(interviews: list[Interview]) -> list[Interview]:
     out = []
     for iv in interviews:
         text = iv.text.rstrip("\n")
-        last = text.rfind("No, I think that covers it.")
+        last = text.rfind("Respondent: ") + len("Respondent: ")
         codings = [*iv.codings, ("closing", last, len(text), "Coder A")]
         out.append(Interview(iv.name, text, iv.variables, codings))
     return out

@@ -35,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from paperkit.leakgate import Secrets, docx_text, name_pattern
+from paperkit.leakgate import Secrets, docx_text, name_pattern, runs
 
 WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
 WITHHELD_FIELD = "[withheld]"
@@ -152,6 +152,7 @@ class _Project:
         self.path, self.options = path, options
         self.log: list[str] = []
         self.texts: list[str] = []  # everything withheld, for the leak gate
+        self.layer_texts: list[str] = []  # the source texts among them
         self.counts: Counter[str] = Counter()
         self.members_out: dict[str, bytes] = {}
 
@@ -191,9 +192,22 @@ class _Project:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(info, self.members_out[name])
         self.log += [f"{what}: {n}" for what, n in sorted(self.counts.items()) if n]
-        kept = {n for n in self.all_names if n not in names}
-        secrets = Secrets.build(self.texts, [n for n in names if n not in kept])
+        secrets = Secrets(self.shingles(), tuple(sorted(names)))
         return Result(data.getvalue(), names, secrets, self.log)
+
+    def shingles(self) -> frozenset[tuple[str, ...]]:
+        """Every run of every withheld text, except runs found in more than half of the
+        source texts (at least three): those are the interviewer's questions of the
+        interview guide, not any one participant's words."""
+        per_layer = [set(runs(t)) for t in self.layer_texts]
+        seen = Counter(r for layer in per_layer for r in layer)
+        n = len(per_layer)
+        guide = {r for r, k in seen.items() if n >= 3 and k > n / 2}
+        if guide:
+            self.log.append(f"runs of six words shared by more than half of the {n} texts "
+                            f"(the interview guide), not treated as quotes: {len(guide)}")
+        other = {r for t in self.texts for r in runs(t)}
+        return frozenset(set(seen) - guide | other)
 
     def parse(self, member: str) -> ET.Element:
         try:
@@ -212,7 +226,6 @@ class _Project:
         cases = {el.get("name", "") for el in root.iter() if _local(el.tag) == "Case"}
         sources = {el.get("name", "") for el in root.iter()
                    if _local(el.tag) in NAMED - {"Case"}}
-        self.all_names = {n for n in cases | sources if n.strip()}
         names = pseudonyms(cases, sources, self.options.keep_names)
         inside = name_pattern(names)
         for el in root.iter():
@@ -340,7 +353,7 @@ class _Project:
         length = reach
         if inline is not None:
             original = inline.text or ""
-            self.texts.append(original)
+            self.layer_texts.append(original)
             inline.text = withheld_notice(max(counted_length(original), reach))
         ref = el.get("plainTextPath")
         if ref:
@@ -354,11 +367,12 @@ class _Project:
             text = decode_text(raw)
             if text is None:  # an unknown encoding: an upper bound of any count
                 length = max(reach, 2 * len(raw))
-                self.texts.append(raw.decode("utf-8", errors="replace"))
+                self.layer_texts.append("\n".join(raw.decode(e, errors="replace")
+                                                   for e in ("cp1252", "gb18030")))
                 self.log.append(f"{member}: neither UTF-8 nor UTF-16; withheld by byte length")
             else:
                 length = max(reach, counted_length(text))
-                self.texts.append(text)
+                self.layer_texts.append(text)
             new = f"{self.folder}/{guid}.txt"
             self.members_out[new] = withheld_notice(length).encode("utf-8")
             el.set("plainTextPath", f"internal://{guid}.txt")

@@ -75,6 +75,8 @@ class ArchiveSpec:
     ``secrets`` is what the leak gate must never find (the withheld texts' runs and the
     replaced names); ``generators`` maps each file that writes simulated stand-in texts
     (and so holds them by construction) to why: those files are scanned for names only.
+    ``published_quotes`` are the quotes the authors cleared for publication (the paper
+    prints them): only their own words are exempt from the gate, nothing around them.
     """
 
     name: str
@@ -85,6 +87,7 @@ class ArchiveSpec:
     readme_fields: dict[str, str] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=lambda: Secrets.build([], []))
     generators: dict[str, str] = field(default_factory=dict)
+    published_quotes: tuple[str, ...] = ()
 
 
 class ArchiveError(RuntimeError):
@@ -320,9 +323,10 @@ def leak_gate(files: dict[str, bytes], spec: ArchiveSpec) -> None:
     The study's generators of simulated texts are scanned for names only (they hold the
     stand-in texts by construction); everything else for both.
     """
+    secrets = spec.secrets.without(spec.published_quotes)
     scanned = {p: d for p, d in files.items() if p not in spec.generators}
-    hits = scan(scanned, spec.secrets)
-    names_only = Secrets(frozenset(), spec.secrets.names)
+    hits = scan(scanned, secrets)
+    names_only = Secrets(frozenset(), secrets.names)
     hits += scan({p: d for p, d in files.items() if p in spec.generators}, names_only)
     if hits:
         shown = "\n  ".join(hits[:30])

@@ -65,6 +65,11 @@ class Secrets:
         return Secrets(self.shingles | other.shingles,
                        tuple(sorted(set(self.names) | set(other.names))))
 
+    def without(self, published: Iterable[str]) -> Secrets:
+        """The secrets less the runs of quotes the authors cleared for publication."""
+        cleared = {r for text in published for r in runs(text)}
+        return Secrets(self.shingles - cleared, self.names)
+
     def name_pattern(self) -> re.Pattern[str] | None:
         return name_pattern(self.names)
 

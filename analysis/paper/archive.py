@@ -127,6 +127,14 @@ def deidentified_raw(root: Path, config: dict[str, Any]) -> tuple[dict[str, byte
     return out, secrets
 
 
+def published_quotes(config: dict[str, Any], root: Path) -> tuple[str, ...]:
+    """The quotes the paper prints: the example of each code of the civilized-city
+    codebook (appendix table), cleared for publication with the codebook."""
+    codebook = load_civilized_codebook(root / config["civilized"]["codebook"])
+    return tuple(str(c["example"]) for c in (*codebook.codes.values(),
+                                             *codebook.dimensions.values()))
+
+
 def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
     """Everything the archiver needs to know about this study."""
     codebook = root / config["paths"]["survey_codebook"]
@@ -142,6 +150,7 @@ def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
                        "ref_time": REF_TIME.strftime("%Y-%m-%d %H:%M")},
         secrets=secrets,
         generators=GENERATORS,
+        published_quotes=published_quotes(config, root),
     )
 
 

@@ -77,6 +77,7 @@ class ArchiveSpec:
     (and so holds them by construction) to why: those files are scanned for names only.
     ``published_quotes`` are the quotes the authors cleared for publication (the paper
     prints them): only their own words are exempt from the gate, nothing around them.
+    ``file_notes`` says, per data file, what was withheld or replaced (README table).
     """
 
     name: str
@@ -88,6 +89,7 @@ class ArchiveSpec:
     secrets: Secrets = field(default_factory=lambda: Secrets.build([], []))
     generators: dict[str, str] = field(default_factory=dict)
     published_quotes: tuple[str, ...] = ()
+    file_notes: dict[str, str] = field(default_factory=dict)
 
 
 class ArchiveError(RuntimeError):
@@ -264,7 +266,9 @@ def built_files(root: Path, formats: list[str]) -> Iterator[tuple[str, str]]:
         base = root / src
         if not base.is_dir():
             raise ArchiveError(f"{base}: missing; run `make paper` first")
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        # Snakemake's bookkeeping (.snakemake_timestamp of directory outputs) is no output.
+        for path in sorted(p for p in base.rglob("*")
+                           if p.is_file() and p.name != ".snakemake_timestamp"):
             rel = path.relative_to(base).as_posix()
             yield f"{src}/{rel}", f"{dst}/{rel}"
 
@@ -290,7 +294,8 @@ def package_contents(root: Path, spec: ArchiveSpec, commit: str) -> dict[str, by
         files[dst] = (root / src).read_bytes()
     meta = citation(root)
     fields = {**spec.readme_fields, "commit": commit}
-    files["README.md"] = readme(root, fields, spec.data_dirs, files, meta).encode("utf-8")
+    files["README.md"] = readme(root, fields, spec.data_dirs, files, meta, spec.file_notes
+                                ).encode("utf-8")
     files["ro-crate-metadata.json"] = ro_crate(spec.data_dirs, files, meta)
     files[MANIFEST] = manifest_text(files).encode("utf-8")
     return dict(sorted(files.items()))

@@ -85,15 +85,31 @@ def resident_options(config: dict[str, Any], root: Path) -> Options:
     return Options(frozenset(codebook.case_variables.values()))
 
 
-def deidentified_raw(root: Path, config: dict[str, Any]) -> tuple[dict[str, bytes], Secrets]:
+QDPX_NOTE = ("REFI-QDA project: every transcript replaced by a same-length notice (codings "
+             "kept), memos, descriptions, selection names, links and sets withheld, case and "
+             "document names pseudonymised, only the variables the analysis reads kept")
+NOTES = {
+    "segments": "case names pseudonymised; the text column emptied",
+    "participants": "case names pseudonymised; demographic bands only",
+    "tidy": "case names pseudonymised",
+    "public": "public documents: unchanged",
+    "renamed": "case and document names pseudonymised",
+}
+
+
+def deidentified_raw(root: Path, config: dict[str, Any]
+                     ) -> tuple[dict[str, bytes], Secrets, dict[str, str]]:
     """Every file of data/raw as the package ships it (path relative to root -> bytes),
-    and what the leak gate must never find in the package."""
+    what the leak gate must never find in the package, and what was done to each file."""
     paths = config["paths"]
     raw_dir = root / "data" / "raw"
     survey, qdpx = root / paths["raw_survey"], root / paths["interviews"]
     codebook = root / paths["survey_codebook"]
     out = {_rel(survey, root): deidentify_csv(survey, identifying_columns(codebook),
                                               str(codebook))}
+    notes = {_rel(survey, root): "identifying columns re-clocked (see above); all others "
+                                 "byte-identical"}
+    notes[_rel(qdpx, root)] = notes[_rel(root / paths["civilized_interviews"], root)] = QDPX_NOTE
     design_i = deidentify_project(qdpx, options := interview_options(config, root))
     out[_rel(qdpx, root)] = design_i.data
     # Design C: resident transcripts withheld like the interviews; the documents (a
@@ -110,21 +126,25 @@ def deidentified_raw(root: Path, config: dict[str, Any]) -> tuple[dict[str, byte
         if not path.is_file() or rel in out or path.name == "MANIFEST.sha256":
             continue
         if rel in public:
-            out[rel] = path.read_bytes()
+            out[rel], notes[rel] = path.read_bytes(), NOTES["public"]
         elif path.name.endswith("_participants.csv") and path.parent == qdpx.parent:
             out[rel], withheld = deidentify_participants(path, "case", names, options)
             secrets = secrets | Secrets.build(withheld, [])
+            notes[rel] = NOTES["participants"]
         elif path.suffix == ".csv" and path.parent == qdpx.parent:
             out[rel] = deidentify_tidy(path, names)
+            notes[rel] = NOTES["segments" if path.stem.endswith("segments") else "tidy"]
         elif path.suffix in (".md", ".qdc", ".yaml", ".txt"):
-            out[rel] = rename(path.read_text(encoding="utf-8"), names).encode("utf-8")
+            text = path.read_text(encoding="utf-8")
+            out[rel] = rename(text, names).encode("utf-8")
+            notes[rel] = NOTES["renamed"] if out[rel] != text.encode("utf-8") else "unchanged"
         else:
             raise ArchiveError(f"{path}: no de-identification rule for this raw file; "
                                "add one in analysis/paper/archive.py before shipping it")
     manifest = "".join(f"{hashlib.sha256(out[p]).hexdigest()}  {p}\n"
                        for p in sorted(out) if not p.endswith("/README.md"))
     out[_rel(raw_dir / "MANIFEST.sha256", root)] = manifest.encode("utf-8")
-    return out, secrets
+    return out, secrets, notes
 
 
 def published_quotes(config: dict[str, Any], root: Path) -> tuple[str, ...]:
@@ -139,7 +159,7 @@ def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
     """Everything the archiver needs to know about this study."""
     codebook = root / config["paths"]["survey_codebook"]
     identifying = ", ".join(f"`{c}`" for c in identifying_columns(codebook))
-    raw, secrets = deidentified_raw(root, config)
+    raw, secrets, notes = deidentified_raw(root, config)
     return ArchiveSpec(
         name=NAME,
         formats=list(config["manuscript"]["formats"]),
@@ -151,6 +171,7 @@ def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
         secrets=secrets,
         generators=GENERATORS,
         published_quotes=published_quotes(config, root),
+        file_notes=notes,
     )
 
 

@@ -284,6 +284,54 @@ def test_ro_crate_describes_the_workflow_run(members) -> None:
 @pytest.mark.slow
 @pytest.mark.build
 @pytest.mark.xdist_group("build")
+def test_ro_crate_has_a_publisher_a_format_on_every_file_and_no_bookkeeping(members) -> None:
+    """What an RO-Crate validator checks beyond structure (roc-validator needs the network
+    for its profiles, so the properties are checked here): a publisher that resolves to a
+    named entity, an encodingFormat on every File, every referenced entity in the graph,
+    and no Snakemake bookkeeping anywhere in the package."""
+    crate = json.loads(members["ro-crate-metadata.json"])
+    graph = {e["@id"]: e for e in crate["@graph"]}
+    publisher = graph[graph["./"]["publisher"]["@id"]]
+    assert publisher["@type"] in ("Organization", "Person") and publisher["name"]
+    files = [e for e in graph.values() if "File" in (e["@type"] if isinstance(e["@type"], list)
+                                                     else [e["@type"]])]
+    assert len(files) > 50
+    assert [f["@id"] for f in files if not f.get("encodingFormat")] == []
+
+    def refs(value):
+        if isinstance(value, dict):
+            if set(value) == {"@id"}:
+                yield value["@id"]
+            for v in value.values():
+                yield from refs(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from refs(v)
+    dangling = {r for e in crate["@graph"] for r in refs(e)
+                if r not in graph and not r.startswith("http")}
+    assert dangling == set()
+    assert [m for m in members if m.endswith(".snakemake_timestamp")] == []
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_readme_names_three_strands_one_availability_box_and_the_offline_font(members) -> None:
+    readme = members["README.md"].decode()
+    for study in ("Kostka 2019", "Li & Kostka 2022", "Trauth-Goik 2023"):
+        assert study in readme, study
+    availability = readme.split("### Summary of availability", 1)[1].split("###", 1)[0]
+    assert availability.count("- [x]") == 1 and "- [x] Some data **cannot" in availability
+    for folder in ("data/raw/survey/", "data/raw/interviews/", "data/raw/civilized/",
+                   "data/codebook/"):
+        assert f"**`{folder}`" in readme or f"`{folder}`," in readme, folder
+    assert "fonts-wqy-microhei" in readme and "before going offline" in readme
+    assert "two studies" not in members["CITATION.cff"].decode()
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
 def test_package_build_is_deterministic(built, package, tmp_path) -> None:
     again = build(built, load_config(built / "config/config.yaml"), tmp_path)
     assert again.read_bytes() == package.read_bytes()

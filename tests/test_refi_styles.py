@@ -28,7 +28,7 @@ from analysis.interviews.themes import (
     load_study_mapping,
 )
 from analysis.project import PROJECT_ROOT, load_config
-from paperkit.archive import deidentify_qdpx
+from paperkit.deidentify import deidentify_project
 from tests.refi_styles import STYLES, mapping_for, stand_in_interviews, write_style
 
 SETTINGS = load_config()["themes"]
@@ -414,9 +414,10 @@ def test_each_tool_style_de_identifies_to_a_project_with_the_same_codings(
     whatever the tool named its project file or folders and however it counted positions
     (astral characters in the transcripts make UTF-16 and code-point counts differ)."""
     project, mapping, settings = _read(exports, codebook, name)
-    data, names = deidentify_qdpx(exports[name][0])
+    result = deidentify_project(exports[name][0])
+    names = result.names
     copy = tmp_path / f"{name}.qdpx"
-    copy.write_bytes(data)
+    copy.write_bytes(result.data)
     withheld = read_qdpx(copy, mapping.positions, mapping.min_word_boundary_share)
     assert len(withheld.segments) == len(project.segments)
     assert Counter(s.code for s in withheld.segments) == Counter(s.code for s in project.segments)

@@ -71,12 +71,22 @@ class Options:
 
 @dataclass
 class Result:
-    """The de-identified project and what was done to it."""
+    """The de-identified project and what was done to it.
+
+    ``secrets`` holds every run of every withheld text; ``guide`` the runs found in more
+    than half of the source texts (at least three), the interviewer's questions of the
+    interview guide, which a paper may print (:meth:`beyond_guide`).
+    """
 
     data: bytes
     names: dict[str, str]
     secrets: Secrets
+    guide: frozenset[tuple[str, ...]] = frozenset()
     log: list[str] = field(default_factory=list)
+
+    def beyond_guide(self) -> Secrets:
+        """The secrets less the interview guide's runs: what a paper must never print."""
+        return Secrets(self.secrets.shingles - self.guide, self.secrets.names)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -155,6 +165,7 @@ class _Project:
         self.layer_texts: list[str] = []  # the source texts among them
         self.counts: Counter[str] = Counter()
         self.members_out: dict[str, bytes] = {}
+        self.current = ""  # the member being read, for error messages
 
     def fail(self, member: str, problem: str) -> DeidentifyError:
         return DeidentifyError(f"{self.path}!{member}: {problem}")
@@ -181,10 +192,16 @@ class _Project:
             names = self.rename(root)
             self.variables(root)
             self.walk(root)
-            qde = self.serialise(root)
             for member in sorted(set(self.members.values()) - self.used - {self.qde_name}):
                 self.removed_member(member)
-        self.members_out[self.qde_name] = qde
+            self.current = self.qde_name
+            self.find_secrets(names)
+            self.scrub_kept(root)
+            qde = self.serialise(root)
+        out_name = self.qde_name
+        if self.quotes(out_name, self.secrets.name_pattern()):  # named after a person
+            out_name = "project.qde"
+        self.members_out[out_name] = qde
         data = io.BytesIO()
         with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as out:
             for name in sorted(self.members_out):
@@ -192,24 +209,42 @@ class _Project:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 out.writestr(info, self.members_out[name])
         self.log += [f"{what}: {n}" for what, n in sorted(self.counts.items()) if n]
-        secrets = Secrets(self.shingles(), tuple(sorted(names)))
-        return Result(data.getvalue(), names, secrets, self.log)
+        return Result(data.getvalue(), names, self.secrets, self.guide, self.log)
 
-    def shingles(self) -> frozenset[tuple[str, ...]]:
-        """Every run of every withheld text, except runs found in more than half of the
-        source texts (at least three): those are the interviewer's questions of the
-        interview guide, not any one participant's words."""
+    def find_secrets(self, names: dict[str, str]) -> None:
+        """Every run of every withheld text, and the runs of the interview guide."""
         per_layer = [set(runs(t)) for t in self.layer_texts]
         seen = Counter(r for layer in per_layer for r in layer)
         n = len(per_layer)
-        guide = {r for r, k in seen.items() if n >= 3 and k > n / 2}
-        if guide:
-            self.log.append(f"runs of six words shared by more than half of the {n} texts "
-                            f"(the interview guide), not treated as quotes: {len(guide)}")
+        self.guide = frozenset(r for r, k in seen.items() if n >= 3 and k > n / 2)
+        if self.guide:
+            self.counts[f"runs of six words in more than half of the {n} texts (the "
+                        "interview guide; checked here, not in a paper)"] = len(self.guide)
         other = {r for t in self.texts for r in runs(t)}
-        return frozenset(set(seen) - guide | other)
+        self.secrets = Secrets(frozenset(set(seen) | other), tuple(sorted(names)))
+
+    def scrub_kept(self, root: ET.Element) -> None:
+        """Names and values kept so far that quote a withheld text (an in-vivo code named
+        after the answer it codes) or hold a replaced name: renamed or withheld."""
+        pattern = self.secrets.name_pattern()
+        n = 0
+        for el in root.iter():
+            tag = _local(el.tag)
+            for key, value in list(el.attrib.items()):
+                if key == "name" and tag not in NAMED and self.quotes(value, pattern):
+                    n += 1
+                    el.set(key, f"in-vivo code {n:02d}" if tag == "Code" else WITHHELD_FIELD)
+                    self.counts[f"<{tag}> names quoting a withheld text renamed"] += 1
+            if tag == "TextValue" and el.text and self.quotes(el.text, pattern):
+                el.text = WITHHELD_FIELD
+                self.counts["kept variable values holding a name or quote withheld"] += 1
+
+    def quotes(self, value: str, pattern: re.Pattern[str] | None) -> bool:
+        return bool(pattern and pattern.search(value)) or any(
+            r in self.secrets.shingles for r in runs(value))
 
     def parse(self, member: str) -> ET.Element:
+        self.current = member
         try:
             return ET.fromstring(self.zf.read(member))
         except ET.ParseError as exc:
@@ -307,6 +342,9 @@ class _Project:
                 self.texts.append(child.tail)
                 child.tail = "\n"
                 self.counts["text between elements withheld"] += 1
+        for key in [k for k in el.attrib if k.lower() in ("currentpath", "absolutepath")]:
+            el.attrib.pop(key)  # where the file lay on the author's disk
+            self.counts["paths on the author's disk removed"] += 1
         if tag.endswith("Selection") and "name" in el.attrib:
             self.texts.append(el.attrib.pop("name"))
             self.counts["selection names withheld"] += 1
@@ -346,45 +384,52 @@ class _Project:
         return hits[0] if len(hits) == 1 else None
 
     def layer(self, el: ET.Element) -> None:
-        """A text layer: its text replaced by a notice keeping every position valid."""
+        """A text layer: its text replaced by a notice keeping every position valid.
+
+        The notice is as long as the text under every counting convention and as the
+        furthest position coded on it; a text the project only links to (outside the ZIP)
+        or holds only as rich text gets one as long as what is known of it.
+        """
         guid = el.get("guid") or f"layer-{self.counts['text layers withheld'] + 1}"
-        reach = self.reach(el)
+        length = self.reach(el)
         inline = next((c for c in el if _local(c.tag) == "PlainTextContent"), None)
-        length = reach
         if inline is not None:
             original = inline.text or ""
             self.layer_texts.append(original)
-            inline.text = withheld_notice(max(counted_length(original), reach))
-        ref = el.get("plainTextPath")
-        if ref:
-            member = self.member(ref)
-            if member is None:
-                raise self.fail(self.qde_name, f"<{_local(el.tag)} guid={guid!r}> names "
-                                f"plainTextPath {ref!r}, which is not in the .qdpx; export "
-                                "the project with its sources embedded")
-            self.used.add(member)
-            raw = self.zf.read(member)
-            text = decode_text(raw)
-            if text is None:  # an unknown encoding: an upper bound of any count
-                length = max(reach, 2 * len(raw))
-                self.layer_texts.append("\n".join(raw.decode(e, errors="replace")
-                                                   for e in ("cp1252", "gb18030")))
-                self.log.append(f"{member}: neither UTF-8 nor UTF-16; withheld by byte length")
-            else:
-                length = max(reach, counted_length(text))
-                self.layer_texts.append(text)
-            new = f"{self.folder}/{guid}.txt"
-            self.members_out[new] = withheld_notice(length).encode("utf-8")
-            el.set("plainTextPath", f"internal://{guid}.txt")
+            inline.text = withheld_notice(max(counted_length(original), length))
         rich = el.attrib.pop("richTextPath", None)
         if rich:
             member = self.member(rich)
             if member:
                 self.used.add(member)
-                self.rich_text(member)
+                length = max(length, counted_length(self.rich_text(member)))
             self.counts["rich-text copies (DOCX) removed"] += 1
-        if inline is not None or ref:
+        ref = el.get("plainTextPath")
+        if ref:
+            length = max(length, self.plain_text(ref, guid))
+        if ref or (rich and inline is None):
+            self.members_out[f"{self.folder}/{guid}.txt"] = withheld_notice(length).encode()
+            el.set("plainTextPath", f"internal://{guid}.txt")
+        if inline is not None or ref or rich:
             self.counts["text layers withheld"] += 1
+
+    def plain_text(self, ref: str, guid: str) -> int:
+        """Read a layer's text file for the leak gate; its longest counted length."""
+        member = self.member(ref)
+        if member is None:
+            self.counts["texts outside the project (notice as long as their codings)"] += 1
+            return 0
+        self.used.add(member)
+        self.current = member
+        raw = self.zf.read(member)
+        text = decode_text(raw)
+        if text is None:  # an unknown encoding: an upper bound of any count
+            self.layer_texts.append("\n".join(raw.decode(e, errors="replace")
+                                               for e in ("cp1252", "gb18030")))
+            self.counts["texts neither UTF-8 nor UTF-16 (withheld by byte length)"] += 1
+            return 2 * len(raw)
+        self.layer_texts.append(text)
+        return counted_length(text)
 
     def reach(self, el: ET.Element) -> int:
         """The furthest position any selection or sync point of this layer names."""
@@ -398,12 +443,16 @@ class _Project:
                                     f"{sub.get('guid')!r}>: {key} is not an integer") from exc
         return far
 
-    def rich_text(self, member: str) -> None:
+    def rich_text(self, member: str) -> str:
+        """The text of a DOCX (or RTF, read as text) member, kept for the leak gate."""
+        self.current = member
         raw = self.zf.read(member)
         try:
-            self.texts.append(docx_text(raw))
+            text = docx_text(raw)
         except (zipfile.BadZipFile, KeyError, ET.ParseError):
-            self.texts.append(decode_text(raw) or "")
+            text = decode_text(raw) or ""
+        self.layer_texts.append(text)
+        return text
 
     def media(self, el: ET.Element, ref: str) -> str:
         """A PDF, picture, audio or video file: removed; the path keeps only the GUID."""
@@ -420,6 +469,7 @@ class _Project:
         return f"internal://{el.get('guid', 'withheld')}{suffix}"
 
     def removed_member(self, member: str) -> None:
+        self.current = member
         raw = self.zf.read(member)
         if member.lower().endswith(".docx"):
             self.rich_text(member)
@@ -443,8 +493,18 @@ class _Project:
 
 
 def deidentify_project(path: Path, options: Options | None = None) -> Result:
-    """The de-identified .qdpx (bytes), its pseudonyms, the leak gate's secrets and a log."""
-    return _Project(Path(path), options or Options()).run()
+    """The de-identified .qdpx (bytes), its pseudonyms, the leak gate's secrets and a log.
+
+    Any failure is a :class:`DeidentifyError` naming the project and the member."""
+    runner = _Project(Path(path), options or Options())
+    try:
+        return runner.run()
+    except DeidentifyError:
+        raise
+    except Exception as exc:  # an export no rule foresaw: say where, never half-write
+        where = f"{path}!{runner.current}" if runner.current else str(path)
+        raise DeidentifyError(f"{where}: cannot de-identify: {type(exc).__name__}: {exc}"
+                              ) from exc
 
 
 # ------------------------------------------------------------------------------ tables

@@ -213,14 +213,27 @@ G = "00000000-0000-0000-0000-00000000000"
 TEXT = "My neighbour lost points when she complained about the new road, so I keep quiet."
 
 
-def test_an_in_vivo_code_quoting_the_text_stops_it_and_nothing_is_written(tmp_path, capsys):
+def test_an_in_vivo_code_quoting_the_text_is_renamed_and_its_codings_kept(tmp_path, capsys):
     qde = QDE.format(g=G, code="she complained about the new road so")
     path = _project(tmp_path, qde, {"sources/a.txt": TEXT.encode()})
-    assert main(["deidentify", str(path), str(tmp_path / "out.qdpx")]) == 1
+    assert main(["deidentify", str(path), str(tmp_path / "out.qdpx")]) == 0
+    assert "<Code> names quoting a withheld text renamed: 1" in capsys.readouterr().out
+    project = read_qdpx(tmp_path / "out.qdpx")
+    assert [c.name for c in project.codes.values()] == ["in-vivo code 01"]
+    assert len(project.segments) == 1
+
+
+def test_a_declared_column_quoting_a_text_stops_it_and_nothing_is_written(tmp_path, capsys):
+    path = _project(tmp_path, QDE.format(g=G, code="Fear"), {"sources/a.txt": TEXT.encode()})
+    people = tmp_path / "people.csv"
+    people.write_text("case,Comment\nZhou Min,lost points when she complained about it\n",
+                      encoding="utf-8")
+    assert main(["deidentify", str(path), str(tmp_path / "out.qdpx"), "--participants",
+                 str(people), str(tmp_path / "p.csv"), "--key", "case",
+                 "--keep-variable", "Comment"]) == 1
     err = capsys.readouterr().err
-    assert "out.qdpx!project.qde" in err and "'she complained about the new road'" in err
-    assert not (tmp_path / "out.qdpx").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["in.qdpx"]
+    assert "p.csv: the withheld words 'lost points when she complained about'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.qdpx", "people.csv"]
 
 
 def test_a_text_in_a_legacy_encoding_is_withheld_without_a_crash(tmp_path):

@@ -118,7 +118,7 @@ def deidentified_raw(root: Path, config: dict[str, Any]
     design_c = deidentify_project(residents, resident_options(config, root))
     out[_rel(residents, root)] = design_c.data
     names = {**design_i.names, **design_c.names}
-    secrets = design_i.secrets | design_c.secrets
+    secrets = design_i.beyond_guide() | design_c.beyond_guide()
     public = {_rel(root / paths[k], root)
               for k in ("civilized_manual", "civilized_websites", "civilized_documents")}
     for path in sorted(raw_dir.rglob("*")):

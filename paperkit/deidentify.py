@@ -49,6 +49,7 @@ VALUE_TAGS = {"TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateVa
 # withheld (tool extensions included).
 TEXT_KEPT = VALUE_TAGS | {"PlainTextContent"}
 AGE = re.compile(r"(?i)\bage\b")
+TEXT_SUFFIXES = (".txt", ".rtf", ".htm", ".html", ".xml", ".csv", ".md", ".json")
 BAND = re.compile(r"^\s*(\d+)\s*(?:-|–|to)\s*(\d+)\s*$|^\s*(\d+)\s*\+\s*$")
 
 
@@ -469,15 +470,13 @@ class _Project:
         return f"internal://{el.get('guid', 'withheld')}{suffix}"
 
     def removed_member(self, member: str) -> None:
+        """A member no element uses: removed; a text or DOCX one read for the gate."""
         self.current = member
-        raw = self.zf.read(member)
+        self.counts["other members removed"] += 1
         if member.lower().endswith(".docx"):
             self.rich_text(member)
-        else:
-            text = decode_text(raw)
-            if text is not None:
-                self.texts.append(text)
-        self.counts["other members removed"] += 1
+        elif member.lower().endswith(TEXT_SUFFIXES):
+            self.texts.append(decode_text(self.zf.read(member)) or "")
 
     def serialise(self, root: ET.Element) -> bytes:
         """The XML with the project's namespace as the default one, as the tools write it

@@ -59,7 +59,7 @@ class Secrets:
     @classmethod
     def build(cls, texts: Iterable[str], names: Iterable[str]) -> Secrets:
         shingles = frozenset(r for t in texts for r in runs(t))
-        return cls(shingles, tuple(sorted({n.strip() for n in names if n.strip()})))
+        return cls(shingles, tuple(sorted({n.strip() for n in names if is_name(n)})))
 
     def __or__(self, other: Secrets) -> Secrets:
         return Secrets(self.shingles | other.shingles,
@@ -71,7 +71,7 @@ class Secrets:
         return Secrets(self.shingles - cleared, self.names)
 
     def name_pattern(self) -> re.Pattern[str] | None:
-        return name_pattern(self.names)
+        return name_pattern(n for n in self.names if is_name(n))
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
@@ -80,6 +80,13 @@ def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     if not names:
         return None
     return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(n) for n in names)})(?!\w)")
+
+
+def is_name(name: str) -> bool:
+    """Whether a replaced name can be searched for: a bare number ("12") or a single
+    character names nobody and would be found in every position attribute."""
+    name = name.strip()
+    return len(name) >= 2 and bool(re.search(r"[^\W\d_]", name))
 
 
 def docx_text(data: bytes) -> str:

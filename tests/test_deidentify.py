@@ -283,3 +283,33 @@ def test_the_gate_reads_docx_and_xml_as_a_person_would():
                  secrets)
     assert {h.split(":")[0].split("!")[0] for h in hits} == {"a.docx", "c.html", "d.json"}
     assert Options().keep_variables == frozenset()
+
+
+def test_utf16_project_with_disk_paths_a_rich_only_text_and_an_outside_text(tmp_path):
+    """NVivo-like corners: the project XML in UTF-16, a text held only as DOCX, a text
+    linked outside the ZIP, the author's disk paths naming the interviewee."""
+    qde = (
+        '<?xml version="1.0" encoding="utf-16"?><Project xmlns="urn:QDA-XML:project:1.0" '
+        f'name="Interviews of Zhou Min"><CodeBook><Codes><Code guid="{G}1" name="Fear" '
+        'isCodable="true"/></Codes></CodeBook><Sources>'
+        f'<TextSource guid="{G}2" name="Zhou Min" richTextPath="internal://r.docx" '
+        f'currentPath="C:\\Users\\Zhou Min\\interview.docx"><PlainTextSelection guid="{G}3" '
+        f'startPosition="3" endPosition="20"><Coding guid="{G}4"><CodeRef targetGUID="{G}1"/>'
+        '</Coding></PlainTextSelection></TextSource>'
+        f'<TextSource guid="{G}5" name="Qian Lei" plainTextPath="relative://Qian Lei.txt">'
+        f'<PlainTextSelection guid="{G}6" startPosition="0" endPosition="30"><Coding '
+        f'guid="{G}7"><CodeRef targetGUID="{G}1"/></Coding></PlainTextSelection></TextSource>'
+        '</Sources></Project>')
+    path = tmp_path / "in.qdpx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.qde", "\ufeff".encode("utf-16-le") + qde.encode("utf-16-le"))
+        zf.writestr("Sources/r.docx", docx_bytes(TEXT))
+    assert main(["deidentify", str(path), str(tmp_path / "out.qdpx")]) == 0
+    shipped = _readable((tmp_path / "out.qdpx").read_bytes(), "out")
+    text = "\n".join(shipped.values())
+    assert not re.search(r"Zhou Min|Qian Lei|Users", text)
+    assert not _six_word_runs(text) & _six_word_runs(TEXT)
+    project = read_qdpx(tmp_path / "out.qdpx")
+    outside, rich = sorted(len(t) for t in project.texts.values())
+    assert outside == 30 and rich >= len(TEXT)  # as long as the codings, or the DOCX text
+    assert len(project.segments) == 2

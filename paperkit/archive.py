@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.io import parse_yaml
-from paperkit.leakgate import LeakError, Secrets, name_pattern, scan
+from paperkit.leakgate import Secrets, name_pattern, scan, stop_on
 from paperkit.render import EXTENSIONS
 from paperkit.replication import MANIFEST, readme, ro_crate
 
@@ -333,11 +333,7 @@ def leak_gate(files: dict[str, bytes], spec: ArchiveSpec) -> None:
     hits = scan(scanned, secrets)
     names_only = Secrets(frozenset(), secrets.names)
     hits += scan({p: d for p, d in files.items() if p in spec.generators}, names_only)
-    if hits:
-        shown = "\n  ".join(hits[:30])
-        more = f"\n  ... and {len(hits) - 30} more" if len(hits) > 30 else ""
-        raise LeakError(f"leak gate: the package would carry withheld text or original "
-                        f"names; nothing was written:\n  {shown}{more}")
+    stop_on(hits, "the package")
 
 
 def build_archive(root: Path, spec: ArchiveSpec, out_dir: Path | None = None) -> Path:

@@ -189,7 +189,11 @@ def scan(files: dict[str, bytes], secrets: Secrets) -> list[str]:
 
 def check(files: dict[str, bytes], secrets: Secrets, what: str = "the package") -> None:
     """Raise :class:`LeakError` if any file would carry withheld text or a replaced name."""
-    hits = scan(files, secrets)
+    stop_on(scan(files, secrets), what)
+
+
+def stop_on(hits: list[str], what: str) -> None:
+    """Raise :class:`LeakError` listing ``hits`` (the first thirty), if there are any."""
     if hits:
         shown = "\n  ".join(hits[:30])
         more = f"\n  ... and {len(hits) - 30} more" if len(hits) > 30 else ""

@@ -40,8 +40,8 @@ from paperkit.leakgate import Secrets, docx_text, name_pattern, runs
 WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
 WITHHELD_FIELD = "[withheld]"
 SOURCE_KINDS = {"TextSource", "PDFSource", "PictureSource", "AudioSource", "VideoSource"}
-NAMED = SOURCE_KINDS | {"Case", "Transcript", "Representation"}  # names pseudonymised
-LAYERS = {"TextSource", "Representation", "Transcript"}
+NAMED = SOURCE_KINDS | {"Case", "Transcript", "Representation", "TextDescription"}  # pseudonymised
+LAYERS = {"TextSource", "Representation", "Transcript", "TextDescription"}
 REMOVED_BLOCKS = {"Notes", "Links", "Sets", "Graphs"}
 VALUE_TAGS = {"TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue",
               "DateTimeValue"}

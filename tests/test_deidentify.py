@@ -313,3 +313,27 @@ def test_utf16_project_with_disk_paths_a_rich_only_text_and_an_outside_text(tmp_
     outside, rich = sorted(len(t) for t in project.texts.values())
     assert outside == 30 and rich >= len(TEXT)  # as long as the codings, or the DOCX text
     assert len(project.segments) == 2
+
+
+def test_a_picture_with_a_text_description_and_a_video_transcript_are_withheld(tmp_path):
+    qde = (
+        '<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" '
+        f'name="p"><CodeBook><Codes><Code guid="{G}1" name="Fear" isCodable="true"/></Codes>'
+        f'</CodeBook><Sources><PictureSource guid="{G}2" name="Zhou Min at home.jpg" '
+        f'path="internal://Zhou Min at home.jpg"><TextDescription guid="{G}3" '
+        f'name="Zhou Min at home"><PlainTextContent>{TEXT}</PlainTextContent>'
+        f'<PlainTextSelection guid="{G}4" startPosition="3" endPosition="12"><Coding '
+        f'guid="{G}5"><CodeRef targetGUID="{G}1"/></Coding></PlainTextSelection>'
+        f'</TextDescription><PictureSelection guid="{G}6" firstX="0" firstY="0" secondX="9" '
+        f'secondY="9" name="{TEXT[:50]}"><Coding guid="{G}7"><CodeRef targetGUID="{G}1"/>'
+        f'</Coding></PictureSelection></PictureSource><VideoSource guid="{G}8" name="Qian Lei" '
+        f'path="absolute://C:/Users/me/Qian Lei.mp4"><Transcript guid="{G}9" '
+        'plainTextPath="internal://Qian Lei.txt"/></VideoSource></Sources></Project>')
+    path = _project(tmp_path, qde, {"sources/Zhou Min at home.jpg": b"\xff\xd8jpeg",
+                                    "sources/Qian Lei.txt": TEXT.encode()})
+    assert main(["deidentify", str(path), str(tmp_path / "out.qdpx")]) == 0
+    shipped = "\n".join(_readable((tmp_path / "out.qdpx").read_bytes(), "out").values())
+    assert not re.search(r"Zhou Min|Qian Lei|Users", shipped)
+    assert not _six_word_runs(shipped) & _six_word_runs(TEXT)
+    project = read_qdpx(tmp_path / "out.qdpx")
+    assert len(project.segments) == 2 and len(project.texts) == 2

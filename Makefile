@@ -48,7 +48,11 @@ report: $(STAMP)
 
 # The replication package dist/scs-paper-replication-<version>.zip (analysis/paper/archive.py, paperkit/archive.py):
 # code, de-identified data, the paper as built, report, README, RO-Crate, checksums.
-archive: paper
+# It holds what git tracks at HEAD: uncommitted changes to tracked files stop it before the
+# build starts; untracked files never travel. The leak gate runs last (paperkit/leakgate.py).
+archive: $(STAMP)
+	@$(BIN)/python -m analysis archive --check-committed
+	@$(MAKE) --no-print-directory paper
 	$(BIN)/python -m analysis archive
 
 test: $(STAMP)

@@ -3,6 +3,7 @@
     python -m analysis register-data [PATH ...]   record the raw files' checksums
     python -m analysis verify-data                 check the raw files against them
     python -m analysis archive [--out DIR]         build the replication package
+    python -m analysis archive --check-committed   only check that git holds every change
     python -m analysis check-interviews            what the build finds in the coded
                                                    interviews, before any build
 
@@ -20,7 +21,9 @@ from pathlib import Path
 from analysis.interviews.check import report as check_report
 from analysis.paper.archive import build as build_archive
 from analysis.project import PROJECT_ROOT, load_config
-from paperkit.archive import ArchiveError
+from paperkit.archive import ArchiveError, check_committed
+from paperkit.deidentify import DeidentifyError
+from paperkit.leakgate import LeakError
 from paperkit.manifest import ManifestError, read_manifest, register, verify_manifest
 
 
@@ -37,6 +40,8 @@ def _verify(args: argparse.Namespace, config: dict) -> str:
 
 
 def _archive(args: argparse.Namespace, config: dict) -> str:
+    if args.check_committed:
+        return f"archive: building from commit {check_committed(PROJECT_ROOT)}"
     path = build_archive(PROJECT_ROOT, config, args.out)
     return f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)"
 
@@ -61,10 +66,13 @@ def main(argv: Sequence[str] | None = None, echo: Callable[[str], None] = print)
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument("paths", nargs="*", help="raw files (default: all of data/raw)")
     parser.add_argument("--out", type=Path, default=None, help="archive: output directory")
+    parser.add_argument("--check-committed", action="store_true",
+                        help="archive: only check that every tracked file is committed")
     args = parser.parse_args(argv)
     try:
         echo(COMMANDS[args.command](args, load_config()))
-    except (ManifestError, ArchiveError, OSError, ValueError) as exc:
+    except (ManifestError, ArchiveError, DeidentifyError, LeakError, OSError,
+            ValueError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
     return 0

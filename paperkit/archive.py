@@ -15,9 +15,16 @@ This module also holds the generic de-identifiers a study applies as its codeboo
   offset from it, so durations and the order of records survive exactly while dates and
   clock times do not. Identifying strings become ordered pseudonyms (equal values stay
   equal);
-* :func:`deidentify_qdpx` withholds the source texts of a REFI-QDA project (each replaced
-  by a notice of the same length, so coded positions stay valid) and pseudonymises case
-  names; :func:`deidentify_tidy` does the same to tidy CSV exports of such a project.
+* REFI-QDA projects are de-identified by :mod:`paperkit.deidentify` (the same code as
+  ``python -m paperkit deidentify``); :func:`deidentify_tidy` gives tidy CSV exports of
+  such a project the same pseudonyms.
+
+The code, configuration and documents come from git: what it tracks at the commit the
+package names (``git ls-tree HEAD``), never the working folder, so an untracked private
+note or ``.env`` cannot travel, and uncommitted changes to tracked files stop the build.
+The last step is the leak gate (:mod:`paperkit.leakgate`): every file that would be
+written is scanned for runs of the withheld texts and for the replaced names; a hit stops
+the build and nothing is written.
 
 A study that ships the manifest of its de-identified raw files lets a replicator rebuild
 the paper from the package.
@@ -28,11 +35,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import html
 import io
 import os
-import re
+import shutil
 import stat
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,17 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.io import parse_yaml
+from paperkit.leakgate import Secrets, name_pattern, scan, stop_on
 from paperkit.render import EXTENSIONS
 from paperkit.replication import MANIFEST, readme, ro_crate
 
 REF_TIME = dt.datetime(2000, 1, 1)
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
-WITHHELD = "[Transcript withheld from the replication package; codings kept.] "
-# Folders never packaged: caches anywhere, build outputs only at the top (analysis/figures/
-# is code; figures/ is output).
-SKIP_DIRS = {".venv", ".venv-slurm", ".git", ".snakemake", ".pytest_cache", ".ruff_cache",
-             ".hypothesis", "__pycache__", ".ipynb_checkpoints", "_work", ".quarto"}
-SKIP_TOP_DIRS = {"results", "build", "logs", "figures", "dist"}
 # Built files copied into outputs/ (project path, package path), besides the paper formats.
 BUILT = [
     ("build/paper/_manuscript/report.html", "outputs/paper/report.html"),
@@ -70,6 +72,12 @@ class ArchiveSpec:
     ``raw`` holds every raw data file as the package ships it (already de-identified,
     with its manifest); ``data_dirs`` describes each data folder for the README and the
     RO-Crate; ``readme_fields`` fills the study's fields of the README template.
+    ``secrets`` is what the leak gate must never find (the withheld texts' runs and the
+    replaced names); ``generators`` maps each file that writes simulated stand-in texts
+    (and so holds them by construction) to why: those files are scanned for names only.
+    ``published_quotes`` are the quotes the authors cleared for publication (the paper
+    prints them): only their own words are exempt from the gate, nothing around them.
+    ``file_notes`` says, per data file, what was withheld or replaced (README table).
     """
 
     name: str
@@ -78,6 +86,10 @@ class ArchiveSpec:
     raw: dict[str, bytes]
     data_dirs: dict[str, str]
     readme_fields: dict[str, str] = field(default_factory=dict)
+    secrets: Secrets = field(default_factory=lambda: Secrets.build([], []))
+    generators: dict[str, str] = field(default_factory=dict)
+    published_quotes: tuple[str, ...] = ()
+    file_notes: dict[str, str] = field(default_factory=dict)
 
 
 class ArchiveError(RuntimeError):
@@ -155,66 +167,12 @@ def _write_csv(header: list[str], rows: list[dict[str, str]], newline: str, bom:
     return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
 
 
-def _withheld(length: int) -> str:
-    """A notice of exactly ``length`` code points, so coded positions stay valid."""
-    return (WITHHELD * (length // len(WITHHELD) + 1))[:length]
-
-
-def counted_length(text: str) -> int:
-    """The longest a text is under any counting convention of QDA tools: UTF-16 units
-    (an astral character counts two) with every line break counted as two (CRLF). A
-    withheld notice this long, holding no astral character or line break, keeps every
-    coded position of the original in range under whatever convention the tool used."""
-    return len(text.encode("utf-16-le")) // 2 + text.count("\n") - text.count("\r\n")
-
-
-INLINE_TEXT = re.compile(r"(<(?:\w+:)?PlainTextContent\b[^>]*>)(.*?)(</(?:\w+:)?PlainTextContent>)",
-                         re.DOTALL)
-
-
-def _withhold_inline(qde: str) -> str:
-    """Transcripts held inside the project file (QualCoder writes them there) withheld."""
-    def notice(m: re.Match[str]) -> str:
-        return m.group(1) + _withheld(counted_length(html.unescape(m.group(2)))) + m.group(3)
-    return INLINE_TEXT.sub(notice, qde)
-
-
-def case_names(qde: str) -> dict[str, str]:
-    """Map each case name of project.qde to its pseudonym ``case-NN`` (document order)."""
-    names = re.findall(r'<Case\b[^>]*?\bname="([^"]*)"', qde)
-    return {name: f"case-{i:02d}" for i, name in enumerate(dict.fromkeys(names), start=1)}
-
-
 def rename(text: str, names: dict[str, str]) -> str:
     """``text`` with every name of ``names`` replaced by its pseudonym."""
-    if not names:
+    pattern = name_pattern(names)
+    if pattern is None:
         return text
-    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
     return pattern.sub(lambda m: names[m.group(0)], text)
-
-
-def deidentify_qdpx(path: Path) -> tuple[bytes, dict[str, str]]:
-    """The REFI-QDA project without transcripts and with pseudonymous case names."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        # The project file is project.qde in the standard, but tools name it freely
-        # (ATLAS.ti: "<project name>.qde"); there is one .qde at the top of the ZIP.
-        qdes = [n for n in src.namelist() if "/" not in n and n.lower().endswith(".qde")]
-        if len(qdes) != 1:
-            raise ArchiveError(f"{path}: expected one .qde project file at the top of the "
-                               f"ZIP, found {qdes or 'none'}")
-        qde_name = qdes[0]
-        qde = _withhold_inline(src.read(qde_name).decode("utf-8"))
-        names = case_names(qde)
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
-            if info.filename == qde_name:
-                data = rename(qde, names).encode("utf-8")
-            elif info.filename.lower().startswith("sources/"):
-                text = data.decode("utf-8").removeprefix("\ufeff")
-                data = _withheld(counted_length(text)).encode("utf-8")
-            dst.writestr(_zipinfo(info.filename, info.date_time), data)
-    return out.getvalue(), names
 
 
 def deidentify_tidy(path: Path, names: dict[str, str]) -> bytes:
@@ -233,28 +191,67 @@ def deidentify_tidy(path: Path, names: dict[str, str]) -> bytes:
     return _write_csv(header, rows, newline, path.read_bytes().startswith(b"\xef\xbb\xbf"))
 
 
-def _rel(path: Path, root: Path) -> str:
-    return path.resolve().relative_to(root.resolve()).as_posix()
-
-
 # --------------------------------------------------------------------- package contents
 
 
-def source_files(root: Path) -> Iterator[str]:
-    """Code, configuration, documentation, codebooks: what a replicator needs to rerun.
+def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
+    git = shutil.which("git")
+    if git is None:
+        raise ArchiveError("git is not installed: the package holds what git tracks")
+    proc = subprocess.run([git, "-C", str(root), *args], input=data, capture_output=True)
+    if proc.returncode != 0:
+        raise ArchiveError(f"{root}: `git {' '.join(args[:2])}` failed: "
+                           f"{proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
+
+
+def check_committed(root: Path) -> str:
+    """The commit the package is built from; uncommitted changes to tracked files stop it.
+
+    The package holds what git tracks at a commit, so that the commit it names is exactly
+    what it holds; a changed tracked file would be shipped as committed, not as edited.
+    """
+    top = Path(_git(root, "rev-parse", "--show-toplevel").decode().strip())
+    if top.resolve() != root.resolve():
+        raise ArchiveError(f"{root}: not the top folder of a git repository ({top} is); "
+                           "the package holds what git tracks at a commit")
+    changed = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no").split(b"\0")
+    paths = [c[3:].decode(errors="replace") for c in changed if c.strip()]
+    if paths:
+        listed = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10
+                                          else "")
+        raise ArchiveError(f"uncommitted changes to tracked files: {listed}. The package "
+                           "holds what git tracks at a commit: commit them (or `git stash` "
+                           "them) and run `make archive` again")
+    return _git(root, "rev-parse", "HEAD").decode().strip()
+
+
+def tracked_files(root: Path, commit: str) -> dict[str, bytes]:
+    """Every file git tracks at ``commit`` (path -> bytes); untracked files never travel.
 
     Raw data are added separately (de-identified); the project README moves to docs/
     because the package's README.md is the replication README.
     """
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        skip = SKIP_DIRS | (SKIP_TOP_DIRS if here == root else set())
-        dirnames[:] = sorted(d for d in dirnames if d not in skip)
-        for name in sorted(filenames):
-            rel = _rel(here / name, root)
-            if name.endswith(".pyc") or rel == "README.md" or rel.startswith("data/raw/"):
-                continue
-            yield rel
+    entries = []
+    for entry in _git(root, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
+        if not entry:
+            continue
+        meta, path = entry.split(b"\t", 1)
+        mode, kind, sha = meta.decode().split()
+        rel = path.decode("utf-8", errors="surrogateescape")
+        if kind != "blob" or mode == "120000" or rel.startswith("data/raw/"):
+            continue
+        entries.append((rel, sha))
+    batch = _git(root, "cat-file", "--batch", data="".join(f"{s}\n" for _r, s in entries
+                                                         ).encode())
+    files, pos = {}, 0
+    for rel, _sha in entries:
+        header_end = batch.index(b"\n", pos)
+        size = int(batch[pos:header_end].split()[2])
+        files[rel] = batch[header_end + 1:header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+    files["docs/README-project.md"] = files.pop("README.md", b"")
+    return files
 
 
 def built_files(root: Path, formats: list[str]) -> Iterator[tuple[str, str]]:
@@ -269,7 +266,9 @@ def built_files(root: Path, formats: list[str]) -> Iterator[tuple[str, str]]:
         base = root / src
         if not base.is_dir():
             raise ArchiveError(f"{base}: missing; run `make paper` first")
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        # Snakemake's bookkeeping (.snakemake_timestamp of directory outputs) is no output.
+        for path in sorted(p for p in base.rglob("*")
+                           if p.is_file() and p.name != ".snakemake_timestamp"):
             rel = path.relative_to(base).as_posix()
             yield f"{src}/{rel}", f"{dst}/{rel}"
 
@@ -287,17 +286,15 @@ def citation(root: Path) -> dict[str, Any]:
     return parse_yaml(path.read_text(encoding="utf-8"), source=str(path))
 
 
-def package_contents(root: Path, spec: ArchiveSpec) -> dict[str, bytes]:
+def package_contents(root: Path, spec: ArchiveSpec, commit: str) -> dict[str, bytes]:
     """Every file of the package (path inside the top folder -> bytes), metadata included."""
-    files: dict[str, bytes] = {}
-    for rel in source_files(root):
-        files[rel] = (root / rel).read_bytes()
-    files["docs/README-project.md"] = (root / "README.md").read_bytes()
+    files = tracked_files(root, commit)
     files.update(spec.raw)
     for src, dst in built_files(root, spec.formats):
         files[dst] = (root / src).read_bytes()
     meta = citation(root)
-    files["README.md"] = readme(root, spec.readme_fields, spec.data_dirs, files, meta
+    fields = {**spec.readme_fields, "commit": commit}
+    files["README.md"] = readme(root, fields, spec.data_dirs, files, meta, spec.file_notes
                                 ).encode("utf-8")
     files["ro-crate-metadata.json"] = ro_crate(spec.data_dirs, files, meta)
     files[MANIFEST] = manifest_text(files).encode("utf-8")
@@ -325,10 +322,31 @@ def write_zip(files: dict[str, bytes], target: Path, top: str, epoch: int) -> Pa
     return target
 
 
+def leak_gate(files: dict[str, bytes], spec: ArchiveSpec) -> None:
+    """Stop the build if any file would carry withheld text or a replaced name.
+
+    The study's generators of simulated texts are scanned for names only (they hold the
+    stand-in texts by construction); everything else for both.
+    """
+    secrets = spec.secrets.without(spec.published_quotes)
+    scanned = {p: d for p, d in files.items() if p not in spec.generators}
+    hits = scan(scanned, secrets)
+    names_only = Secrets(frozenset(), secrets.names)
+    hits += scan({p: d for p, d in files.items() if p in spec.generators}, names_only)
+    stop_on(hits, "the package")
+
+
 def build_archive(root: Path, spec: ArchiveSpec, out_dir: Path | None = None) -> Path:
-    """Write ``<out_dir or root/dist>/<name>-<version>.zip`` from the project and its build."""
+    """Write ``<out_dir or root/dist>/<name>-<version>.zip`` from the project and its build.
+
+    The contents are what git tracks at HEAD (clean), the de-identified raw data and the
+    built outputs; the leak gate runs last, and the ZIP is moved into place only after it
+    passed.
+    """
+    commit = check_committed(root)
     version = str(citation(root).get("version", "0"))
     top = f"{spec.name}-{version}"
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", spec.epoch))
-    files = package_contents(root, spec)
+    files = package_contents(root, spec, commit)
+    leak_gate(files, spec)
     return write_zip(files, (out_dir or root / "dist") / f"{top}.zip", top, epoch)

@@ -36,6 +36,24 @@ RUNTIME = (
     "declares `threads: 2`, `mem_mb: 2000` and `runtime: 30` (minutes) for schedulers."
 )
 MEASURED = {"seconds": 80, "memory": 320, "build": 15}
+# Formats mimetypes does not know; every File entity of the crate gets one.
+FORMATS = {
+    ".qdpx": "application/zip", ".qdc": "application/xml", ".qde": "application/xml",
+    ".yaml": "application/yaml", ".yml": "application/yaml", ".md": "text/markdown",
+    ".ipynb": "application/x-ipynb+json", ".cff": "application/yaml", ".lock": "text/plain",
+    ".typ": "text/plain", ".lua": "text/x-lua", ".bib": "application/x-bibtex",
+    ".qmd": "text/markdown", ".smk": "text/plain", ".parquet": "application/vnd.apache.parquet",
+    ".sha256": "text/plain", ".docx": "application/vnd.openxmlformats-officedocument."
+                                      "wordprocessingml.document",
+}
+
+
+def encoding_format(path: str) -> str:
+    """The media type of a package file (plain text for extension-less files such as
+    LICENSE or the Snakefile)."""
+    suffix = Path(path).suffix.lower()
+    return FORMATS.get(suffix) or mimetypes.guess_type(path)[0] or (
+        "text/plain" if not suffix or suffix in (".txt", ".sh") else "application/octet-stream")
 
 
 def _package_mb(files: dict[str, bytes]) -> int:
@@ -47,13 +65,16 @@ def data_source(path: str, data_dirs: dict[str, str]) -> str:
     return next((d for prefix, d in data_dirs.items() if path.startswith(prefix)), "")
 
 
-def dataset_rows(files: dict[str, bytes], data_dirs: dict[str, str]) -> list[str]:
-    """One Markdown table row per data file of the package."""
+def dataset_rows(files: dict[str, bytes], data_dirs: dict[str, str],
+                 file_notes: dict[str, str] | None = None) -> list[str]:
+    """One Markdown table row per data file of the package: its folder's description and
+    what was done to the file before shipping it."""
     rows = []
+    notes_of = {"data/raw/MANIFEST.sha256": "checksums of the shipped raw files",
+                **(file_notes or {})}
     for path in sorted(p for p in files if p.startswith("data/")):
         source = data_source(path, data_dirs)
-        notes = "checksums of the shipped raw files" if path.endswith("MANIFEST.sha256") else ""
-        rows.append(f"| `{path}` | {source} | {notes} | Yes |")
+        rows.append(f"| `{path}` | {source} | {notes_of.get(path, 'unchanged')} | Yes |")
     return rows
 
 
@@ -66,7 +87,8 @@ def software_list(files: dict[str, bytes]) -> tuple[str, str]:
 
 
 def readme(root: Path, fields: dict[str, str], data_dirs: dict[str, str],
-           files: dict[str, bytes], meta: dict[str, Any]) -> str:
+           files: dict[str, bytes], meta: dict[str, Any],
+           file_notes: dict[str, str] | None = None) -> str:
     """The package README: the template with the build's lists and the study's fields."""
     python, software = software_list(files)
     record = json.loads(files["outputs/results/tables/provenance/provenance.json"])
@@ -76,7 +98,7 @@ def readme(root: Path, fields: dict[str, str], data_dirs: dict[str, str],
         title=meta["title"],
         version=meta.get("version", ""),
         date=meta.get("date-released", ""),
-        dataset_list="\n".join(dataset_rows(files, data_dirs)),
+        dataset_list="\n".join(dataset_rows(files, data_dirs, file_notes)),
         python=python,
         software=software,
         runtime=RUNTIME.format(size=_package_mb(files), **MEASURED),
@@ -87,10 +109,8 @@ def readme(root: Path, fields: dict[str, str], data_dirs: dict[str, str],
 
 
 def _file_entity(path: str, data: bytes, description: str = "") -> dict[str, Any]:
-    entity: dict[str, Any] = {"@id": path, "@type": "File", "contentSize": str(len(data))}
-    kind = mimetypes.guess_type(path)[0]
-    if kind:
-        entity["encodingFormat"] = kind
+    entity: dict[str, Any] = {"@id": path, "@type": "File", "contentSize": str(len(data)),
+                              "encodingFormat": encoding_format(path)}
     if description:
         entity["description"] = description
     return entity
@@ -115,6 +135,7 @@ def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str,
          "description": "Replication package: code, de-identified simulated data and the "
                         "paper as built, with a Snakemake workflow that rebuilds it.",
          "version": str(meta.get("version", "")), "datePublished": date,
+         "publisher": {"@id": authors[0]["@id"]} if authors else {"@id": "#publisher"},
          "license": {"@id": "https://spdx.org/licenses/MIT"},
          "author": [{"@id": a["@id"]} for a in authors],
          "conformsTo": [{"@id": v} for v in PROFILES.values()],
@@ -123,8 +144,11 @@ def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str,
          "hasPart": [{"@id": p} for p in ("Snakefile", *inputs, *outputs, "README.md",
                                            "LICENSE", "LICENSE-DATA.md", "CITATION.cff")]},
         *authors,
+        *([] if authors else [{"@id": "#publisher", "@type": "Organization",
+                               "name": "the authors of the package"}]),
         {"@id": "Snakefile", "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
          "name": "Snakemake workflow: raw data to manuscript",
+         "encodingFormat": "text/plain",
          "programmingLanguage": {"@id": "#snakemake"},
          "license": {"@id": "https://spdx.org/licenses/MIT"},
          "input": [{"@id": "#param-" + p} for p in inputs],

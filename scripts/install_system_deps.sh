@@ -3,6 +3,8 @@
 #   paper: fonts-wqy-microhei, a small CJK font for the Chinese question texts in the PDF
 #   test:  the paper's packages, plus poppler-utils (pdftotext: the PDF's text is checked
 #          against the numbers file) and chromium (the HTML is loaded in a headless browser)
+# A package that cannot be had (no network, no such package) is one warning line, not a
+# failed build: without the font the PDF lacks the Chinese glyphs, nothing else changes.
 set -euo pipefail
 group="${1:-test}"
 
@@ -30,5 +32,18 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "Installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Wait (up to 10 minutes) for another install holding the dpkg/apt lock, as on a fresh
+# cloud machine, instead of failing at once.
+apt=($SUDO apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=2)
+why=""
+if ! log=$("${apt[@]}" update -qq 2>&1); then
+  why="apt-get update failed: $(grep -m1 -E '^(E|W):' <<<"$log" || tail -n1 <<<"$log")"
+fi
+for pkg in "${need[@]}"; do
+  if ! log=$("${apt[@]}" install -y -qq --no-install-recommends "$pkg" 2>&1); then
+    reason=$(grep -m1 '^E:' <<<"$log" || tail -n1 <<<"$log")
+    echo "warning: cannot install $pkg (${reason}${why:+; $why}); the build goes on without it." \
+         "Install it yourself (sudo apt-get install $pkg), before going offline" >&2
+  fi
+done
+exit 0

@@ -13,11 +13,18 @@ picture sources. Transcripts get emoji (astral characters) so conventions differ
 Every style writes the same interviews and codings, so each must read to the same tally
 as the stand-in; the mapping file each needs is returned with it. Built in the tests
 (tmp directories): nothing binary is committed.
+
+``private=True`` adds what real exports carry and a de-identifier must withhold: person-like
+document and case names, NVivo's DOCX copy of each text (``richTextPath``), a PDF and a
+picture source (excluded by name), selections named after their text, descriptions and
+memos quoting the transcript, a set and a link, text variables with exact ages and a
+participants CSV keyed by document with exact ages.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -28,6 +35,8 @@ from typing import Any
 from analysis.interviews.qdpx import Project
 
 STATUS = ("participant", "non_participant", "model_city")
+FAMILY = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu")
+GIVEN = ("Fang", "Wei", "Min", "Jing", "Lei")
 EMOJI = "\U0001f642"  # outside the BMP: two UTF-16 units
 
 
@@ -127,9 +136,75 @@ def _codes(style: Style, codebook: Any) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def person_names(interviews: list[Interview]) -> list[Interview]:
+    """The interviews renamed after (made-up) people, as real exports often name them."""
+    names = [f"{FAMILY[i % len(FAMILY)]} {GIVEN[i // len(FAMILY)]}" for i in range(len(interviews))]
+    return [Interview(n, iv.text, iv.variables, iv.codings) for n, iv in zip(names, interviews,
+                                                                              strict=True)]
+
+
+def docx_bytes(text: str) -> bytes:
+    """A minimal Word document holding ``text`` (one paragraph per line, words split
+    across runs as Word does)."""
+    paras = "".join(
+        "<w:p>" + "".join(f'<w:r><w:t xml:space="preserve">{_xml(part)}</w:t></w:r>'
+                          for part in _halves(line)) + "</w:p>"
+        for line in text.splitlines())
+    doc = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+           '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+           f"<w:body>{paras}</w:body></w:document>")
+    types = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats'
+             '.org/package/2006/content-types"><Default Extension="xml" ContentType='
+             '"application/xml"/><Override PartName="/word/document.xml" ContentType="application/'
+             'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", types)
+        zf.writestr("word/document.xml", doc)
+    return out.getvalue()
+
+
+def _halves(line: str) -> list[str]:
+    mid = len(line) // 2
+    return [line[:mid], line[mid:]] if line else [""]
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def pdf_bytes(text: str) -> bytes:
+    """A one-page PDF whose text (uncompressed, Helvetica) is ``text``."""
+    safe = text.replace("\u2019", "'").encode("latin-1", errors="replace").decode("latin-1")
+    lines = [ln.replace("\\", "").replace("(", "").replace(")", "") for ln in safe.splitlines()]
+    ops = "BT /F1 9 Tf 40 800 Td 11 TL " + " ".join(f"({ln}) '" for ln in lines) + " ET"
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            "/Resources << /Font << /F1 5 0 R >> >> >>",
+            f"<< /Length {len(ops)} >>\nstream\n{ops}\nendstream",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    body, offsets = "%PDF-1.4\n", []
+    for i, obj in enumerate(objs, start=1):
+        offsets.append(len(body.encode("latin-1")))
+        body += f"{i} 0 obj\n{obj}\nendobj\n"
+    xref = len(body.encode("latin-1"))
+    body += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n"
+    body += "".join(f"{o:010d} 00000 n \n" for o in offsets)
+    body += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    return body.encode("latin-1")
+
+
+# A 1x1 PNG: the picture source of the private extras.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
 class _Writer:
-    def __init__(self, style: Style, codebook: Any, interviews: list[Interview]) -> None:
-        self.style, self.interviews = style, interviews
+    def __init__(self, style: Style, codebook: Any, interviews: list[Interview],
+                 private: bool = False) -> None:
+        self.style, self.interviews, self.private = style, interviews, private
+        self.notes: list[tuple[str, str, str]] = []  # guid, name, text
         self.ns = style.namespace
         self.paths = _codes(style, codebook)
         self.files: dict[str, bytes] = {}
@@ -176,6 +251,19 @@ class _Writer:
         self.files[f"{self.style.folder}/{guid}.txt"] = text.encode("utf-8")
         return f"{self.style.path_prefix}{guid}.txt"
 
+    def quote(self, parent: ET.Element, iv: Interview, text: str) -> None:
+        """Private extras: a description and a memo quoting the interviewee by name."""
+        if not self.private:
+            return
+        answer = text[text.find("Respondent:"):][:160]
+        self.sub(parent, "Description").text = f"{iv.name} said: {answer}"
+        guid = _guid("memo", iv.name)
+        self.notes.append((guid, f"Memo on {iv.name}", f"Memo. {iv.name} told us: {answer}"))
+
+    def note_ref(self, el: ET.Element, iv: Interview) -> None:
+        if self.private:
+            self.sub(el, "NoteRef", targetGUID=_guid("memo", iv.name))
+
     def selections(self, layer: ET.Element, iv: Interview, text: str, where: list[int],
                    tag: str = "PlainTextSelection") -> None:
         for i, (key, start, end, coder) in enumerate(iv.codings):
@@ -185,6 +273,8 @@ class _Writer:
                 attrs.update(startPosition=str(a), endPosition=str(b))
             if self.style.name == "qualcoder":
                 attrs["name"] = text[where[start]:where[end]][:30] + "..."
+            elif self.private:  # ATLAS.ti and MAXQDA: the first 100 characters of the text
+                attrs["name"] = text[where[start]:where[end]][:100]
             sel = self.sub(layer, tag, **attrs)
             coding = self.sub(sel, "Coding", guid=_guid("coding", iv.name, i),
                               creatingUser=self.users[coder])
@@ -198,21 +288,30 @@ class _Writer:
             kind = "AudioSource" if n == 0 else "TextSource"
         if kind == "TextSource":
             el = self.sub(sources, "TextSource", guid=guid, name=iv.name)
+            self.quote(el, iv, text)
             if self.style.name == "qualcoder" and n == 0:
                 self.sub(el, "PlainTextContent").text = text
             else:
                 el.set("plainTextPath", self.text_file(guid, text))
+            if self.private and self.style.name.startswith("nvivo"):  # NVivo's DOCX copy
+                self.files[f"{self.style.folder}/{guid}.docx"] = docx_bytes(text)
+                el.set("richTextPath", f"{self.style.path_prefix}{guid}.docx")
             self.selections(el, iv, text, where)
             self._case_node_coding(el, iv, text)
+            self.note_ref(el, iv)
         elif kind == "PDFSource":
             el = self.sub(sources, "PDFSource", guid=guid, name=f"{iv.name}.pdf",
                           path=f"internal://{guid}.pdf")
-            self.files[f"{self.style.folder}/{guid}.pdf"] = b"%PDF-1.4 simulated\n"
+            self.quote(el, iv, text)
+            self.files[f"{self.style.folder}/{guid}.pdf"] = (
+                pdf_bytes(text) if self.private else b"%PDF-1.4 simulated\n")
             rep = self.sub(el, "Representation", guid=_guid("rep", iv.name),
                            plainTextPath=self.text_file(_guid("rep", iv.name), text))
             self.selections(rep, iv, text, where)
+            self.note_ref(el, iv)
         else:
             el = self._audio(sources, iv, guid, text, where)
+            self.note_ref(el, iv)
         if self.style.cases == "nameless":  # MAXQDA: document variables on the source
             for var, value in iv.variables.items():
                 vv = self.sub(el, "VariableValue")
@@ -269,6 +368,9 @@ class _Writer:
             if mode != "nameless":
                 attrs["name"] = iv.name
             case = self.sub(cases, "Case", **attrs)
+            if self.private:
+                self.sub(case, "Description").text = f"Interviewee {iv.name}, " + \
+                    iv.text[iv.text.find("Respondent:"):][:120]
             if mode == "coderef":
                 self.sub(case, "CodeRef", targetGUID=_guid("case", iv.name))
             if mode != "nameless":
@@ -292,6 +394,45 @@ class _Writer:
             self.sub(sources, "PictureSource", guid=_guid("source", "photo"),
                      name="Field site photo.jpg", path=f"internal://{_guid('p')}.jpg")
             self.files[f"{self.style.folder}/{_guid('p')}.jpg"] = b"simulated jpeg"
+        if self.private:
+            self.private_extras(sources)
+
+    def private_extras(self, sources: ET.Element) -> None:
+        """A PDF leaflet quoting an interviewee, and a photo of one, both coded."""
+        iv = self.interviews[0]
+        quote = iv.text[iv.text.find("Respondent:"):][:300]
+        pdf = self.sub(sources, "PDFSource", guid=_guid("source", "leaflet"),
+                       name="Field site leaflet.pdf", path=f"internal://{_guid('leaflet')}.pdf")
+        self.files[f"{self.style.folder}/{_guid('leaflet')}.pdf"] = pdf_bytes(
+            f"Leaflet with a quote from {iv.name}:\n{quote}")
+        region = self.sub(pdf, "PDFSelection", guid=_guid("leaflet-sel"), page="1",
+                          firstX="10", firstY="10", secondX="200", secondY="80",
+                          name=quote[:60], creatingUser=self.users["Coder A"])
+        coding = self.sub(region, "Coding", guid=_guid("leaflet-coding"),
+                          creatingUser=self.users["Coder A"])
+        self.sub(coding, "CodeRef", targetGUID=_guid("code", *self.paths["closing"]))
+        pic = self.sub(sources, "PictureSource", guid=_guid("source", "portrait"),
+                       name="Field site portrait.png",
+                       path=f"internal://{_guid('portrait')}.png")
+        self.sub(pic, "Description").text = f"Portrait of {iv.name} at home"
+        self.files[f"{self.style.folder}/{_guid('portrait')}.png"] = PNG
+
+    def memos(self) -> None:
+        """Notes (memos) quoting interviewees, a set of sources and a link between two."""
+        if not self.private:
+            return
+        notes = self.sub(self.root, "Notes")
+        for guid, name, text in self.notes:
+            note = self.sub(notes, "Note", guid=guid, name=name)
+            note.set("plainTextPath", self.text_file(guid, text))
+        first, second = self.interviews[0], self.interviews[1]
+        links = self.sub(self.root, "Links")
+        self.sub(links, "Link", guid=_guid("link"), name=f"{first.name} knows {second.name}",
+                 originGUID=_guid("source", first.name), targetGUID=_guid("source", second.name))
+        sets = self.sub(self.root, "Sets")
+        group = self.sub(sets, "Set", guid=_guid("set"), name=f"Friends of {first.name}")
+        self.sub(group, "Description").text = self.notes[0][2]
+        self.sub(group, "MemberSource", targetGUID=_guid("source", second.name))
 
     def write(self, out: Path) -> Path:
         self.header()
@@ -300,6 +441,9 @@ class _Writer:
         for n, iv in enumerate(self.interviews):
             self.source(sources, iv, n)
         self.extras(sources)
+        self.memos()
+        if self.private:
+            self.sub(self.root, "Description").text = self.notes[1][2]
         ET.register_namespace("", self.ns)
         self.files[self.style.member] = ET.tostring(self.root, encoding="utf-8",
                                                     xml_declaration=True)
@@ -316,18 +460,21 @@ def add_closing_and_memo(interviews: list[Interview]) -> list[Interview]:
     out = []
     for iv in interviews:
         text = iv.text.rstrip("\n")
-        last = text.rfind("No, I think that covers it.")
+        last = text.rfind("Respondent: ") + len("Respondent: ")
         codings = [*iv.codings, ("closing", last, len(text), "Coder A")]
         out.append(Interview(iv.name, text, iv.variables, codings))
     return out
 
 
-def write_style(style: Style, codebook: Any, interviews: list[Interview], out: Path) -> Path:
-    return _Writer(style, codebook, add_closing_and_memo(interviews)).write(out)
+def write_style(style: Style, codebook: Any, interviews: list[Interview], out: Path,
+                private: bool = False) -> Path:
+    """The project as ``style``'s tool exports it (``private``: with what real exports
+    carry that must be withheld; pass the interviews through :func:`person_names`)."""
+    return _Writer(style, codebook, add_closing_and_memo(interviews), private).write(out)
 
 
 def mapping_for(style: Style, codebook: Any, tmp: Path,
-                interviews: list[Interview]) -> dict[str, Any]:
+                interviews: list[Interview], private: bool = False) -> dict[str, Any]:
     """The mapping file a researcher would write for this style's project."""
     paths = _codes(style, codebook)
     sep = "\\" if style.name in ("nvivo_windows", "nvivo_lf") else "/"
@@ -345,11 +492,14 @@ def mapping_for(style: Style, codebook: Any, tmp: Path,
         "ignore_codes": ["Closing remarks"],
         "interviewees": {"exclude_documents": ["(?i)guide"], "exclude_cases": ["^Pilot"]},
     }
+    if private:
+        mapping["interviewees"]["exclude_documents"].append("^Field site")
     if style.cases == "none":  # no case variables: a participants CSV keyed by document
-        csv_path = tmp / f"{style.name}_people.csv"
+        csv_path = tmp / f"{style.name}{'_private' if private else ''}_people.csv"
         with open(csv_path, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["document", "Age", *list(interviews[0].variables)[1:]])
+            # Exact ages: a de-identifier bands them
             for iv in interviews:
                 values = list(iv.variables.values())
                 writer.writerow([iv.name, int(values[0].split("-")[0]) + 4, *values[1:]])

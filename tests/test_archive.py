@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ import yaml
 
 from analysis.paper.archive import build, identifying_columns
 from analysis.project import load_config
-from paperkit.archive import deidentify_csv, reclock
+from paperkit.archive import ArchiveError, deidentify_csv, reclock
+from paperkit.leakgate import LeakError
 from tests.buildutil import ROOT, SNAKEMAKE, project_env, snakemake
 
 QDPX = "data/raw/interviews/scs_interviews.qdpx"
@@ -62,11 +64,104 @@ def test_deidentified_survey_changes_only_the_identifying_columns() -> None:
         assert not {r[column] for r in original if r[column]} & {r[column] for r in shipped}
 
 
+def _git(project: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(project), "-c", "user.name=Test", "-c",
+                           "user.email=test@example.org", *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _commit_all(project: Path) -> None:
+    """The scratch copy as a repository with everything it holds committed (outputs are
+    ignored by .gitignore), as an author's clone is."""
+    if not (project / ".git").exists():
+        _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "--allow-empty", "-m", "scratch")
+
+
 @pytest.fixture(scope="module")
 def package(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The replication package of the shared build (report generated first)."""
     snakemake(built, "--report", "build/paper/_manuscript/report.html")
+    _commit_all(built)
     return build(built, load_config(built / "config/config.yaml"), tmp_path_factory.mktemp("dist"))
+
+
+PRIVATE = {"private-notes.txt": "Call Mrs Wang back about her son.\n",
+           "notes/interview-excerpts.txt": "excerpts\n",
+           "data/codebook/.env": "API_KEY=secret\n",
+           "scs_analysis.egg-info/PKG-INFO": "Name: scs-analysis\n"}
+
+
+@pytest.fixture(scope="module")
+def clone(built: Path, package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch clone of the built project with its build outputs and an author's
+    untracked private files (a note, interview excerpts, a .env, an egg-info)."""
+    target = tmp_path_factory.mktemp("clone") / "project"
+    subprocess.run(["git", "clone", "-q", str(built), str(target)], check=True)
+    for folder in ("results", "figures", "build/paper"):
+        shutil.copytree(built / folder, target / folder, dirs_exist_ok=True)
+    for rel, text in PRIVATE.items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_text(text, encoding="utf-8")
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_package_holds_what_git_tracks_and_no_untracked_private_file(clone, tmp_path):
+    path = build(clone, load_config(clone / "config/config.yaml"), tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        names = {n.split("/", 1)[1] for n in zf.namelist()}
+    tracked = set(_git(clone, "ls-files").splitlines())
+    assert not names & set(PRIVATE)
+    assert not [n for n in names if n.startswith(("notes/", "scs_analysis.egg-info/"))]
+    assert {n for n in tracked if not n.startswith("data/raw/") and n != "README.md"} <= names
+    assert "docs/README-project.md" in names
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_an_uncommitted_change_to_a_tracked_file_stops_the_package(clone, tmp_path):
+    config = clone / "config/config.yaml"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(original + "# an edit not yet committed\n", encoding="utf-8")
+    try:
+        with pytest.raises(ArchiveError, match=r"uncommitted changes to tracked files: "
+                                               r"config/config.yaml\. .*commit them"):
+            build(clone, load_config(config), tmp_path)
+    finally:
+        config.write_text(original, encoding="utf-8")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_a_committed_quote_stops_the_package_naming_file_and_words(clone, tmp_path):
+    lines = _respondent_lines(clone / QDPX)
+    sentence = min(sorted(lines), key=lines.__getitem__)  # one interviewee's words
+    notes = clone / "docs" / "field-notes.md"
+    notes.write_text(f"Field notes\n\nShe said: {sentence}\n", encoding="utf-8")
+    _git(clone, "add", "docs/field-notes.md")
+    _git(clone, "commit", "-q", "-m", "notes")
+    try:
+        with pytest.raises(LeakError, match=r"docs/field-notes\.md: the withheld words"):
+            build(clone, load_config(clone / "config/config.yaml"), tmp_path)
+    finally:
+        _git(clone, "reset", "-q", "--hard", "HEAD~1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _respondent_lines(qdpx: Path) -> Counter[str]:
+    """Each answer of eight words or more and the number of transcripts it is in."""
+    with zipfile.ZipFile(qdpx) as zf:
+        texts = [zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("sources/")]
+    return Counter(line for t in texts for line in {
+        ln.split(":", 1)[1].strip() for ln in t.splitlines()
+        if ln.startswith("Respondent:") and len(ln.split()) > 8})
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +279,54 @@ def test_ro_crate_describes_the_workflow_run(members) -> None:
     files = [i for i, e in graph.items() if e["@type"] == "File"
              or "File" in e["@type"]]
     assert all(f in members for f in files)
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_ro_crate_has_a_publisher_a_format_on_every_file_and_no_bookkeeping(members) -> None:
+    """What an RO-Crate validator checks beyond structure (roc-validator needs the network
+    for its profiles, so the properties are checked here): a publisher that resolves to a
+    named entity, an encodingFormat on every File, every referenced entity in the graph,
+    and no Snakemake bookkeeping anywhere in the package."""
+    crate = json.loads(members["ro-crate-metadata.json"])
+    graph = {e["@id"]: e for e in crate["@graph"]}
+    publisher = graph[graph["./"]["publisher"]["@id"]]
+    assert publisher["@type"] in ("Organization", "Person") and publisher["name"]
+    files = [e for e in graph.values() if "File" in (e["@type"] if isinstance(e["@type"], list)
+                                                     else [e["@type"]])]
+    assert len(files) > 50
+    assert [f["@id"] for f in files if not f.get("encodingFormat")] == []
+
+    def refs(value):
+        if isinstance(value, dict):
+            if set(value) == {"@id"}:
+                yield value["@id"]
+            for v in value.values():
+                yield from refs(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from refs(v)
+    dangling = {r for e in crate["@graph"] for r in refs(e)
+                if r not in graph and not r.startswith("http")}
+    assert dangling == set()
+    assert [m for m in members if m.endswith(".snakemake_timestamp")] == []
+
+
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_readme_names_three_strands_one_availability_box_and_the_offline_font(members) -> None:
+    readme = members["README.md"].decode()
+    for study in ("Kostka 2019", "Li & Kostka 2022", "Trauth-Goik 2023"):
+        assert study in readme, study
+    availability = readme.split("### Summary of availability", 1)[1].split("###", 1)[0]
+    assert availability.count("- [x]") == 1 and "- [x] Some data **cannot" in availability
+    for folder in ("data/raw/survey/", "data/raw/interviews/", "data/raw/civilized/",
+                   "data/codebook/"):
+        assert f"**`{folder}`" in readme or f"`{folder}`," in readme, folder
+    assert "fonts-wqy-microhei" in readme and "before going offline" in readme
+    assert "two studies" not in members["CITATION.cff"].decode()
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ REGISTER_COMMAND = "make register-data"
 
 def load_config(path: str | Path = CONFIG_PATH) -> dict[str, Any]:
     """The study's validated configuration, with the schema's defaults filled in."""
-    return _config.load_config(path, SCHEMA_PATH)
+    return validate_config(_config.read_config_file(path), source=str(path))
 
 
 def validate_config(config: dict[str, Any], source: str = str(CONFIG_PATH)) -> dict[str, Any]:

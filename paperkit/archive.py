@@ -78,6 +78,9 @@ class ArchiveSpec:
     ``published_quotes`` are the quotes the authors cleared for publication (the paper
     prints them): only their own words are exempt from the gate, nothing around them.
     ``file_notes`` says, per data file, what was withheld or replaced (README table).
+    ``description`` is the package's one-sentence description (RO-Crate). The README
+    template's study fields (``readme_fields``) include what a replicator needs to plan:
+    the measured runtime and the resources the workflow declares.
     """
 
     name: str
@@ -90,6 +93,8 @@ class ArchiveSpec:
     generators: dict[str, str] = field(default_factory=dict)
     published_quotes: tuple[str, ...] = ()
     file_notes: dict[str, str] = field(default_factory=dict)
+    description: str = "Replication package: code, data and the paper as built, with the " \
+                       "Snakemake workflow that rebuilds it."
 
 
 class ArchiveError(RuntimeError):
@@ -296,7 +301,7 @@ def package_contents(root: Path, spec: ArchiveSpec, commit: str) -> dict[str, by
     fields = {**spec.readme_fields, "commit": commit}
     files["README.md"] = readme(root, fields, spec.data_dirs, files, meta, spec.file_notes
                                 ).encode("utf-8")
-    files["ro-crate-metadata.json"] = ro_crate(spec.data_dirs, files, meta)
+    files["ro-crate-metadata.json"] = ro_crate(spec.data_dirs, files, meta, spec.description)
     files[MANIFEST] = manifest_text(files).encode("utf-8")
     return dict(sorted(files.items()))
 

@@ -25,17 +25,6 @@ PROFILES = {
     "workflow": "https://w3id.org/ro/wfrun/workflow/0.5",
     "wfcrate": "https://w3id.org/workflowhub/workflow-ro-crate/1.0",
 }
-# Measured on the development machine (2 cores, Debian 12): cold `snakemake --cores 2`
-# under /usr/bin/time -v (wall clock, maximum resident set size), and `du` of the outputs.
-RUNTIME = (
-    "A cold build (`snakemake --cores 2`, from raw data to every format) took about "
-    "{seconds} seconds wall time on a two-core Linux virtual machine, with a peak "
-    "resident memory of about {memory} MB for the largest step; the installation of "
-    "`.venv` takes a few minutes more. The package needs about {size} MB of disk, a full "
-    "build adds about {build} MB. No step needs more than two cores; the model step "
-    "declares `threads: 2`, `mem_mb: 2000` and `runtime: 30` (minutes) for schedulers."
-)
-MEASURED = {"seconds": 80, "memory": 320, "build": 15}
 # Formats mimetypes does not know; every File entity of the crate gets one.
 FORMATS = {
     ".qdpx": "application/zip", ".qdc": "application/xml", ".qde": "application/xml",
@@ -101,7 +90,7 @@ def readme(root: Path, fields: dict[str, str], data_dirs: dict[str, str],
         dataset_list="\n".join(dataset_rows(files, data_dirs, file_notes)),
         python=python,
         software=software,
-        runtime=RUNTIME.format(size=_package_mb(files), **MEASURED),
+        package_mb=_package_mb(files),
         manifest=MANIFEST,
         figures_tables=provenance.replace("| @", "| ").strip(),
         **fields,
@@ -116,8 +105,8 @@ def _file_entity(path: str, data: bytes, description: str = "") -> dict[str, Any
     return entity
 
 
-def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str, Any]
-             ) -> bytes:
+def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str, Any],
+             description: str) -> bytes:
     """ro-crate-metadata.json of the package (RO-Crate 1.1, Workflow Run Crate 0.5)."""
     inputs = sorted(p for p in files if p.startswith("data/"))
     outputs = sorted(p for p in files if p.startswith("outputs/"))
@@ -132,8 +121,7 @@ def ro_crate(data_dirs: dict[str, str], files: dict[str, bytes], meta: dict[str,
          "conformsTo": [{"@id": "https://w3id.org/ro/crate/1.1"},
                         {"@id": PROFILES["wfcrate"]}]},
         {"@id": "./", "@type": "Dataset", "name": meta["title"],
-         "description": "Replication package: code, de-identified simulated data and the "
-                        "paper as built, with a Snakemake workflow that rebuilds it.",
+         "description": description,
          "version": str(meta.get("version", "")), "datePublished": date,
          "publisher": {"@id": authors[0]["@id"]} if authors else {"@id": "#publisher"},
          "license": {"@id": "https://spdx.org/licenses/MIT"},

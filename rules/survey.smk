@@ -81,10 +81,10 @@ rule model:
     params:
         spec=config["models"],
         weighting=config["weighting"],
-    threads: 2
+    threads: config["resources"]["model"]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=config["resources"]["model"]["mem_mb"],
+        runtime=config["resources"]["model"]["runtime"],
     log:
         "logs/model.log",
     conda:

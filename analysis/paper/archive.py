@@ -11,6 +11,7 @@ material and ship unchanged. paperkit.archive does the packing and the leak gate
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +27,20 @@ from paperkit.archive import (
     rename,
 )
 from paperkit.deidentify import AGE, Options, deidentify_participants, deidentify_project
-from paperkit.io import read_yaml
+from paperkit.io import read_json, read_yaml
 from paperkit.leakgate import Secrets
 
 NAME = "scs-paper-replication"
+# {status}: "simulated stand-in" or "original", from each strand's own data (data_status).
 DATA_DIRS = {
-    "data/raw/survey/": "Survey (strand S, Kostka 2019): simulated stand-in export; "
+    "data/raw/survey/": "Survey (strand S, Kostka 2019): {survey} export; "
                         "identifying columns re-clocked (see above)",
-    "data/raw/interviews/": "Interviews (strand I, Li & Kostka 2022): simulated stand-in "
+    "data/raw/interviews/": "Interviews (strand I, Li & Kostka 2022): {interviews} "
                             "REFI-QDA project and exports; transcripts and free text "
                             "withheld, names pseudonymised (see above)",
     "data/raw/civilized/": "Civilized-city documents and resident interviews (strand C, "
-                           "Trauth-Goik 2023): public documents unchanged; resident "
-                           "transcripts withheld, names pseudonymised (see above)",
+                           "Trauth-Goik 2023, {civilized}): public documents unchanged; "
+                           "resident transcripts withheld, names pseudonymised (see above)",
     "data/raw/": "Checksums and descriptions of the shipped raw files",
     "data/codebook/": "Codebooks (survey, interviews, civilized cities), the interview "
                       "mapping file and the province-to-region table; nothing withheld",
@@ -48,10 +50,44 @@ DATA_DIRS = {
 }
 # The simulators write the stand-in transcripts from their template sentences, so they hold
 # them by construction (the leak gate scans them for names only). Real data have none.
+BENCH_RESULTS = "bench/RESULTS.md"
 GENERATORS = {
     "analysis/standin/interviews.py": "simulator of the stand-in interviews (strand I)",
     "analysis/standin/civilized.py": "simulator of the stand-in resident interviews (strand C)",
 }
+
+
+def data_status(root: Path, config: dict[str, Any]) -> dict[str, bool]:
+    """Whether each strand's data are simulated, as the data say: the survey codebook's
+    ``dataset.simulated`` flag and the flags the interview and document stages recorded."""
+    survey = read_yaml(root / config["paths"]["survey_codebook"]).get("dataset", {})
+    built = read_json(root / config["paper"]["numbers"])
+    return {"survey": bool(survey.get("simulated")),
+            "interviews": bool(built["interviews"]["source"]["simulated"]),
+            "civilized": bool(built["overlap"]["source"]["simulated"]
+                              or built["residents"]["source"]["simulated"])}
+
+
+def requirements(root: Path, config: dict[str, Any]) -> str:
+    """What a replicator needs to plan: the cold build's measured time (bench/RESULTS.md,
+    written by `make bench`) and the resources the cluster rules declare (config)."""
+    model = config["resources"]["model"]
+    declared = (f"The model step, the only one sent to a cluster, declares `threads: "
+                f"{model['threads']}`, `mem_mb: {model['mem_mb']}` and `runtime: "
+                f"{model['runtime']}` (minutes); every other step takes seconds.")
+    match = re.search(r"^\| cold build \| ([\d.]+) \| [^|]* \| (\d+) \|",
+                      _text_or_empty(root / BENCH_RESULTS), re.M)
+    if not match:
+        return (f"The cold build's time was not measured ({BENCH_RESULTS} has no cold-build "
+                f"row; `make bench` writes it). {declared}")
+    return (f"A cold build from raw data to every format took a median of {match.group(1)} s "
+            f"wall time ({match.group(2)} runs, two-core Linux machine, dependencies "
+            f"installed; {BENCH_RESULTS}); installing `.venv` takes a few minutes more. "
+            f"{declared}")
+
+
+def _text_or_empty(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def identifying_columns(codebook_path: Path) -> dict[str, str]:
@@ -160,14 +196,21 @@ def archive_spec(root: Path, config: dict[str, Any]) -> ArchiveSpec:
     codebook = root / config["paths"]["survey_codebook"]
     identifying = ", ".join(f"`{c}`" for c in identifying_columns(codebook))
     raw, secrets, notes = deidentified_raw(root, config)
+    status = {k: "simulated stand-in" if v else "original"
+              for k, v in data_status(root, config).items()}
+    simulated = any(v == "simulated stand-in" for v in status.values())
     return ArchiveSpec(
         name=NAME,
         formats=list(config["paper"]["formats"]),
         epoch=int(config["paper"]["source_date_epoch"]),
         raw=raw,
-        data_dirs=DATA_DIRS,
+        data_dirs={k: v.format(**status) for k, v in DATA_DIRS.items()},
         readme_fields={"identifying": identifying,
-                       "ref_time": REF_TIME.strftime("%Y-%m-%d %H:%M")},
+                       "ref_time": REF_TIME.strftime("%Y-%m-%d %H:%M"),
+                       "runtime": requirements(root, config)},
+        description=("Replication package: code, de-identified "
+                     + ("simulated " if simulated else "") + "data and the paper as built, "
+                     "with the Snakemake workflow that rebuilds it."),
         secrets=secrets,
         generators=GENERATORS,
         published_quotes=published_quotes(config, root),

@@ -285,6 +285,8 @@ def problem_pattern(kind: str, ident: str) -> re.Pattern[str]:
         "unknown-meta": r"\{\{<\s*meta\s+" + esc + r"\s*>\}\}",
         "unresolved-xref": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
         "unknown-citation": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "unnumbered-section-xref": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "unsupported-xref": rf"(?:(?<![\w@])-?@\{{?|#){esc}(?![\w-])",
         "missing-image": rf"\]\(<?{esc}",
         "unsupported-class": rf"\.{esc}(?![\w-])",
         "unsupported-attribute": rf"(?<![\w-]){esc}\s*=",
@@ -320,3 +322,44 @@ def float_numbers(lines: Sequence[Line]) -> dict[str, str]:
                 numbers[label] = f"{FLOAT_NAMES[kind]} {counts[kind]}"
     return numbers
 
+
+
+# ----------------------------------------------------------------------------- code cells
+
+# ```{python}, ```{r label="x"}, ```{mermaid}: a cell Quarto executes (or draws); not
+# ```{=html} (raw), ```{.python} (a plain code block with a class) or ```{#id .cls}.
+CELL_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})\s*\{([A-Za-z][\w-]*)[\s,}]")
+# `{python} expr` / `r expr`: inline code Quarto's engines evaluate.
+INLINE_CELL = re.compile(r"`\{([A-Za-z][\w-]*)\}\s[^`]*`")
+DIAGRAM_ENGINES = ("mermaid", "dot")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """An executable code cell (or inline expression) and the line it starts on."""
+
+    language: str
+    line: Line
+    inline: bool = False
+
+    @property
+    def where(self) -> str:
+        return self.line.where
+
+
+def code_cells(lines: Sequence[Line]) -> list[Cell]:
+    """Every executable cell of the lines, block (```{python}) and inline (`{python} x`),
+    in order. Quarto hands these to a Jupyter/knitr engine (or a diagram renderer)."""
+    texts = [line.text for line in lines]
+    code = in_code(texts)
+    starts = {open_i for open_i, _ in fence_spans(texts)}
+    cells = []
+    for i, (line, is_code) in enumerate(zip(lines, code, strict=True)):
+        if i in starts:
+            m = CELL_FENCE.match(line.text + " ")
+            if m:
+                cells.append(Cell(m.group(1).lower(), line))
+        elif not is_code:
+            cells.extend(Cell(m.group(1).lower(), line, inline=True)
+                         for m in INLINE_CELL.finditer(line.text))
+    return cells

@@ -33,11 +33,12 @@ from typing import Any
 
 import yaml
 
-from paperkit import layout, qmd, quarto
+from paperkit import layout, qmd, quarto, render_features
 from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -65,7 +66,7 @@ DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest time a ZIP (DOCX) entry ca
 # Quarto's own metadata keys; other front matter keys are passed through to pandoc.
 QUARTO_ONLY_KEYS = {
     "project", "manuscript", "format", "execute", "jupyter", "engine", "filters",
-    "website", "book", "author", "affiliations", "crossref", "number-sections", "toc",
+    "website", "book", "author", "authors", "affiliations", "crossref", "number-sections", "toc",
     "toc-depth", "bibliography", "csl", "date", "date-format",
 }
 # The self-render's own typst lines: its crossref filter writes "Figure 1:" itself.
@@ -88,6 +89,12 @@ ERROR_TEXT = {
                          "(it would be rendered differently from Quarto)",
     "unsupported-attribute": "Quarto attribute '{id}=' is not implemented by the self-render "
                              "(it would be rendered differently from Quarto)",
+    "unsupported-xref": "'{id}': {feature} are not implemented by the self-render",
+    "unsupported-subfigure": "'{id}': subfigures (a figure inside figure) are not "
+                             "implemented by the self-render",
+    "unnumbered-section-xref": "'@{id}' refers to a section, but sections are not numbered: "
+                               "Quarto's typst output cannot render such a reference either "
+                               "(set `number-sections: true`, or render html/docx only)",
 }
 
 
@@ -131,14 +138,20 @@ def render_manuscript(
     was staged from: errors then name its files (paper/index.qmd:12), which authors edit.
     """
     project_dir = Path(project_dir).resolve()
+    single = project_dir.is_file()  # one document without a project, as `quarto render x.qmd`
     unknown = sorted(set(formats) - set(EXTENSIONS))
     if unknown or not formats:
         raise RenderError(f"unknown output format(s) {unknown}; choose from {sorted(EXTENSIONS)}")
     if engine not in ENGINES:
         raise RenderError(f"unknown engine '{engine}'; choose from {', '.join(ENGINES)}")
-    out_dir = Path(out_dir).resolve() if out_dir else project_dir / "_manuscript"
+    default_out = project_dir.parent if single else project_dir / "_manuscript"
+    out_dir = Path(out_dir).resolve() if out_dir else default_out
+    stem = project_dir.stem if single else "index"
     formats = list(dict.fromkeys(formats))
-    have_quarto = engine != "self" and quarto.quarto_version() is not None
+    if single and engine == "quarto":
+        raise RenderError(f"{project_dir}: engine 'quarto' renders a project directory; "
+                          f"run `quarto render {project_dir.name}` for a single document")
+    have_quarto = engine != "self" and not single and quarto.quarto_version() is not None
     if engine == "quarto" and not have_quarto:
         raise RenderError("engine 'quarto' requested but quarto >= 1.4 is not on PATH")
     try:
@@ -146,10 +159,10 @@ def render_manuscript(
             return quarto.render(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
     except (RenderError, quarto.QuartoError, qmd.QmdError) as exc:
-        _remove_stale(out_dir, formats)
+        _remove_stale(out_dir, formats, stem)
         raise RenderError(author_paths(str(exc), project_dir, source_dir)) from exc
     except BaseException:
-        _remove_stale(out_dir, formats)
+        _remove_stale(out_dir, formats, stem)
         raise
 
 
@@ -167,16 +180,16 @@ def author_paths(message: str, project_dir: Path, source_dir: Path | None) -> st
     return re.sub(re.escape(str(project_dir)) + r"/([\w./-]+?)(?=:\d|[\s:,)]|$)", swap, message)
 
 
-def _remove_stale(out_dir: Path, formats: Iterable[str]) -> None:
+def _remove_stale(out_dir: Path, formats: Iterable[str], stem: str = "index") -> None:
     for fmt in formats:
-        (out_dir / f"index.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
+        (out_dir / f"{stem}.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
 
 
-def _publish(produced: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+def _publish(produced: dict[str, Path], out_dir: Path, stem: str = "index") -> dict[str, Path]:
     """Move finished outputs into out_dir, each atomically, only once all exist."""
     final = {}
     for fmt, src in produced.items():
-        target = out_dir / f"index.{EXTENSIONS[fmt]}"
+        target = out_dir / f"{stem}.{EXTENSIONS[fmt]}"
         if src.resolve() != target.resolve():
             with atomic_path(target) as tmp:
                 shutil.copyfile(src, tmp)
@@ -203,13 +216,28 @@ def _read_yaml_file(path: Path) -> dict[str, Any]:
 
 
 def load_project(project_dir: Path) -> ManuscriptProject:
-    """Read _quarto.yml, _variables.yml and the article with its includes expanded."""
-    quarto = _read_yaml_file(project_dir / "_quarto.yml")
+    """Read _quarto.yml, _variables.yml and the article with its includes expanded.
+
+    `project_dir` may also be a single .qmd: Quarto then renders it as a document of
+    its own (no _quarto.yml, or the one of its folder when there is one)."""
+    single = project_dir.is_file()
+    article_file = project_dir if single else None
+    project_dir = project_dir.parent if single else project_dir
+    config = project_dir / "_quarto.yml"
+    if not config.is_file() and not single:
+        raise RenderError(f"{config}:1: file not found (to render one document without a "
+                          f"project, pass the .qmd file itself)")
+    quarto = _read_yaml_file(config) if config.is_file() else {}
     variables_path = project_dir / "_variables.yml"
     variables = _read_yaml_file(variables_path) if variables_path.exists() else {}
-    article = project_dir / (quarto.get("manuscript") or {}).get("article", "index.qmd")
+    article = article_file or project_dir / (quarto.get("manuscript") or {}).get(
+        "article", "index.qmd")
+    render_features.refuse_ipynb_article(article, f"{config}:1" if not single else
+                                         f"{article}:1")
     if not article.is_file():
-        raise RenderError(f"{project_dir / '_quarto.yml'}:1: article {article} not found")
+        if (project_dir / "index.ipynb").is_file():
+            render_features.refuse_ipynb_article(project_dir / "index.ipynb", f"{config}:1")
+        raise RenderError(f"{config}:1: article {article} not found")
     try:
         doc = qmd.read_document(article, project_dir)
     except qmd.QmdError as exc:
@@ -339,6 +367,7 @@ def _embed(embed: qmd.Embed, project: ManuscriptProject, work: Path) -> list[str
     """Lines of markdown that stand for one embedded notebook cell."""
     line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
     nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
+    render_features.refuse_notebook(nb_path, line.where, "embedded notebook")
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
     try:
@@ -471,16 +500,13 @@ DATE_FORMATS = {
 }
 
 
-def _display_date(value: Any, epoch: int, style: Any = "long") -> str | None:
+def _display_date(value: Any, article: Path, style: Any = "long") -> str | None:
     if value is None:
         return None
     if style not in DATE_FORMATS:
         raise RenderError(f"date-format '{style}' is not implemented by the self-render "
                           f"(use one of: {', '.join(DATE_FORMATS)})")
-    if isinstance(value, str) and value.strip() in ("today", "now", "last-modified"):
-        date = dt.datetime.fromtimestamp(epoch, dt.UTC).date()
-    else:
-        date = _iso_date(value)
+    date = render_features.keyword_date(value, article) or _iso_date(value)
     if date is None:
         return str(value)
     return DATE_FORMATS[style](date)
@@ -497,6 +523,12 @@ def _affiliation_name(aff: Any, registry: dict[str, str]) -> str:
     return str(aff)
 
 
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _person_name(name: Any) -> str:
     if isinstance(name, dict):
         if "literal" in name:
@@ -511,12 +543,14 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
     Names stay plain (they become the PDF Author, DOCX creator and JATS string-name);
     affiliations go to the PDF title block and, elsewhere, to the notes under the title.
     """
-    authors = meta.get("author") or []
+    authors = meta.get("author") or meta.get("authors") or []  # Quarto reads both
     if not isinstance(authors, list):
         authors = [authors]
     registry = {}
-    for aff in meta.get("affiliations") or []:
-        if isinstance(aff, dict) and "id" in aff:
+    inline = [a for author in authors if isinstance(author, dict)
+              for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+    for aff in [*_as_list(meta.get("affiliations")), *inline]:
+        if isinstance(aff, dict) and "id" in aff:  # declared once, referred to by id
             registry[str(aff["id"])] = _affiliation_name({k: v for k, v in aff.items()
                                                           if k != "id"}, {})
     people, affiliation_notes, contacts, orcids = [], [], [], []
@@ -570,7 +604,7 @@ def _number_sections(project: ManuscriptProject, meta: dict[str, Any]) -> bool:
 
 
 def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: list[SourceLine],
-                     epoch: int) -> tuple[dict[str, Any], list[str]]:
+                     epoch: int, formats: Sequence[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """Metadata file for pandoc (strings are markdown) and the title-notes block."""
     people, notes = _normalise_authors(meta)
     out = {k: v for k, v in meta.items() if k not in QUARTO_ONLY_KEYS and v is not None}
@@ -578,7 +612,7 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
     if people:
         out["author"] = [p["name"] for p in people]
         out["render-authors"] = people
-    date = _display_date(meta.get("date"), epoch, meta.get("date-format", "long"))
+    date = _display_date(meta.get("date"), project.article, meta.get("date-format", "long"))
     if date:
         out["date"] = date
     bibs = meta.get("bibliography") or []
@@ -597,6 +631,7 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
         out.setdefault("reference-section-title", "References")
     out["render-number-sections"] = _number_sections(project, meta)
     out["render-project-dir"] = str(project.root)
+    out["render-typst"] = "pdf" in formats
     crossref = meta.get("crossref") or {}
     out["render-crossref"] = {k: str(v) for k, v in crossref.items()
                               if re.fullmatch(r"(fig|tbl|sec)-(prefix|title)", k)}
@@ -632,7 +667,8 @@ def _filter_errors(stderr: str, lines: list[SourceLine], project: ManuscriptProj
         return RenderError(f"{project.article}: pandoc failed:\n{stderr.strip()}")
     messages = []
     for kind, ident in dict.fromkeys(found):
-        text = ERROR_TEXT.get(kind, kind + " '{id}'").format(id=ident.strip())
+        text = ERROR_TEXT.get(kind, kind + " '{id}'").format(
+            id=ident.strip(), feature=render_features.xref_feature(ident.strip()))
         messages.append(f"{_locate(ident.strip(), kind, lines, project)}: {text}")
     return RenderError("\n".join(messages))
 
@@ -692,12 +728,52 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         cmd += ["--to", "jats_articleauthoring", "--extract-media", MEDIA_DIR]
         target = work / "out.xml"
     else:
-        cmd += ["--to", "typst-citations", "--template", str(work / TYPST_TEMPLATE.name),
-                "--include-in-header", str(work / "header.typ")]
+        native = _typst_bibliography(project, work)
+        cmd += ["--to", "typst" if native else "typst-citations",
+                "--template", str(work / TYPST_TEMPLATE.name),
+                "--include-in-header", str(work / "header.typ"),
+                "--lua-filter", str(TYPST_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
+        cmd += [f"--variable=render-bibliography:{name}" for name in native]
+        style = options.get("bibliographystyle")
+        if _merged_meta(project).get("csl") and native:
+            style = _copy_into(project.root / str(_merged_meta(project)["csl"]), work, "style")
+        if style:
+            cmd.append(f"--variable=render-bibliography-style:{style}")
         target = work / "out.typ"
         ast = ast.with_name("document-typst.json")
     return [*cmd, "--output", str(target), str(ast)]
+
+
+TYPST_BIB_SUFFIXES = (".bib", ".yml", ".yaml")
+
+
+def _copy_into(path: Path, work: Path, name: str) -> str:
+    """Copy a file typst reads into the scratch directory (typst's root); its name there."""
+    if not path.is_file():
+        raise RenderError(f"{path}: file not found")
+    target = work / f"{name}{path.suffix}"
+    shutil.copyfile(path, target)
+    return target.name
+
+
+def _typst_bibliography(project: ManuscriptProject, work: Path) -> list[str]:
+    """The bibliography files typst reads itself when Quarto's typst output would let
+    typst process the citations (no `citeproc: true`); [] when pandoc's citeproc does."""
+    meta = _merged_meta(project)
+    if not render_features.typst_native_citations(meta, _format_options(project, "pdf")):
+        return []
+    names = []
+    for i, bib in enumerate(_as_list(meta.get("bibliography"))):
+        path = (project.root / str(bib)).resolve()
+        if path.suffix.lower() not in TYPST_BIB_SUFFIXES:
+            raise RenderError(
+                f"{project.article}:1: bibliography '{bib}': typst's own citation processing "
+                f"(Quarto's default for typst output) reads only .bib or .yaml files; "
+                f"converting it is not implemented by the self-render "
+                f"(set `citeproc: true` in the typst format to use pandoc's citeproc)")
+        names.append(_copy_into(path, work, f"bibliography-{i}"))
+    return names
 
 
 def _declared_files(project: ManuscriptProject, option: str) -> list[tuple[str, Path]]:
@@ -738,10 +814,13 @@ def _inlines(text: str) -> dict[str, Any]:
     return {"t": "MetaInlines", "c": spaced}
 
 
-def _typst_ast(ast: Path) -> Path:
+def _typst_ast(ast: Path, native_citations: bool = False) -> Path:
     """The AST for the typst writer: authors with affiliations in the title block (as
-    Quarto's typst template shows them) instead of the notes under the title."""
+    Quarto's typst template shows them) instead of the notes under the title; without
+    citeproc's reference list when typst writes the bibliography itself."""
     doc = json.loads(ast.read_text(encoding="utf-8"))
+    if native_citations:
+        doc["blocks"] = _without_reference_list(doc["blocks"])
     people = doc["meta"].pop("render-authors", None)
     if people:
         doc["meta"]["author"] = {"t": "MetaList", "c": [
@@ -751,6 +830,18 @@ def _typst_ast(ast: Path) -> Path:
     target = ast.with_name("document-typst.json")
     target.write_text(json.dumps(doc), encoding="utf-8")
     return target
+
+
+def _without_reference_list(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Blocks without citeproc's `#refs` div and the heading it put before it."""
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.get("t") == "Div" and block["c"][0][0] == "refs":
+            if out and out[-1].get("t") == "Header" and "unnumbered" in out[-1]["c"][1][1]:
+                out.pop()
+            continue
+        out.append(block)
+    return out
 
 
 def pandoc_text(meta_value: dict[str, Any]) -> str:
@@ -791,7 +882,28 @@ def _typst_variables(options: dict[str, Any], keywords: Any) -> list[str]:
     return cmd
 
 
-def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
+def _typst_error_source(typ: Path, diagnostic: str, lines: Sequence[SourceLine]) -> str | None:
+    """The source line a typst error comes from: the article's line sharing most words with
+    the failing line of the generated typst file (raw typst, math and text are copied
+    through), so that the author is pointed at what to edit, not at a scratch file."""
+    found = re.search(r"┌─ (\S+?):(\d+):\d+", diagnostic or "")
+    if not found or Path(found.group(1)).name != typ.name:
+        return None
+    typ_lines = typ.read_text(encoding="utf-8").splitlines()
+    lineno = int(found.group(2))
+    if not 0 < lineno <= len(typ_lines):
+        return None
+    words = set(re.findall(r"\w{2,}", typ_lines[lineno - 1]))
+    best, score = None, 0
+    for line in lines:
+        common = len(words & set(re.findall(r"\w{2,}", line.text)))
+        if common > score:
+            best, score = line, common
+    return best.where if best else None
+
+
+def _compile_typst(typ: Path, pdf: Path, epoch: int,
+                   lines: Sequence[SourceLine] = ()) -> None:
     import typst
 
     fonts = cjk_font_paths()
@@ -805,7 +917,12 @@ def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
             font_paths=fonts, timestamp=epoch,
         )
     except typst.TypstError as exc:
-        raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
+        where = _typst_error_source(typ, exc.diagnostic, lines)
+        if where is None:
+            raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
+        diagnostic = re.sub(r"┌─ \S+?:(\d+):\d+", r"┌─ typst generated from it, line \1",
+                            exc.diagnostic)
+        raise RenderError(f"{where}: typst failed: {exc.message}\n{diagnostic}") from exc
     for warning in warnings:
         text = getattr(warning, "message", str(warning))
         if "unknown font family" in text:
@@ -818,7 +935,8 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
     if "pdf" in formats:
-        _typst_ast(ast)
+        _typst_ast(ast, render_features.typst_native_citations(
+            _merged_meta(project), _format_options(project, "pdf")))
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
         shutil.copyfile(_typst_partial(project), work / TYPST_PARTIAL)
     procs = {}
@@ -839,7 +957,7 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
         elif fmt == "pdf":
             results[fmt] = work / "out.pdf"
             try:
-                _compile_typst(target, results[fmt], epoch)
+                _compile_typst(target, results[fmt], epoch, lines)
             except RenderError as exc:
                 errors.append(exc)
         else:
@@ -851,6 +969,7 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
 
 def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str, Path]:
     project = load_project(project_dir)
+    render_features.refuse_code_cells(project.body)
     _resolve_front_matter(project)
     meta = _merged_meta(project)
     epoch = _source_epoch(meta)
@@ -858,7 +977,7 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         work = Path(tmp)
         (work / "project").symlink_to(project.root, target_is_directory=True)
         body = _expand_body(project, work)
-        metadata, notes = _pandoc_metadata(project, meta, body, epoch)
+        metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body
         (work / "metadata.yaml").write_text(
             yaml.safe_dump(metadata, sort_keys=True, allow_unicode=True), encoding="utf-8")
@@ -869,7 +988,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
                                   bool(meta.get("toc")))
         if (work / MEDIA_DIR).is_dir():
             replace_dir(work / MEDIA_DIR, out_dir / MEDIA_DIR)
-        return _publish(produced, out_dir)
+        return _publish(produced, out_dir,
+                        project_dir.stem if project_dir.is_file() else "index")
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -23,7 +23,22 @@ local PREFIXES = {
   fig = { "Figure", "Figure" },
   tbl = { "Table", "Table" },
   sec = { "Section", "Section" },
+  eq = { "Equation", "Equation" },
 }
+
+-- Quarto cross-reference kinds this renderer does not implement: a reference to one, or
+-- an element labelled with one, stops the render naming the feature (render.py maps the
+-- prefix to its name), instead of being mistaken for a citation or an undefined label.
+local REFUSED_KINDS = {
+  nte = true, tip = true, wrn = true, imp = true, cau = true, -- callouts
+  thm = true, lem = true, cor = true, prp = true, cnj = true, def = true, -- theorems
+  exm = true, exr = true, sol = true, rem = true, alg = true, lst = true, -- and listings
+}
+
+local function refused_kind(id)
+  local k = id:match("^(%a%a%a)%-")
+  return k and REFUSED_KINDS[k:lower()] and k:lower() or nil
+end
 
 local function read_prefixes(meta)
   local conf = meta["render-crossref"]
@@ -46,7 +61,7 @@ local function problem(kind, id)
 end
 
 local function kind_of(id)
-  local k = id:match("^(%a%a%a)%-")
+  local k = id:match("^(%a%a%a)%-") or id:match("^(%a%a)%-")
   if k and PREFIXES[k:lower()] then
     return k:lower()
   end
@@ -187,10 +202,23 @@ local CALLOUTS = {
   caution = { "Caution", "#fd7e14", "#ffe5d0" },
 }
 
+-- The callout's title as Quarto takes it: the title attribute, else a heading that opens
+-- the callout (removed from the body), else the type's name.
+local function callout_title(div, default)
+  if div.attributes["title"] then
+    return pandoc.Inlines(div.attributes["title"])
+  end
+  local first = div.content[1]
+  if first and first.t == "Header" then
+    div.content:remove(1)
+    return first.content
+  end
+  return pandoc.Inlines({ pandoc.Str(default) })
+end
+
 local function callout(div, kind)
   local title_text, colour, fill = table.unpack(CALLOUTS[kind])
-  local title = div.attributes["title"] and pandoc.Inlines(div.attributes["title"])
-    or pandoc.Inlines({ pandoc.Str(title_text) })
+  local title = callout_title(div, title_text)
   local html_open = '<div class="callout callout-' .. kind .. '" style="border: 1px solid '
     .. colour .. "; border-left: 5px solid " .. colour .. "; padding: 0.5em 1em; margin: 1em 0;\">"
   local blocks = pandoc.Blocks({
@@ -219,6 +247,9 @@ local QUARTO_ATTRIBUTES = { "layout", "layout-ncol", "layout-nrow", "layout-alig
 local IMPLEMENTED = { appendix = true, unnumbered = true, claim = true }
 
 local function check_quarto(el)
+  if el.identifier and refused_kind(el.identifier) then
+    problem("unsupported-xref", el.identifier)
+  end
   for _, class in ipairs(el.classes) do
     if not IMPLEMENTED[class] then
       for _, pattern in ipairs(QUARTO_CLASS_PATTERNS) do
@@ -235,6 +266,56 @@ local function check_quarto(el)
   end
 end
 
+-- A figure inside a figure is a Quarto subfigure (lettered, with its own caption).
+function check_subfigures(div)
+  div.content:walk({
+    Div = function(inner)
+      if kind_of(inner.identifier) == "fig" then
+        problem("unsupported-subfigure", inner.identifier)
+      end
+    end,
+    Image = function(img)
+      if kind_of(img.identifier) == "fig" then
+        problem("unsupported-subfigure", img.identifier)
+      end
+    end,
+    Figure = function(fig)
+      if kind_of(fig.identifier) == "fig" then
+        problem("unsupported-subfigure", fig.identifier)
+      end
+    end,
+  })
+end
+
+-- `$$ x $$ {#eq-a}`: pandoc reads the label as text after the display math. The pair
+-- becomes a span with the label's id, numbered later by number_everything.
+function label_equations(block)
+  local inlines, changed = block.content, false
+  local out = pandoc.Inlines({})
+  local i = 1
+  while i <= #inlines do
+    local el = inlines[i]
+    local j = i + 1
+    while inlines[j] and (inlines[j].t == "Space" or inlines[j].t == "SoftBreak") do
+      j = j + 1
+    end
+    local label = el.t == "Math" and el.mathtype == "DisplayMath" and inlines[j]
+      and inlines[j].t == "Str" and inlines[j].text:match("^{#(eq%-[%w_:.-]+)}$")
+    if label then
+      out:insert(pandoc.Span({ el }, { id = label, class = "render-equation" }))
+      changed = true
+      i = j + 1
+    else
+      out:insert(el)
+      i = i + 1
+    end
+  end
+  if changed then
+    block.content = out
+    return block
+  end
+end
+
 local function normalise(doc, project_dir)
   return doc:walk({
     Span = function(span)
@@ -246,17 +327,26 @@ local function normalise(doc, project_dir)
     Image = function(img)
       return resolve_image(img, project_dir)
     end,
+    CodeBlock = function(cb)
+      check_quarto(cb)
+    end,
+    Para = label_equations,
+    Plain = label_equations,
     Div = function(div)
       if div.classes:includes("render-pagebreak") then
         return pagebreak()
       end
       local kind = div.classes[1] and div.classes[1]:match("^callout%-(%a+)$")
       if kind and CALLOUTS[kind] then
+        if refused_kind(div.identifier) then
+          problem("unsupported-xref", div.identifier)
+        end
         return callout(div, kind)
       end
       check_quarto(div)
       local k = kind_of(div.identifier)
       if k == "fig" then
+        check_subfigures(div)
         return figure_div(div)
       elseif k == "tbl" then
         return table_div(div)
@@ -302,7 +392,7 @@ end
 
 local function number_everything(doc, number_sections)
   local targets = {}
-  local counts = { fig = 0, tbl = 0 }
+  local counts = { fig = 0, tbl = 0, eq = 0 }
   local top = 99
   doc.blocks:walk({
     Header = function(h)
@@ -344,16 +434,33 @@ local function number_everything(doc, number_sections)
       tbl.caption.long = prefix_caption(tbl.caption.long, PREFIXES.tbl[2] .. " " .. num)
       return tbl
     end,
+    Span = function(span)
+      if not span.classes:includes("render-equation") then
+        return nil
+      end
+      counts.eq = counts.eq + 1
+      local num = tostring(counts.eq)
+      register(span.identifier, { kind = "eq", num = num })
+      local math = span.content[1]
+      -- the TeX as written (the typst writer converts it, see typst.lua), then the number
+      span.attributes["tex"] = math.text
+      span.attributes["number"] = num
+      math.text = math.text .. "\\qquad(" .. num .. ")"
+      return span
+    end,
     Header = function(h)
       local text = stringify(h.content)
       if h.classes:includes("appendix") and h.level == top then
         appendix = true
         counters = {}
       end
-      local numbered = number_sections and not h.classes:includes("unnumbered")
+      -- Quarto numbers every section for references, also without number-sections
+      -- (HTML and DOCX then write "Section 3"); only numbered ones show the number.
       local num = nil
-      if numbered then
+      if not h.classes:includes("unnumbered") then
         num = section_number(counters, h.level, top, appendix)
+      end
+      if num and number_sections then
         local span = pandoc.Span({ pandoc.Str(num) }, { class = "header-section-number" })
         h.content = pandoc.Inlines({ span, pandoc.Space() }) .. h.content
       end
@@ -375,9 +482,13 @@ local function xref_text(entry)
   return words[1] .. " " .. entry.num
 end
 
-local function resolve_cite(cite, targets, known_refs)
+local function resolve_cite(cite, targets, known_refs, sec_refs)
   local all_xref = true
   for _, c in ipairs(cite.citations) do
+    if refused_kind(c.id) and not known_refs[c.id] then
+      problem("unsupported-xref", c.id)
+      return nil
+    end
     if not kind_of(c.id) then
       all_xref = false
     end
@@ -405,6 +516,9 @@ local function resolve_cite(cite, targets, known_refs)
         out:extend(c.prefix)
         out:insert(pandoc.Space())
       end
+      if entry.kind == "sec" then
+        table.insert(sec_refs, key)
+      end
       local label
       if c.mode == "SuppressAuthor" then
         label = entry.num or entry.text
@@ -430,16 +544,24 @@ function Pandoc(doc)
   for _, ref in ipairs(pandoc.utils.references(doc)) do
     known_refs[ref.id] = true
   end
+  local sec_refs = {}
   doc = doc:walk({
     Cite = function(cite)
-      return resolve_cite(cite, targets, known_refs)
+      return resolve_cite(cite, targets, known_refs, sec_refs)
     end,
   })
+  -- Quarto's typst output cannot reference a section that typst does not number.
+  if not number_sections and doc.meta["render-typst"] == true then
+    for _, key in ipairs(sec_refs) do
+      problem("unnumbered-section-xref", key)
+    end
+  end
   if #problems > 0 then
     error("\n" .. table.concat(problems, "\n") .. "\n", 0)
   end
   doc.meta["render-number-sections"] = nil
   doc.meta["render-project-dir"] = nil
   doc.meta["render-crossref"] = nil
+  doc.meta["render-typst"] = nil
   return doc
 end

@@ -634,7 +634,7 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
     out["render-typst"] = "pdf" in formats
     crossref = meta.get("crossref") or {}
     out["render-crossref"] = {k: str(v) for k, v in crossref.items()
-                              if re.fullmatch(r"(fig|tbl|sec)-(prefix|title)", k)}
+                              if k in render_features.CROSSREF_OPTIONS}
     block = ["::: {.title-notes}", ""] + [n + "\n" for n in notes] + [":::", ""] if notes else []
     return out, block
 
@@ -972,6 +972,11 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
     render_features.refuse_code_cells(project.body)
     _resolve_front_matter(project)
     meta = _merged_meta(project)
+    config = project.root / "_quarto.yml"
+    config_lines = qmd.read_lines(config) if config.is_file() else []
+    render_features.refuse_front_matter(
+        {**meta, "filters": project.quarto.get("filters") or project.front.get("filters")},
+        [*project.front_lines, *config_lines], project.root, f"{project.article}:1")
     epoch = _source_epoch(meta)
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         work = Path(tmp)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,59 @@ def typst_native_citations(meta: dict[str, Any], typst_options: dict[str, Any]) 
     a "Bibliography" heading, or the `csl`/`bibliographystyle` given) unless the typst
     format sets `citeproc: true`; the other formats always use pandoc's citeproc."""
     return bool(meta.get("bibliography")) and not typst_options.get("citeproc")
+
+
+# ----------------------------------------------------------------------------- front matter
+
+# crossref options the self-render implements (crossref.lua reads them); others refused.
+CROSSREF_OPTIONS = {f"{kind}-{word}" for kind in ("fig", "tbl", "sec", "eq")
+                    for word in ("prefix", "title")}
+# Front matter Quarto prints into the paper (title block, appendix) or uses to number
+# and localise it, which the self-render does not implement.
+PRINTED_KEYS = {
+    "citation": "the citation appendix (`citation:`)",
+    "license": "the license appendix (`license:`)",
+    "copyright": "the copyright appendix (`copyright:`)",
+    "funding": "the funding statement (`funding:`)",
+    "doi": "the DOI in the title block (`doi:`)",
+    "date-modified": "the modification date in the title block (`date-modified:`)",
+    "number-depth": "`number-depth:`",
+    "number-offset": "`number-offset:`",
+    "shift-heading-level-by": "`shift-heading-level-by:`",
+}
+# A Lua filter the self-render reproduces itself carries this line (paper/appendix.lua).
+FILTER_MARKER = "-- paperkit: the self-render implements this filter"
+
+
+def _key_where(key: str, lines: Sequence[qmd.Line], fallback: str) -> str:
+    pattern = re.compile(rf"^\s*-?\s*{re.escape(key)}\s*:")
+    return next((line.where for line in lines if pattern.match(line.text)), fallback)
+
+
+def refuse_front_matter(meta: dict[str, Any], lines: Sequence[qmd.Line], root: Path,
+                        fallback: str) -> None:
+    """Stop on front matter (document or _quarto.yml) with a meaning Quarto implements and
+    the self-render does not: user filters, unknown crossref options, printed keys,
+    a language other than English (Quarto would translate "Figure", "Note", ...)."""
+    problems = []
+    for key, feature in PRINTED_KEYS.items():
+        if meta.get(key) is not None:
+            problems.append(f"{_key_where(key, lines, fallback)}: {feature} is {NOT_IMPLEMENTED}")
+    crossref = meta.get("crossref")
+    for key in sorted(crossref if isinstance(crossref, dict) else {}):
+        if key not in CROSSREF_OPTIONS:
+            implemented = ", ".join(sorted(CROSSREF_OPTIONS))
+            problems.append(f"{_key_where(key, lines, fallback)}: crossref option '{key}' is "
+                            f"{NOT_IMPLEMENTED} (implemented: {implemented})")
+    lang = str(meta.get("lang") or "en")
+    if not lang.lower().startswith("en"):
+        problems.append(f"{_key_where('lang', lines, fallback)}: `lang: {lang}` (Quarto's "
+                        f"translated labels such as 'Figure' and 'Note') is {NOT_IMPLEMENTED}")
+    filters = meta.get("filters") or []
+    for name in map(str, filters if isinstance(filters, list) else [filters]):
+        path = root / name
+        if not (path.is_file() and FILTER_MARKER in path.read_text(encoding="utf-8")):
+            problems.append(f"{_key_where('filters', lines, fallback)}: filter '{name}': running "
+                            f"Quarto filters and extensions is {NOT_IMPLEMENTED}")
+    if problems:
+        raise UnsupportedFeature("\n".join(problems))

@@ -18,7 +18,8 @@ render-project-dir (string: image paths are resolved against it).
 local stringify = pandoc.utils.stringify
 
 -- Words used in references (prefix) and captions (title); Quarto's crossref options
--- fig-prefix/fig-title etc. arrive as metadata render-crossref.<kind>-prefix/-title.
+-- fig-prefix/fig-title etc. (fig, tbl, sec, eq) arrive as metadata
+-- render-crossref.<kind>-prefix/-title.
 local PREFIXES = {
   fig = { "Figure", "Figure" },
   tbl = { "Table", "Table" },

@@ -363,3 +363,33 @@ def code_cells(lines: Sequence[Line]) -> list[Cell]:
             cells.extend(Cell(m.group(1).lower(), line, inline=True)
                          for m in INLINE_CELL.finditer(line.text))
     return cells
+
+
+def cell_options(lines: Sequence[Line]) -> dict[str, Any]:
+    """The `#|` options at the top of a code cell's lines, as YAML; errors name the line."""
+    option_lines = []
+    for line in lines:
+        if not line.text.startswith("#|"):
+            break
+        option_lines.append(line)
+    if not option_lines:
+        return {}
+    text = "\n".join(line.text[2:].removeprefix(" ") for line in option_lines)
+    try:
+        options = parse_yaml(text, str(option_lines[0].path))
+    except YamlError as exc:
+        raise QmdError(f"{option_lines[0].where}: cell options: {exc}") from exc
+    if not isinstance(options, dict):
+        raise QmdError(f"{option_lines[0].where}: cell options must be `#| key: value` lines")
+    return options
+
+
+def cell_blocks(lines: Sequence[Line]) -> list[tuple[int, int, Cell]]:
+    """(opening index, closing index, cell) of every executable block cell."""
+    texts = [line.text for line in lines]
+    out = []
+    for open_i, close_i in fence_spans(texts):
+        m = CELL_FENCE.match(texts[open_i] + " ")
+        if m:
+            out.append((open_i, close_i, Cell(m.group(1).lower(), lines[open_i])))
+    return out

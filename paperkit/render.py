@@ -33,12 +33,13 @@ from typing import Any
 
 import yaml
 
-from paperkit import layout, qmd, quarto, render_features
+from paperkit import cells, layout, qmd, quarto, render_features
 from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
+HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -714,7 +715,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
     if toc or options.get("toc"):
         cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
     if fmt == "html":
-        cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs"]
+        cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs",
+                "--lua-filter", str(HTML_FILTER)]
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]
@@ -967,9 +969,17 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     return results
 
 
+def _execute_meta(project: ManuscriptProject, meta: dict[str, Any]) -> dict[str, Any]:
+    """The options of code execution: `execute:` of _quarto.yml, then of the article."""
+    execute = {}
+    for source in (project.quarto, project.front):
+        if isinstance(source.get("execute"), dict):
+            execute.update(source["execute"])
+    return {**meta, "execute": execute}
+
+
 def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str, Path]:
     project = load_project(project_dir)
-    render_features.refuse_code_cells(project.body)
     _resolve_front_matter(project)
     meta = _merged_meta(project)
     config = project.root / "_quarto.yml"
@@ -981,6 +991,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         work = Path(tmp)
         (work / "project").symlink_to(project.root, target_is_directory=True)
+        project.body = cells.execute_cells(project.body, project.article,
+                                           _execute_meta(project, meta), work)
         body = _expand_body(project, work)
         metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body

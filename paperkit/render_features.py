@@ -47,16 +47,16 @@ def _cell_feature(cell: qmd.Cell) -> str:
     if cell.language == "ojs":
         return f"Observable JS cells (```{{ojs}}) are {NOT_IMPLEMENTED}"
     if cell.inline:
-        return (f"inline code (`{{{cell.language}}} ...`) is {NOT_IMPLEMENTED}; it would "
-                "print the code instead of its value")
-    return (f"executable code cells (```{{{cell.language}}}) are {NOT_IMPLEMENTED}; execute "
-            "the code in a notebook and embed its outputs with "
-            "{{< embed notebook.ipynb#label >}}")
+        return (f"inline {cell.language} code (`{{{cell.language}}} ...`) is {NOT_IMPLEMENTED}: "
+                "only Python expressions are evaluated")
+    return (f"executable {cell.language} code cells (```{{{cell.language}}}) are "
+            f"{NOT_IMPLEMENTED}: only Python cells are executed")
 
 
 def refuse_code_cells(lines: Sequence[qmd.Line]) -> None:
-    """Stop on every executable cell of the article (its labels included: a `#| label:`
-    inside a cell is part of the cell, not an undefined cross-reference)."""
+    """Stop on every cell of the lines that paperkit/cells.py does not execute (its labels
+    included: a `#| label:` inside a cell is part of the cell, not an undefined
+    cross-reference)."""
     cells = qmd.code_cells(lines)
     if cells:
         raise UnsupportedFeature("\n".join(f"{c.where}: {_cell_feature(c)}" for c in cells))

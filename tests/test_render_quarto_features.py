@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from test_render import docx_text, html_text, pdf_text
 
-from paperkit import qmd, render_features
+from paperkit import notebooks, qmd, render_features
 from paperkit.io import read_yaml
 from paperkit.quarto import quarto_version
 from paperkit.render import RenderError, render_manuscript
@@ -41,6 +41,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _render(path: Path, formats: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setenv("PAPERKIT_CELL_CACHE", str(path.parent.parent / "cell-cache"))
     return render_manuscript(path, formats, engine="self")
 
 
@@ -83,6 +84,24 @@ def test_unimplemented_feature_is_refused_naming_line_and_feature(
     if source.is_file():
         for fmt in _formats(spec):
             assert not source.with_suffix("." + fmt).exists(), "no output after a refusal"
+
+
+def test_unchanged_cells_are_not_executed_again(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = tmp_path / "docs" / "code_cells.qmd"
+    doc.parent.mkdir()
+    shutil.copyfile(FEATURES / "code_cells.qmd", doc)
+    first = html_text(_render(doc, ["html"], monkeypatch)["html"])
+
+    def no_kernel(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a kernel was started for cells already executed")
+
+    monkeypatch.setattr(notebooks, "execute", no_kernel)
+    assert html_text(_render(doc, ["html"], monkeypatch)["html"]) == first
+    doc.write_text(doc.read_text(encoding="utf-8").replace("[1, 2, 3]", "[1, 2, 4]"),
+                   encoding="utf-8")
+    with pytest.raises(RenderError, match="a kernel was started"):
+        _render(doc, ["html"], monkeypatch)
 
 
 def test_last_modified_date_is_the_day_the_article_was_changed(

@@ -327,3 +327,25 @@ def _splice(lines: list[qmd.Line], units: list[Unit], outputs: list[list[dict[st
         out.append(line)
         i += 1
     return out
+
+
+def embed_cell(notebook: Path, label: str, echo: bool, work: Path, where: str) -> list[str]:
+    """Markdown for the cell labelled `label` of a .qmd notebook, as Quarto embeds it:
+    the notebook is executed (all its Python cells, in its own folder, cached like the
+    article's), then the cell's outputs are placed, with its code only when `echo`."""
+    doc = qmd.read_document(notebook)
+    execute = doc.front.get("execute") if isinstance(doc.front.get("execute"), dict) else {}
+    units = [u for u in _units(doc.body, {k: v for k, v in execute.items()
+                                          if k in DOC_OPTIONS}) if not u.cell.inline]
+    labels = [str(u.options.get("label")) for u in units if u.options.get("label")]
+    if label not in labels:
+        raise CellError(f"{where}: notebook {notebook.name} has no cell labelled '{label}' "
+                        f"(labels: {', '.join(sorted(labels)) or 'none'})")
+    kernel = doc.front.get("jupyter") or notebooks.KERNEL
+    size = (float(doc.front.get("fig-width", FIG_SIZE[0])),
+            float(doc.front.get("fig-height", FIG_SIZE[1])))
+    outputs = _run(units, notebook.parent, str(kernel), size)
+    n = labels.index(label)
+    unit = next(u for u in units if str(u.options.get("label")) == label)
+    unit.options = {**unit.options, "echo": echo, "include": True, "output": True}
+    return _block_markdown(unit, outputs[units.index(unit)], work, 1000 + n, True)

@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from paperkit import cells, layout, qmd, quarto, render_features
+from paperkit import layout, qmd, quarto, render_features
+from paperkit.cells import embed_cell, execute_cells
 from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
@@ -368,9 +369,12 @@ def _embed(embed: qmd.Embed, project: ManuscriptProject, work: Path) -> list[str
     """Lines of markdown that stand for one embedded notebook cell."""
     line, nb_ref, label, flags = embed.shortcode.line, embed.notebook, embed.label, embed.flags
     nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
-    render_features.refuse_notebook(nb_path, line.where, "embedded notebook")
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
+    if nb_path.suffix.lower() == ".qmd":  # Quarto executes it, then embeds the cell
+        echo = flags.get("echo", "false").lower() == "true"
+        return ["", *embed_cell(nb_path, label, echo, work, line.where), ""]
+    render_features.refuse_notebook(nb_path, line.where, "embedded notebook")
     try:
         notebook = json.loads(nb_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -991,8 +995,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         work = Path(tmp)
         (work / "project").symlink_to(project.root, target_is_directory=True)
-        project.body = cells.execute_cells(project.body, project.article,
-                                           _execute_meta(project, meta), work)
+        project.body = execute_cells(project.body, project.article,
+                                     _execute_meta(project, meta), work)
         body = _expand_body(project, work)
         metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body

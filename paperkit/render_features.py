@@ -63,12 +63,12 @@ def refuse_code_cells(lines: Sequence[qmd.Line]) -> None:
 
 
 def refuse_notebook(path: Path, where: str, what: str) -> None:
-    """Only executed .ipynb notebooks are read (their stored outputs, as Quarto does)."""
+    """Notebooks other than .ipynb (stored outputs, as Quarto reads them) and .qmd
+    (executed, paperkit/cells.py) are refused."""
     if Path(path).suffix.lower() != ".ipynb":
         raise UnsupportedFeature(
-            f"{where}: {what} '{Path(path).name}' is a Quarto document that Quarto would "
-            f"execute first; embedding or rendering {Path(path).suffix} notebooks is "
-            f"{NOT_IMPLEMENTED}: embed an executed .ipynb instead")
+            f"{where}: {what} '{Path(path).name}': embedding {Path(path).suffix} files is "
+            f"{NOT_IMPLEMENTED} (only .ipynb and .qmd notebooks)")
 
 
 def refuse_ipynb_article(article: Path, where: str) -> None:

@@ -274,9 +274,13 @@ def _block_markdown(unit: Unit, outputs: list[dict[str, Any]], work: Path, n: in
 
 
 def execute_cells(lines: list[qmd.Line], article: Path, meta: dict[str, Any],
-                  work: Path) -> list[qmd.Line]:
+                  work: Path, stored: dict[qmd.Line, list[Any]] | None = None
+                  ) -> list[qmd.Line]:
     """The article's lines with every Python cell and inline expression replaced by its
-    echoed code and outputs (see the module docstring); lines without cells unchanged."""
+    echoed code and outputs (see the module docstring); lines without cells unchanged.
+
+    ``stored``: the outputs a notebook article (.ipynb) carries, by cell; as Quarto does
+    for a notebook, they are shown as they are, without running a kernel."""
     execute = meta.get("execute") if isinstance(meta.get("execute"), dict) else {}
     defaults = {k: v for k, v in execute.items() if k in DOC_OPTIONS}
     unknown = sorted(set(execute) - set(DOC_OPTIONS) - {"enabled"})
@@ -295,8 +299,19 @@ def execute_cells(lines: list[qmd.Line], article: Path, meta: dict[str, Any],
     if not isinstance(kernel, str):
         raise CellError(f"{units[0].cell.where}: a `jupyter:` mapping is {NOT_IMPLEMENTED}")
     size = (float(meta.get("fig-width", FIG_SIZE[0])), float(meta.get("fig-height", FIG_SIZE[1])))
+    if stored is not None:
+        return _splice(lines, units, _stored_outputs(units, stored), work, True)
     outputs = _run(units, article.parent, kernel, size) if enabled else [[] for _ in units]
     return _splice(lines, units, outputs, work, enabled)
+
+
+def _stored_outputs(units: list[Unit], stored: dict[qmd.Line, list[Any]]
+                    ) -> list[list[dict[str, Any]]]:
+    inline = next((u for u in units if u.cell.inline), None)
+    if inline is not None:
+        raise CellError(f"{inline.cell.where}: inline code in a notebook article (which Quarto "
+                        f"does not execute by default) is {NOT_IMPLEMENTED}")
+    return [stored.get(u.cell.line, []) for u in units]
 
 
 def _fill_inline(text: str, values: list[str]) -> str:

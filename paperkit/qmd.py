@@ -83,6 +83,8 @@ class Document:
     front: dict[str, Any]
     front_lines: list[Line] = field(default_factory=list)
     body: list[Line] = field(default_factory=list)
+    # An .ipynb read as a document: each code cell's stored outputs, by its fence line.
+    outputs: dict[Line, list[Any]] | None = None
 
     @property
     def lines(self) -> list[Line]:
@@ -393,3 +395,38 @@ def cell_blocks(lines: Sequence[Line]) -> list[tuple[int, int, Cell]]:
         if m:
             out.append((open_i, close_i, Cell(m.group(1).lower(), lines[open_i])))
     return out
+
+
+def read_notebook(path: Path) -> Document:
+    """Read a Jupyter notebook as Quarto reads an .ipynb document: front matter from a
+    leading raw cell, markdown cells as markdown, code cells as ```{python} cells (with
+    their `#|` options) whose stored outputs are kept in ``Document.outputs``. Lines are
+    numbered within their cell: ``index.ipynb, cell 3:2``."""
+    import json
+
+    path = Path(path)
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise QmdError(f"{path}:{exc.lineno}: not a valid notebook (JSON): {exc.msg}") from exc
+    front: dict[str, Any] = {}
+    front_lines: list[Line] = []
+    body: list[Line] = []
+    outputs: dict[Line, list[Any]] = {}
+    language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language", "python")
+    for k, cell in enumerate(nb.get("cells", []), start=1):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        where = Path(f"{path}, cell {k}")
+        lines = [Line(t, where, i) for i, t in enumerate(source.split("\n"), start=1)]
+        kind = cell.get("cell_type")
+        if kind == "raw" and not front_lines and lines[0].text.strip() == "---":
+            block, _ = split_front_matter(lines)
+            front_lines, front = block, parse_front_matter(block, where)
+        elif kind == "markdown":
+            body += [*lines, Line("", where, len(lines))]
+        elif kind == "code":
+            fence = Line("```{" + language + "}", where, 1)
+            outputs[fence] = list(cell.get("outputs", []))
+            body += [fence, *lines, Line("```", where, len(lines)), Line("", where, len(lines))]
+    return Document(path, front, front_lines, body, outputs)

@@ -118,6 +118,7 @@ class ManuscriptProject:
     front: dict[str, Any] = field(default_factory=dict)
     front_lines: list[SourceLine] = field(default_factory=list)
     body: list[SourceLine] = field(default_factory=list)
+    outputs: dict[SourceLine, list[Any]] | None = None  # an .ipynb article's stored outputs
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -232,20 +233,21 @@ def load_project(project_dir: Path) -> ManuscriptProject:
     quarto = _read_yaml_file(config) if config.is_file() else {}
     variables_path = project_dir / "_variables.yml"
     variables = _read_yaml_file(variables_path) if variables_path.exists() else {}
-    article = article_file or project_dir / (quarto.get("manuscript") or {}).get(
-        "article", "index.qmd")
-    render_features.refuse_ipynb_article(article, f"{config}:1" if not single else
-                                         f"{article}:1")
+    declared = (quarto.get("manuscript") or {}).get("article")
+    article = article_file or project_dir / (declared or "index.qmd")
+    if not declared and not article.is_file() and (project_dir / "index.ipynb").is_file():
+        article = project_dir / "index.ipynb"  # Quarto's other default article
     if not article.is_file():
-        if (project_dir / "index.ipynb").is_file():
-            render_features.refuse_ipynb_article(project_dir / "index.ipynb", f"{config}:1")
         raise RenderError(f"{config}:1: article {article} not found")
     try:
-        doc = qmd.read_document(article, project_dir)
+        if article.suffix.lower() == ".ipynb":
+            doc = qmd.read_notebook(article)
+        else:
+            doc = qmd.read_document(article, project_dir)
     except qmd.QmdError as exc:
         raise RenderError(str(exc)) from exc
     return ManuscriptProject(project_dir, article, quarto, variables, doc.front,
-                             doc.front_lines, doc.body)
+                             doc.front_lines, doc.body, doc.outputs)
 
 
 # ----------------------------------------------------------------------------- shortcodes
@@ -996,7 +998,7 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         work = Path(tmp)
         (work / "project").symlink_to(project.root, target_is_directory=True)
         project.body = execute_cells(project.body, project.article,
-                                     _execute_meta(project, meta), work)
+                                     _execute_meta(project, meta), work, project.outputs)
         body = _expand_body(project, work)
         metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body

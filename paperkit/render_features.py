@@ -71,12 +71,6 @@ def refuse_notebook(path: Path, where: str, what: str) -> None:
             f"{NOT_IMPLEMENTED} (only .ipynb and .qmd notebooks)")
 
 
-def refuse_ipynb_article(article: Path, where: str) -> None:
-    if article.suffix.lower() == ".ipynb":
-        raise UnsupportedFeature(f"{where}: a Jupyter notebook as the article "
-                                 f"({article.name}) is {NOT_IMPLEMENTED}")
-
-
 # ----------------------------------------------------------------------------- dates
 
 DATE_KEYWORDS = ("today", "now", "last-modified")

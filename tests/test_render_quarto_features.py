@@ -57,7 +57,10 @@ def test_document_shows_what_quarto_shows(case: str, docs: Path,
     outputs = _render(source, _formats(spec), monkeypatch)
     contains = spec.get("contains", {})
     for fmt, path in outputs.items():
-        assert path == source.with_suffix(path.suffix), "a single document is written next to it"
+        expected = source.with_suffix(path.suffix) if source.is_file() else \
+            source / "_manuscript" / f"index{path.suffix}"
+        assert path == expected, "a single document is written next to it, a project's "\
+            "article into _manuscript/"
         text = TEXT[fmt](path)
         for phrase in [*contains.get("all", []), *contains.get(fmt, [])]:
             assert phrase in text, f"{case} ({fmt}): {phrase!r} missing from {text!r}"
@@ -156,6 +159,8 @@ def test_words_match_quarto(case: str, tmp_path: Path, monkeypatch: pytest.Monke
     shutil.copytree(FEATURES, quarto_dir)
     subprocess.run(["quarto", "render", case, "--to", "html"], cwd=quarto_dir, check=True,
                    capture_output=True)
-    theirs = _words(html_text((quarto_dir / case).with_suffix(".html")))
+    target = quarto_dir / case
+    html = target / "_manuscript" / "index.html" if target.is_dir() else target.with_suffix(".html")
+    theirs = _words(html_text(html))
     ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
     assert ratio >= 0.97, f"{case}: words differ from Quarto's ({ratio:.2%} alike)"

@@ -399,9 +399,10 @@ def cell_blocks(lines: Sequence[Line]) -> list[tuple[int, int, Cell]]:
 
 def read_notebook(path: Path) -> Document:
     """Read a Jupyter notebook as Quarto reads an .ipynb document: front matter from a
-    leading raw cell, markdown cells as markdown, code cells as ```{python} cells (with
-    their `#|` options) whose stored outputs are kept in ``Document.outputs``. Lines are
-    numbered within their cell: ``index.ipynb, cell 3:2``."""
+    leading raw cell (or the top of the first markdown cell), markdown cells as markdown,
+    code cells as ```{python} cells (with their `#|` options) whose stored outputs are
+    kept in ``Document.outputs``. Lines are numbered within their cell:
+    ``index.ipynb, cell 3:2``."""
     import json
 
     path = Path(path)
@@ -420,10 +421,12 @@ def read_notebook(path: Path) -> Document:
         where = Path(f"{path}, cell {k}")
         lines = [Line(t, where, i) for i, t in enumerate(source.split("\n"), start=1)]
         kind = cell.get("cell_type")
-        if kind == "raw" and not front_lines and lines[0].text.strip() == "---":
-            block, _ = split_front_matter(lines)
-            front_lines, front = block, parse_front_matter(block, where)
-        elif kind == "markdown":
+        if kind in ("raw", "markdown") and k == 1 and lines[0].text.strip() == "---":
+            # front matter: a leading raw cell, or the top of the first markdown cell
+            front_lines, start = split_front_matter(lines)
+            front = parse_front_matter(front_lines, where)
+            lines = lines[start:] if kind == "markdown" else []
+        if kind == "markdown" and lines:
             body += [*lines, Line("", where, len(lines))]
         elif kind == "code":
             fence = Line("```{" + language + "}", where, 1)

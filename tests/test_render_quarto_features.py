@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import os
 import shutil
 import subprocess
@@ -164,3 +165,16 @@ def test_words_match_quarto(case: str, tmp_path: Path, monkeypatch: pytest.Monke
     theirs = _words(html_text(html))
     ratio = difflib.SequenceMatcher(None, mine, theirs).ratio()
     assert ratio >= 0.97, f"{case}: words differ from Quarto's ({ratio:.2%} alike)"
+
+
+def test_notebook_front_matter_may_open_the_first_markdown_cell(tmp_path: Path) -> None:
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {},
+                     "source": ["---\n", "title: From markdown\n", "date: last-modified\n",
+                                "---\n", "\n", "First paragraph."]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "index.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    doc = qmd.read_notebook(path)
+    assert doc.front == {"title": "From markdown", "date": "last-modified"}
+    assert [line.text for line in doc.body if line.text] == ["First paragraph."]
+    assert doc.body[0].where == f"{path}, cell 1:5"

@@ -480,31 +480,13 @@ def _source_epoch(front: dict[str, Any]) -> int:
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env and env.strip().isdigit():
         return int(env)
-    date = _iso_date(front.get("date"))
+    date = render_features.parse_date(front.get("date"))
     if date:
         return int(dt.datetime.combine(date, dt.time(), dt.UTC).timestamp())
     return DEFAULT_EPOCH
 
 
-def _iso_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-# Quarto's date-format names the self-render implements (Quarto's own default differs by
-# format, so the paper sets one in _quarto.yml).
-DATE_FORMATS = {
-    "long": lambda d: f"{d:%B} {d.day}, {d.year}",
-    "iso": lambda d: d.isoformat(),
-}
+DATE_FORMATS = render_features.DATE_STYLES
 
 
 def _display_date(value: Any, article: Path, style: Any = "long") -> str | None:
@@ -513,8 +495,8 @@ def _display_date(value: Any, article: Path, style: Any = "long") -> str | None:
     if style not in DATE_FORMATS:
         raise RenderError(f"date-format '{style}' is not implemented by the self-render "
                           f"(use one of: {', '.join(DATE_FORMATS)})")
-    date = render_features.keyword_date(value, article) or _iso_date(value)
-    if date is None:
+    date = render_features.keyword_date(value, article) or render_features.parse_date(value)
+    if date is None:  # Quarto prints what it cannot read as a date as written
         return str(value)
     return DATE_FORMATS[style](date)
 

@@ -154,3 +154,38 @@ def refuse_front_matter(meta: dict[str, Any], lines: Sequence[qmd.Line], root: P
                             f"Quarto filters and extensions is {NOT_IMPLEMENTED}")
     if problems:
         raise UnsupportedFeature("\n".join(problems))
+
+
+# Quarto's date forms (quarto.org/docs/reference/dates), tried in its order.
+DATE_PATTERNS = ("%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y", "%Y-%m-%d", "%d %B %Y",
+                 "%B %d, %Y", "%b %d, %Y", "%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A front matter date in any of the forms Quarto parses; None when it is none."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for pattern in DATE_PATTERNS:
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
+# Quarto's date styles (date-format); custom format strings are refused.
+DATE_STYLES = {
+    "full": lambda d: f"{d:%A}, {d:%B} {d.day}, {d.year}",
+    "long": lambda d: f"{d:%B} {d.day}, {d.year}",
+    "medium": lambda d: f"{d:%b} {d.day}, {d.year}",
+    "short": lambda d: f"{d.month}/{d.day}/{d:%y}",
+    "iso": lambda d: d.isoformat(),
+}

@@ -244,7 +244,7 @@ local QUARTO_CLASS_PATTERNS = {
 }
 local QUARTO_ATTRIBUTES = { "layout", "layout-ncol", "layout-nrow", "layout-align",
   "layout-valign", "fig-pos", "fig-env", "tbl-colwidths", "column", "when-format",
-  "unless-format", "when-meta", "unless-meta" }
+  "unless-format", "when-meta", "unless-meta", "filename", "code-line-numbers" }
 local IMPLEMENTED = { appendix = true, unnumbered = true, claim = true }
 
 local function check_quarto(el)

@@ -25,8 +25,8 @@ NOT_IMPLEMENTED = "not implemented by the self-render (render with Quarto)"
 # Cross-reference prefixes Quarto knows and the self-render refuses, with the feature's name.
 XREF_FEATURES = {
     **dict.fromkeys(("nte", "tip", "wrn", "imp", "cau"), "callout cross-references"),
-    **dict.fromkeys(("thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "sol", "rem",
-                     "alg"), "theorem cross-references"),
+    **dict.fromkeys(("sol", "rem"), "solution and remark cross-references"),
+    "alg": "algorithm cross-references",
     "lst": "code listing cross-references",
 }
 

@@ -27,13 +27,23 @@ local PREFIXES = {
   eq = { "Equation", "Equation" },
 }
 
+-- Quarto's theorem-like environments: a div with such an id, numbered per kind, its
+-- title "Theorem 1 (Name)" (name from a heading opening the div, or name=) in bold
+-- before the first paragraph, referenced as "Theorem 1".
+local THEOREMS = {
+  thm = "Theorem", lem = "Lemma", cor = "Corollary", prp = "Proposition",
+  cnj = "Conjecture", def = "Definition", exm = "Example", exr = "Exercise",
+}
+for kind, word in pairs(THEOREMS) do
+  PREFIXES[kind] = { word, word }
+end
+
 -- Quarto cross-reference kinds this renderer does not implement: a reference to one, or
 -- an element labelled with one, stops the render naming the feature (render.py maps the
 -- prefix to its name), instead of being mistaken for a citation or an undefined label.
 local REFUSED_KINDS = {
   nte = true, tip = true, wrn = true, imp = true, cau = true, -- callouts
-  thm = true, lem = true, cor = true, prp = true, cnj = true, def = true, -- theorems
-  exm = true, exr = true, sol = true, rem = true, alg = true, lst = true, -- and listings
+  sol = true, rem = true, alg = true, lst = true, -- solutions, remarks, algorithms, listings
 }
 
 local function refused_kind(id)
@@ -317,6 +327,19 @@ function label_equations(block)
   end
 end
 
+function theorem_div(div)
+  local name = div.attributes["name"]
+  local first = div.content[1]
+  if not name and first and first.t == "Header" then
+    name = first.content
+    div.content:remove(1)
+  end
+  div.attributes["name"] = nil
+  div.classes:insert("render-theorem")
+  div.attributes["render-name"] = name and stringify(name) or nil
+  return div
+end
+
 local function normalise(doc, project_dir)
   return doc:walk({
     Span = function(span)
@@ -346,7 +369,9 @@ local function normalise(doc, project_dir)
       end
       check_quarto(div)
       local k = kind_of(div.identifier)
-      if k == "fig" then
+      if k and THEOREMS[k] then
+        return theorem_div(div)
+      elseif k == "fig" then
         check_subfigures(div)
         return figure_div(div)
       elseif k == "tbl" then
@@ -394,6 +419,9 @@ end
 local function number_everything(doc, number_sections)
   local targets = {}
   local counts = { fig = 0, tbl = 0, eq = 0 }
+  for kind in pairs(THEOREMS) do
+    counts[kind] = 0
+  end
   local top = 99
   doc.blocks:walk({
     Header = function(h)
@@ -434,6 +462,29 @@ local function number_everything(doc, number_sections)
       register(tbl.identifier, { kind = "tbl", num = num })
       tbl.caption.long = prefix_caption(tbl.caption.long, PREFIXES.tbl[2] .. " " .. num)
       return tbl
+    end,
+    Div = function(div)
+      if not div.classes:includes("render-theorem") then
+        return nil
+      end
+      local kind = kind_of(div.identifier)
+      counts[kind] = counts[kind] + 1
+      local num = tostring(counts[kind])
+      register(div.identifier, { kind = kind, num = num })
+      local title = PREFIXES[kind][2] .. " " .. num
+      if div.attributes["render-name"] then
+        title = title .. " (" .. div.attributes["render-name"] .. ")"
+      end
+      div.attributes["render-name"] = nil
+      div.classes = div.classes:filter(function(c) return c ~= "render-theorem" end)
+      local lead = { pandoc.Strong({ pandoc.Str(title) }), pandoc.Space() }
+      local first = div.content[1]
+      if first and first.t == "Para" then
+        first.content = pandoc.Inlines(lead) .. first.content
+      else
+        div.content:insert(1, pandoc.Para({ pandoc.Strong({ pandoc.Str(title) }) }))
+      end
+      return div
     end,
     Span = function(span)
       if not span.classes:includes("render-equation") then

@@ -92,6 +92,10 @@ ERROR_TEXT = {
     "unsupported-attribute": "Quarto attribute '{id}=' is not implemented by the self-render "
                              "(it would be rendered differently from Quarto)",
     "unsupported-xref": "'{id}': {feature} are not implemented by the self-render",
+    "listing-without-caption": "code listing '{id}' has no lst-cap (a listing without a "
+                               "caption is not implemented by the self-render)",
+    "unsupported-listing-div": "'{id}': a listing div (::: {{#lst-...}}) is not implemented "
+                               "by the self-render (use ```{{#lst-x lst-cap=\"...\"}})",
     "unsupported-subfigure": "'{id}': subfigures (a figure inside figure) are not "
                              "implemented by the self-render",
     "unnumbered-section-xref": "'@{id}' refers to a section, but sections are not numbered: "

@@ -27,7 +27,6 @@ XREF_FEATURES = {
     **dict.fromkeys(("nte", "tip", "wrn", "imp", "cau"), "callout cross-references"),
     **dict.fromkeys(("sol", "rem"), "solution and remark cross-references"),
     "alg": "algorithm cross-references",
-    "lst": "code listing cross-references",
 }
 
 

@@ -25,6 +25,7 @@ local PREFIXES = {
   tbl = { "Table", "Table" },
   sec = { "Section", "Section" },
   eq = { "Equation", "Equation" },
+  lst = { "Listing", "Listing" },
 }
 
 -- Quarto's theorem-like environments: a div with such an id, numbered per kind, its
@@ -43,7 +44,7 @@ end
 -- prefix to its name), instead of being mistaken for a citation or an undefined label.
 local REFUSED_KINDS = {
   nte = true, tip = true, wrn = true, imp = true, cau = true, -- callouts
-  sol = true, rem = true, alg = true, lst = true, -- solutions, remarks, algorithms, listings
+  sol = true, rem = true, alg = true, -- solutions, remarks, algorithms
 }
 
 local function refused_kind(id)
@@ -67,8 +68,10 @@ local function read_prefixes(meta)
 end
 
 local problems = {}
+local refused_targets = {} -- labels already refused: references to them are not reported again
 local function problem(kind, id)
   table.insert(problems, "RENDER-ERROR " .. kind .. ": " .. id)
+  refused_targets[id] = true
 end
 
 local function kind_of(id)
@@ -327,6 +330,21 @@ function label_equations(block)
   end
 end
 
+-- A code listing: ```{#lst-x lst-cap="..."}; numbered like a table, caption above.
+function listing(cb)
+  local cap = cb.attributes["lst-cap"]
+  if not cap then
+    problem("listing-without-caption", cb.identifier)
+    return nil
+  end
+  cb.attributes["lst-cap"] = nil
+  local id = cb.identifier
+  cb.identifier = ""
+  local caption = pandoc.read(cap, "markdown").blocks[1]
+  local inlines = caption and caption.content or pandoc.Inlines({})
+  return pandoc.Div({ pandoc.Para(inlines), cb }, { id = id, class = "render-listing" })
+end
+
 function theorem_div(div)
   local name = div.attributes["name"]
   local first = div.content[1]
@@ -353,6 +371,9 @@ local function normalise(doc, project_dir)
     end,
     CodeBlock = function(cb)
       check_quarto(cb)
+      if kind_of(cb.identifier) == "lst" then
+        return listing(cb)
+      end
     end,
     Para = label_equations,
     Plain = label_equations,
@@ -371,6 +392,8 @@ local function normalise(doc, project_dir)
       local k = kind_of(div.identifier)
       if k and THEOREMS[k] then
         return theorem_div(div)
+      elseif k == "lst" then
+        problem("unsupported-listing-div", div.identifier)
       elseif k == "fig" then
         check_subfigures(div)
         return figure_div(div)
@@ -464,6 +487,19 @@ local function number_everything(doc, number_sections)
       return tbl
     end,
     Div = function(div)
+      if div.classes:includes("render-listing") then
+        counts.lst = (counts.lst or 0) + 1
+        local num = tostring(counts.lst)
+        register(div.identifier, { kind = "lst", num = num })
+        local para = div.content[1]
+        local lead = { pandoc.Str(PREFIXES.lst[2] .. " " .. num .. ":") }
+        if #para.content > 0 then
+          table.insert(lead, pandoc.Space())
+        end
+        para.content = pandoc.Inlines(lead) .. para.content
+        div.classes = pandoc.List({})
+        return div
+      end
       if not div.classes:includes("render-theorem") then
         return nil
       end
@@ -557,7 +593,9 @@ local function resolve_cite(cite, targets, known_refs, sec_refs)
   for i, c in ipairs(cite.citations) do
     local key = c.id:sub(1, 1):lower() .. c.id:sub(2)
     local entry = targets[key]
-    if not entry then
+    if not entry and refused_targets[key] then
+      return nil
+    elseif not entry then
       problem("unresolved-xref", c.id)
     else
       if i > 1 then

@@ -236,6 +236,8 @@ def _outputs(unit: Unit, outputs: list[dict[str, Any]], work: Path, n: int) -> l
 
 def _place_figures(unit: Unit, md: list[str], images: list[str]) -> list[str]:
     label = str(unit.options.get("label", ""))
+    if isinstance(unit.options.get("fig-cap"), list):
+        raise CellError(f"{unit.cell.where}: several fig-cap (subfigures) are {NOT_IMPLEMENTED}")
     cap = str(unit.options.get("fig-cap", "") or "")
     alt = unit.options.get("fig-alt")
     attr = f'{{fig-alt="{alt}"}}' if alt else ""

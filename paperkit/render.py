@@ -79,6 +79,7 @@ TYPST_HEADER = """\
 #set figure(numbering: none)
 #show figure: set block(breakable: false)
 """
+TOC_TITLE = "Table of contents"  # Quarto's title of the table of contents (HTML, typst)
 MEDIA_DIR = "index_files"  # images the JATS file links to, next to it (as Quarto does)
 ERROR_LINE = re.compile(r"RENDER-ERROR ([\w-]+): (.+)")
 ERROR_TEXT = {
@@ -709,6 +710,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
     if fmt == "html":
         cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs",
                 "--lua-filter", str(HTML_FILTER)]
+        if (toc or options.get("toc")) and not _merged_meta(project).get("toc-title"):
+            cmd.append(f"--metadata=toc-title:{TOC_TITLE}")  # Quarto's, as in the PDF
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]

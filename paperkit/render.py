@@ -506,15 +506,12 @@ def _display_date(value: Any, article: Path, style: Any = "long") -> str | None:
     return DATE_FORMATS[style](date)
 
 
-def _affiliation_name(aff: Any, registry: dict[str, str]) -> str:
-    if isinstance(aff, str):
-        return registry.get(aff, aff)
+def _affiliation_short(aff: Any, names: dict[str, str]) -> str:
+    """An affiliation's name alone, as Quarto's title blocks show it."""
     if isinstance(aff, dict):
-        if "ref" in aff:
-            return registry.get(str(aff["ref"]), str(aff["ref"]))
-        parts = [aff.get("department"), aff.get("name"), aff.get("city"), aff.get("country")]
-        return ", ".join(str(p) for p in parts if p)
-    return str(aff)
+        return names.get(str(aff["ref"]), str(aff["ref"])) if "ref" in aff else \
+            str(aff.get("name", ""))
+    return names.get(str(aff), str(aff))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -540,13 +537,11 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
     authors = meta.get("author") or meta.get("authors") or []  # Quarto reads both
     if not isinstance(authors, list):
         authors = [authors]
-    registry = {}
     inline = [a for author in authors if isinstance(author, dict)
               for a in _as_list(author.get("affiliations", author.get("affiliation")))]
-    for aff in [*_as_list(meta.get("affiliations")), *inline]:
-        if isinstance(aff, dict) and "id" in aff:  # declared once, referred to by id
-            registry[str(aff["id"])] = _affiliation_name({k: v for k, v in aff.items()
-                                                          if k != "id"}, {})
+    # affiliations declared once (top level or at an author), referred to by id
+    names = {str(a["id"]): str(a.get("name", "")) for a in
+             [*_as_list(meta.get("affiliations")), *inline] if isinstance(a, dict) and "id" in a}
     people, affiliation_notes, contacts, orcids = [], [], [], []
     for author in authors:
         if not isinstance(author, dict):
@@ -555,8 +550,11 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
         name = _person_name(author.get("name", ""))
         affs = author.get("affiliations", author.get("affiliation")) or []
         affs = affs if isinstance(affs, list) else [affs]
-        where = "; ".join(_affiliation_name(aff, registry) for aff in affs)
-        people.append({"name": name, "affiliation": where, "email": author.get("email") or ""})
+        where = "; ".join(filter(None, (_affiliation_short(aff, names) for aff in affs)))
+        # the PDF title block shows the affiliations' names, as Quarto's typst template
+        title_block = ", ".join(filter(None, (_affiliation_short(aff, names) for aff in affs)))
+        people.append({"name": name, "affiliation": title_block,
+                       "email": author.get("email") or ""})
         if where:
             affiliation_notes.append(f"{name}: {where}" if len(authors) > 1 else where)
         if author.get("corresponding") and author.get("email"):
@@ -717,7 +715,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
             cmd += ["--css", str((project.root / sheet).resolve())]
         target = work / "out.html"
     elif fmt == "docx":
-        cmd += ["--to", "docx"]
+        cmd += ["--to", "docx", *_default_date(project, fmt)]
         if options.get("reference-doc"):
             cmd += ["--reference-doc", str((project.root / options["reference-doc"]).resolve())]
         target = work / "out.docx"
@@ -731,6 +729,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                 "--include-in-header", str(work / "header.typ"),
                 "--lua-filter", str(TYPST_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
+        cmd += _default_date(project, fmt)
         cmd += [f"--variable=render-bibliography:{name}" for name in native]
         style = options.get("bibliographystyle")
         if _merged_meta(project).get("csl") and native:
@@ -740,6 +739,16 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         target = work / "out.typ"
         ast = ast.with_name("document-typst.json")
     return [*cmd, "--output", str(target), str(ast)]
+
+
+def _default_date(project: ManuscriptProject, fmt: str) -> list[str]:
+    """Without `date-format`, Quarto writes the date in ISO form in typst and DOCX output
+    (its HTML uses the long form, as the shared metadata does)."""
+    meta = _merged_meta(project)
+    if "date-format" in meta or meta.get("date") is None or fmt not in ("pdf", "docx"):
+        return []
+    date = _display_date(meta["date"], project.article, "iso")
+    return [f"--metadata=date:{date}"] if date else []
 
 
 TYPST_BIB_SUFFIXES = (".bib", ".yml", ".yaml")

@@ -28,7 +28,8 @@ from paperkit.render import RenderError, render_manuscript
 FEATURES = Path(__file__).parent / "fixtures" / "quarto_features"
 EXPECTED: dict[str, dict[str, Any]] = read_yaml(FEATURES / "expected.yaml")
 EPOCH = "1700000000"  # 2023-11-14
-TEXT = {"html": html_text, "pdf": pdf_text, "docx": docx_text}
+TEXT = {"html": html_text, "pdf": lambda path: pdf_text(path).replace("\xad ", ""),
+        "docx": docx_text}  # (words typst hyphenated at a line end are joined again)
 RENDERED = [case for case, spec in EXPECTED.items() if "refused" not in spec]
 REFUSED = [case for case, spec in EXPECTED.items() if "refused" in spec]
 

@@ -513,7 +513,9 @@ local function number_everything(doc, number_sections)
       end
       div.attributes["render-name"] = nil
       div.classes = div.classes:filter(function(c) return c ~= "render-theorem" end)
-      local lead = { pandoc.Strong({ pandoc.Str(title) }), pandoc.Space() }
+      -- Quarto's typst output ends the title with a period, its HTML and DOCX do not
+      local lead = { pandoc.Strong({ pandoc.Str(title), pandoc.RawInline("typst", ".") }),
+        pandoc.Space() }
       local first = div.content[1]
       if first and first.t == "Para" then
         first.content = pandoc.Inlines(lead) .. first.content

@@ -976,6 +976,8 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
 def _execute_meta(project: ManuscriptProject, meta: dict[str, Any]) -> dict[str, Any]:
     """The options of code execution: `execute:` of _quarto.yml, then of the article."""
     execute = {}
+    if (project.quarto.get("project") or {}).get("type") == "manuscript":
+        execute["echo"] = False  # Quarto hides the article's code in a manuscript
     for source in (project.quarto, project.front):
         if isinstance(source.get("execute"), dict):
             execute.update(source["execute"])

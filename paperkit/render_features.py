@@ -24,7 +24,6 @@ NOT_IMPLEMENTED = "not implemented by the self-render (render with Quarto)"
 
 # Cross-reference prefixes Quarto knows and the self-render refuses, with the feature's name.
 XREF_FEATURES = {
-    **dict.fromkeys(("nte", "tip", "wrn", "imp", "cau"), "callout cross-references"),
     **dict.fromkeys(("sol", "rem"), "solution and remark cross-references"),
     "alg": "algorithm cross-references",
 }

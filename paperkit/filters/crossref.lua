@@ -38,12 +38,18 @@ local THEOREMS = {
 for kind, word in pairs(THEOREMS) do
   PREFIXES[kind] = { word, word }
 end
+-- Callouts with an id of these prefixes are numbered per prefix ("Tip 1: title").
+local CALLOUT_XREFS = { nte = "Note", tip = "Tip", wrn = "Warning", imp = "Important",
+  cau = "Caution" }
+for kind, word in pairs(CALLOUT_XREFS) do
+  PREFIXES[kind] = { word, word }
+end
+local callout_targets, callout_counts = {}, {}
 
 -- Quarto cross-reference kinds this renderer does not implement: a reference to one, or
 -- an element labelled with one, stops the render naming the feature (render.py maps the
 -- prefix to its name), instead of being mistaken for a citation or an undefined label.
 local REFUSED_KINDS = {
-  nte = true, tip = true, wrn = true, imp = true, cau = true, -- callouts
   sol = true, rem = true, alg = true, -- solutions, remarks, algorithms
 }
 
@@ -232,7 +238,17 @@ end
 
 local function callout(div, kind)
   local title_text, colour, fill = table.unpack(CALLOUTS[kind])
+  local xref = div.identifier:match("^(%a%a%a)%-")
+  xref = xref and CALLOUT_XREFS[xref] and xref or nil
+  local given = div.attributes["title"] or (div.content[1] and div.content[1].t == "Header")
   local title = callout_title(div, title_text)
+  if xref then -- numbered as Quarto numbers it: "Tip 1: title", or "Tip 1"
+    callout_counts[xref] = (callout_counts[xref] or 0) + 1
+    local num = tostring(callout_counts[xref])
+    callout_targets[div.identifier] = { kind = xref, num = num }
+    local label = pandoc.Inlines({ pandoc.Str(CALLOUT_XREFS[xref] .. " " .. num) })
+    title = given and (label .. { pandoc.Str(":"), pandoc.Space() } .. title) or label
+  end
   local html_open = '<div class="callout callout-' .. kind .. '" style="border: 1px solid '
     .. colour .. "; border-left: 5px solid " .. colour .. "; padding: 0.5em 1em; margin: 1em 0;\">"
   local blocks = pandoc.Blocks({
@@ -244,6 +260,9 @@ local function callout(div, kind)
   })
   blocks:extend(div.content)
   blocks:extend({ pandoc.RawBlock("typst", "])"), pandoc.RawBlock("html", "</div>") })
+  if xref then
+    return pandoc.Div(blocks, { id = div.identifier })
+  end
   return blocks
 end
 
@@ -383,9 +402,6 @@ local function normalise(doc, project_dir)
       end
       local kind = div.classes[1] and div.classes[1]:match("^callout%-(%a+)$")
       if kind and CALLOUTS[kind] then
-        if refused_kind(div.identifier) then
-          problem("unsupported-xref", div.identifier)
-        end
         return callout(div, kind)
       end
       check_quarto(div)
@@ -632,6 +648,12 @@ function Pandoc(doc)
   local project_dir = stringify(doc.meta["render-project-dir"] or ".")
   doc = normalise(doc, project_dir)
   local targets = number_everything(doc, number_sections)
+  for id, entry in pairs(callout_targets) do
+    if targets[id] then
+      problem("duplicate-label", id)
+    end
+    targets[id] = entry
+  end
   local known_refs = {}
   for _, ref in ipairs(pandoc.utils.references(doc)) do
     known_refs[ref.id] = true

@@ -148,6 +148,74 @@ local function figure_div(div)
   return pandoc.Figure(content, pandoc.Caption(caption), div.attr)
 end
 
+-- ::: {#fig-x layout-ncol=2} with two or more images labelled #fig-a, #fig-b and a caption
+-- paragraph: Quarto's subfigures, lettered "(a)", "(b)", side by side in `layout-ncol`
+-- columns (typst grid, HTML flex row; stacked in DOCX and JATS). Other shapes: nil.
+local function subfigure_parts(div)
+  for name, _ in pairs(div.attributes) do
+    if name:match("^layout") and name ~= "layout-ncol" then
+      return nil
+    end
+  end
+  local ncol = div.attributes["layout-ncol"]
+  if ncol and not ncol:match("^%d+$") then
+    return nil
+  end
+  local blocks = div.content
+  local last = blocks[#blocks]
+  if #blocks < 3 or last.t ~= "Para" or only_image(last) then
+    return nil
+  end
+  local subs = {}
+  for i = 1, #blocks - 1 do
+    local b = blocks[i]
+    local img = nil
+    if b.t == "Figure" and #b.content == 1 and b.content[1].t == "Plain"
+        and #b.content[1].content == 1 and b.content[1].content[1].t == "Image" then
+      img = b.content[1].content[1]
+      img.identifier = b.identifier
+      img.caption = pandoc.utils.blocks_to_inlines(b.caption.long)
+    elseif b.t == "Para" and #b.content == 1 and b.content[1].t == "Image" then
+      img = b.content[1]
+    end
+    if not img or kind_of(img.identifier) ~= "fig" then
+      return nil
+    end
+    table.insert(subs, img)
+  end
+  return subs, tonumber(ncol or "1"), last.content
+end
+
+function subfigure_figure(div, subs, ncol, caption)
+  local content = pandoc.Blocks({})
+  if ncol > 1 then
+    content:insert(pandoc.RawBlock("typst", "#grid(columns: " .. ncol .. ", gutter: 1em, ["))
+    content:insert(pandoc.RawBlock("html", '<div style="display: flex; gap: 1em;">'
+      .. '<div style="flex: 1;">'))
+  end
+  for i, img in ipairs(subs) do
+    if i > 1 and ncol > 1 then
+      content:insert(pandoc.RawBlock("typst", "], ["))
+      content:insert(pandoc.RawBlock("html", '</div><div style="flex: 1;">'))
+    end
+    local id = img.identifier
+    local cap = img.caption
+    img.identifier = ""
+    img.caption = { pandoc.Str(stringify(cap)) }
+    if ncol > 1 then
+      img.attributes["width"] = "100%"
+    end
+    content:insert(pandoc.Figure({ pandoc.Plain({ img }) }, pandoc.Caption({ pandoc.Plain(cap) }),
+      { id = id, ["render-sub"] = string.char(96 + i) }))
+  end
+  if ncol > 1 then
+    content:insert(pandoc.RawBlock("typst", "])"))
+    content:insert(pandoc.RawBlock("html", "</div></div>"))
+  end
+  div.attributes["layout-ncol"] = nil
+  return pandoc.Figure(content, pandoc.Caption({ pandoc.Plain(caption) }), div.attr)
+end
+
 -- ::: {#tbl-x} ... ::: -> the table carries the id; a trailing paragraph is the caption.
 local function table_div(div)
   local tbl_index
@@ -404,6 +472,14 @@ local function normalise(doc, project_dir)
       if kind and CALLOUTS[kind] then
         return callout(div, kind)
       end
+      if kind_of(div.identifier) == "fig" then
+        local subs, ncol, caption = subfigure_parts(div)
+        if subs then
+          div.attributes["layout-ncol"] = nil
+          check_quarto(div)
+          return subfigure_figure(div, subs, ncol, caption)
+        end
+      end
       check_quarto(div)
       local k = kind_of(div.identifier)
       if k and THEOREMS[k] then
@@ -485,6 +561,15 @@ local function number_everything(doc, number_sections)
     Figure = function(fig)
       if kind_of(fig.identifier) ~= "fig" then
         return nil
+      end
+      local letter = fig.attributes["render-sub"]
+      if letter then -- a subfigure: "(a) caption", referenced "Figure 1a" / "Figure 1 (a)"
+        fig.attributes["render-sub"] = nil
+        register(fig.identifier, { kind = "fig", num = tostring(counts.fig), sub = letter })
+        local first = fig.caption.long[1]
+        first.content = pandoc.Inlines({ pandoc.Str("(" .. letter .. ")"), pandoc.Space() })
+          .. first.content
+        return fig
       end
       counts.fig = counts.fig + 1
       local num = tostring(counts.fig)
@@ -633,7 +718,13 @@ local function resolve_cite(cite, targets, known_refs, sec_refs)
       else
         label = xref_text(entry)
       end
-      out:insert(pandoc.Link({ pandoc.Str(label) }, "#" .. key))
+      local text = pandoc.Inlines({ pandoc.Str(label) })
+      if entry.sub then -- Quarto's typst writes "Figure 1a", its HTML and DOCX "Figure 1 (a)"
+        text:insert(pandoc.RawInline("typst", entry.sub))
+        text:insert(pandoc.Span({ pandoc.Space(), pandoc.Str("(" .. entry.sub .. ")") },
+          { class = "render-not-typst" }))
+      end
+      out:insert(pandoc.Link(text, "#" .. key))
       if #c.suffix > 0 then
         out:extend(c.suffix)
       end

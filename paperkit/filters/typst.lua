@@ -8,6 +8,9 @@ typst output numbers it: `$ x $ <eq-a>` under a numbering that prints that numbe
 --]]
 
 function Span(span)
+  if span.classes:includes("render-not-typst") then
+    return {} -- text the other writers show instead of a typst-only variant (crossref.lua)
+  end
   if not span.classes:includes("render-equation") then
     return nil
   end

@@ -41,6 +41,7 @@ FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
 HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
+DOCX_FILTER = FILTER_DIR / "docx.lua"  # the DOCX writer's own (reference list heading)
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -618,9 +619,6 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
         out["csl"] = str((project.root / meta["csl"]).resolve())
     out.setdefault("link-citations", True)
     out.setdefault("abstract-title", "Abstract")
-    has_refs_div = any(re.search(r"\{\s*#refs\b", line.text) for line in body)
-    if bibs and not has_refs_div:
-        out.setdefault("reference-section-title", "References")
     out["render-number-sections"] = _number_sections(project, meta)
     out["render-project-dir"] = str(project.root)
     out["render-typst"] = "pdf" in formats
@@ -715,7 +713,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
             cmd += ["--css", str((project.root / sheet).resolve())]
         target = work / "out.html"
     elif fmt == "docx":
-        cmd += ["--to", "docx", *_default_date(project, fmt)]
+        cmd += ["--to", "docx", *_default_date(project, fmt), "--lua-filter", str(DOCX_FILTER)]
         if options.get("reference-doc"):
             cmd += ["--reference-doc", str((project.root / options["reference-doc"]).resolve())]
         target = work / "out.docx"
@@ -973,6 +971,20 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     return results
 
 
+# Where the reference list goes when the article has no `::: {#refs}`: at the end, under
+# "References" in HTML and JATS; Quarto's DOCX and typst (citeproc) outputs show no heading,
+# so their writer filters (docx.lua, typst.lua) drop the one marked render-default-refs.
+DEFAULT_REFERENCES = ["", "# References {.unnumbered .render-default-refs}", "",
+                      "::: {#refs}", ":::", ""]
+
+
+def _default_reference_list(meta: dict[str, Any], body: list[SourceLine]) -> list[str]:
+    has_refs_div = any(re.search(r"\{\s*#refs\b", line.text) for line in body)
+    if not meta.get("bibliography") or has_refs_div or meta.get("reference-section-title"):
+        return []
+    return DEFAULT_REFERENCES
+
+
 def _execute_meta(project: ManuscriptProject, meta: dict[str, Any]) -> dict[str, Any]:
     """The options of code execution: `execute:` of _quarto.yml, then of the article."""
     execute = {}
@@ -1002,6 +1014,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         body = _expand_body(project, work)
         metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body
+        lines += [SourceLine(t, project.article, body[-1].lineno if body else 1)
+                  for t in _default_reference_list(meta, body)]
         (work / "metadata.yaml").write_text(
             yaml.safe_dump(metadata, sort_keys=True, allow_unicode=True), encoding="utf-8")
         (work / "document.md").write_text("\n".join(line.text for line in lines) + "\n",

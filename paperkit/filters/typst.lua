@@ -20,3 +20,11 @@ function Span(span)
   return pandoc.RawInline("typst", "#[#set math.equation(numbering: (..n) => \"("
     .. span.attributes["number"] .. ")\")\n" .. typst .. " <" .. span.identifier .. ">]")
 end
+
+-- Quarto's typst output (citeproc) has no heading over a reference list placed by default
+-- (render.py marks the one it adds for the HTML render-default-refs).
+function Header(h)
+  if h.classes:includes("render-default-refs") then
+    return {}
+  end
+end

@@ -728,12 +728,11 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                 "--lua-filter", str(TYPST_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
         cmd += _default_date(project, fmt)
-        cmd += [f"--variable=render-bibliography:{name}" for name in native]
-        style = options.get("bibliographystyle")
-        if _merged_meta(project).get("csl") and native:
-            style = _copy_into(project.root / str(_merged_meta(project)["csl"]), work, "style")
-        if style:
-            cmd.append(f"--variable=render-bibliography-style:{style}")
+        if native and not _has_refs_div(project.body):  # else at the author's #refs div
+            cmd += [f"--variable=render-bibliography:{name}" for name in native]
+            style = _typst_bibliography_style(project, work)
+            if style:
+                cmd.append(f"--variable=render-bibliography-style:{style}")
         target = work / "out.typ"
         ast = ast.with_name("document-typst.json")
     return [*cmd, "--output", str(target), str(ast)]
@@ -818,13 +817,13 @@ def _inlines(text: str) -> dict[str, Any]:
     return {"t": "MetaInlines", "c": spaced}
 
 
-def _typst_ast(ast: Path, native_citations: bool = False) -> Path:
+def _typst_ast(ast: Path, bibliography: str | None = None) -> Path:
     """The AST for the typst writer: authors with affiliations in the title block (as
     Quarto's typst template shows them) instead of the notes under the title; without
     citeproc's reference list when typst writes the bibliography itself."""
     doc = json.loads(ast.read_text(encoding="utf-8"))
-    if native_citations:
-        doc["blocks"] = _without_reference_list(doc["blocks"])
+    if bibliography is not None:
+        doc["blocks"] = _typst_reference_list(doc["blocks"], bibliography)
     people = doc["meta"].pop("render-authors", None)
     if people:
         doc["meta"]["author"] = {"t": "MetaList", "c": [
@@ -836,16 +835,46 @@ def _typst_ast(ast: Path, native_citations: bool = False) -> Path:
     return target
 
 
-def _without_reference_list(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Blocks without citeproc's `#refs` div and the heading it put before it."""
+def _typst_reference_list(blocks: list[dict[str, Any]], call: str) -> list[dict[str, Any]]:
+    """Citeproc's `#refs` div replaced as Quarto's typst output has it: the author's div
+    by typst's bibliography without a title (under the author's heading); the default one
+    (render-default-refs, with its heading) dropped, the template then adds typst's
+    titled bibliography at the end."""
     out: list[dict[str, Any]] = []
     for block in blocks:
         if block.get("t") == "Div" and block["c"][0][0] == "refs":
-            if out and out[-1].get("t") == "Header" and "unnumbered" in out[-1]["c"][1][1]:
+            if out and out[-1].get("t") == "Header" and \
+                    "render-default-refs" in out[-1]["c"][1][1]:
                 out.pop()
+            else:
+                out.append({"t": "RawBlock", "c": ["typst", call]})
             continue
         out.append(block)
     return out
+
+
+def _has_refs_div(lines: Sequence[SourceLine]) -> bool:
+    return any(re.search(r"\{\s*#refs\b", line.text) for line in lines)
+
+
+def _typst_bibliography_call(project: ManuscriptProject, work: Path) -> str | None:
+    """`#bibliography(...)` (typst's title, as Quarto) for an author's `#refs` div when typst
+    processes citations."""
+    names = _typst_bibliography(project, work)
+    if not names:
+        return None
+    files = "(" + "".join(f"{_typst_string(n)}, " for n in names) + ")"
+    style = _typst_bibliography_style(project, work)
+    return f"#bibliography({files}" + \
+        (f", style: {_typst_string(style)})" if style else ")")
+
+
+def _typst_bibliography_style(project: ManuscriptProject, work: Path) -> str | None:
+    meta = _merged_meta(project)
+    if meta.get("csl"):
+        return _copy_into(project.root / str(meta["csl"]), work, "style")
+    style = _format_options(project, "pdf").get("bibliographystyle")
+    return str(style) if style else None
 
 
 def pandoc_text(meta_value: dict[str, Any]) -> str:
@@ -939,8 +968,7 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
     if "pdf" in formats:
-        _typst_ast(ast, render_features.typst_native_citations(
-            _merged_meta(project), _format_options(project, "pdf")))
+        _typst_ast(ast, _typst_bibliography_call(project, work))
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
         shutil.copyfile(_typst_partial(project), work / TYPST_PARTIAL)
     procs = {}
@@ -979,8 +1007,7 @@ DEFAULT_REFERENCES = ["", "# References {.unnumbered .render-default-refs}", "",
 
 
 def _default_reference_list(meta: dict[str, Any], body: list[SourceLine]) -> list[str]:
-    has_refs_div = any(re.search(r"\{\s*#refs\b", line.text) for line in body)
-    if not meta.get("bibliography") or has_refs_div or meta.get("reference-section-title"):
+    if not meta.get("bibliography") or _has_refs_div(body) or meta.get("reference-section-title"):
         return []
     return DEFAULT_REFERENCES
 
@@ -1004,7 +1031,7 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
     config_lines = qmd.read_lines(config) if config.is_file() else []
     render_features.refuse_front_matter(
         {**meta, "filters": project.quarto.get("filters") or project.front.get("filters")},
-        [*project.front_lines, *config_lines], project.root, f"{project.article}:1")
+        [*project.front_lines, *config_lines], project.root, f"{project.article}:1", formats)
     epoch = _source_epoch(meta)
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         work = Path(tmp)

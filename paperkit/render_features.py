@@ -116,6 +116,8 @@ PRINTED_KEYS = {
     "number-offset": "`number-offset:`",
     "shift-heading-level-by": "`shift-heading-level-by:`",
 }
+# ... of which these show in Quarto's HTML only (appendix, title block).
+HTML_ONLY_KEYS = {"citation", "license", "copyright", "doi", "date-modified"}
 # A Lua filter the self-render reproduces itself carries this line (paper/appendix.lua).
 FILTER_MARKER = "-- paperkit: the self-render implements this filter"
 
@@ -126,12 +128,14 @@ def _key_where(key: str, lines: Sequence[qmd.Line], fallback: str) -> str:
 
 
 def refuse_front_matter(meta: dict[str, Any], lines: Sequence[qmd.Line], root: Path,
-                        fallback: str) -> None:
+                        fallback: str, formats: Sequence[str] = ("html",)) -> None:
     """Stop on front matter (document or _quarto.yml) with a meaning Quarto implements and
     the self-render does not: user filters, unknown crossref options, printed keys,
     a language other than English (Quarto would translate "Figure", "Note", ...)."""
     problems = []
     for key, feature in PRINTED_KEYS.items():
+        if key in HTML_ONLY_KEYS and "html" not in formats:
+            continue
         if meta.get(key) is not None:
             problems.append(f"{_key_where(key, lines, fallback)}: {feature} is {NOT_IMPLEMENTED}")
     crossref = meta.get("crossref")

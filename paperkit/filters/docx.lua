@@ -10,3 +10,11 @@ function Header(h)
     return {}
   end
 end
+
+-- Quarto's DOCX title block shows the authors' names only: no affiliations, contacts or
+-- keywords, which render.py writes as notes under the title for the HTML.
+function Div(div)
+  if div.classes:includes("title-notes") then
+    return {}
+  end
+end

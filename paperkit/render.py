@@ -1,12 +1,13 @@
 """Render the Quarto manuscript project: with Quarto (>= 1.4) when it is installed,
 otherwise with pandoc + typst from the same, unchanged Quarto sources.
 
-The self-render implements the Quarto features the paper uses (front matter with
-authors and affiliations, `var`/`meta`/`include`/`embed`/`pagebreak` shortcodes,
-numbered figure/table/section cross-references, citeproc citations) so that authors
-with Quarto and builds without it get the same paper. The document is parsed and
-filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and
---citeproc); the HTML, DOCX, Typst and JATS writers then run concurrently on that AST.
+The self-render gives the content Quarto gives or stops, naming the file, the line and
+the Quarto feature it does not implement; docs/SELF_RENDER.md lists what it implements
+(paperkit/render_features.py and paperkit/cells.py decide on the source, the filters on
+the document). Python cells are run first (paperkit/cells.py). The document is then parsed
+and filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and --citeproc);
+the HTML, DOCX, Typst and JATS writers run concurrently on that AST, each with its own
+small filter (html.lua, docx.lua, typst.lua) where Quarto's formats differ.
 
 Problems (unknown variable, dangling cross-reference, unknown citation key, missing
 include, notebook, cell or image) raise RenderError naming source file and line;

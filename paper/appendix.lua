@@ -1,3 +1,4 @@
+-- paperkit: the self-render implements this filter
 -- Quarto filter of this paper (the self-render does the same in paperkit/filters/crossref.lua):
 -- the `{.appendix}` section and its subsections are lettered, "A", "A.1", ..., in every
 -- format. In the PDF typst numbers the headings; elsewhere Quarto would continue the

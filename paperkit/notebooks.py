@@ -36,22 +36,31 @@ def _strip_volatile(nb: nbformat.NotebookNode) -> None:
                 output.get("metadata", {}).pop("execution", None)
 
 
+def execute(nb: nbformat.NotebookNode, cwd: str | Path, kernel: str = KERNEL,
+            allow_errors: bool = False) -> None:
+    """Run every cell of the notebook ``nb`` (in place) in a fresh kernel started in
+    ``cwd``. With ``allow_errors`` a failing cell keeps its error output and the
+    following cells still run (the caller names the failing cell)."""
+    client = NotebookClient(
+        nb,
+        kernel_name=kernel,
+        timeout=TIMEOUT_S,
+        resources={"metadata": {"path": str(cwd)}},
+        record_timing=False,
+        allow_errors=allow_errors,
+    )
+    client.execute()
+    _strip_volatile(nb)
+
+
 def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path) -> None:
     """Run every cell of ``source`` in a fresh kernel started in ``cwd``; write ``target``."""
     source = Path(source)
     nb = nbformat.read(source, as_version=4)
-    client = NotebookClient(
-        nb,
-        kernel_name=KERNEL,
-        timeout=TIMEOUT_S,
-        resources={"metadata": {"path": str(cwd)}},
-        record_timing=False,
-    )
     try:
-        client.execute()
+        execute(nb, cwd)
     except Exception as exc:  # nbclient raises CellExecutionError and kernel errors
         raise NotebookError(f"{source}: a cell failed while executing:\n{exc}") from exc
-    _strip_volatile(nb)
     with atomic_path(target) as tmp:
         nbformat.write(nb, str(tmp))
 

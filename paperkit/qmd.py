@@ -78,6 +78,8 @@ class Document:
     front: dict[str, Any]
     front_lines: list[Line] = field(default_factory=list)
     body: list[Line] = field(default_factory=list)
+    # An .ipynb read as a document: each code cell's stored outputs, by its fence line.
+    outputs: dict[Line, list[Any]] | None = None
 
     @property
     def lines(self) -> list[Line]:
@@ -275,6 +277,8 @@ def problem_pattern(kind: str, ident: str) -> re.Pattern[str]:
         "unknown-meta": r"\{\{<\s*meta\s+" + esc + r"\s*>\}\}",
         "unresolved-xref": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
         "unknown-citation": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "unnumbered-section-xref": rf"(?<![\w@])-?@\{{?{esc}(?![\w-])",
+        "unsupported-xref": rf"(?:(?<![\w@])-?@\{{?|#){esc}(?![\w-])",
         "missing-image": rf"\]\(<?{esc}",
         "unsupported-class": rf"\.{esc}(?![\w-])",
         "unsupported-attribute": rf"(?<![\w-]){esc}\s*=",
@@ -336,3 +340,112 @@ def image_labels(lines: Sequence[Line]) -> list[tuple[str, str, Line]]:
             if label and "://" not in m.group(1):
                 out.append((label.group(1), m.group(1), line))
     return out
+
+
+# ----------------------------------------------------------------------------- code cells
+
+# ```{python}, ```{r label="x"}, ```{mermaid}: a cell Quarto executes (or draws); not
+# ```{=html} (raw), ```{.python} (a plain code block with a class) or ```{#id .cls}.
+CELL_FENCE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})\s*\{([A-Za-z][\w-]*)[\s,}]")
+# `{python} expr` / `r expr`: inline code Quarto's engines evaluate.
+INLINE_CELL = re.compile(r"`\{([A-Za-z][\w-]*)\}\s[^`]*`")
+DIAGRAM_ENGINES = ("mermaid", "dot")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """An executable code cell (or inline expression) and the line it starts on."""
+
+    language: str
+    line: Line
+    inline: bool = False
+
+    @property
+    def where(self) -> str:
+        return self.line.where
+
+
+def code_cells(lines: Sequence[Line]) -> list[Cell]:
+    """Every executable cell of the lines, block (```{python}) and inline (`{python} x`),
+    in order. Quarto hands these to a Jupyter/knitr engine (or a diagram renderer)."""
+    texts = [line.text for line in lines]
+    code = in_code(texts)
+    starts = {open_i for open_i, _ in fence_spans(texts)}
+    cells = []
+    for i, (line, is_code) in enumerate(zip(lines, code, strict=True)):
+        if i in starts:
+            m = CELL_FENCE.match(line.text + " ")
+            if m:
+                cells.append(Cell(m.group(1).lower(), line))
+        elif not is_code:
+            cells.extend(Cell(m.group(1).lower(), line, inline=True)
+                         for m in INLINE_CELL.finditer(line.text))
+    return cells
+
+
+def cell_options(lines: Sequence[Line]) -> dict[str, Any]:
+    """The `#|` options at the top of a code cell's lines, as YAML; errors name the line."""
+    option_lines = []
+    for line in lines:
+        if not line.text.startswith("#|"):
+            break
+        option_lines.append(line)
+    if not option_lines:
+        return {}
+    text = "\n".join(line.text[2:].removeprefix(" ") for line in option_lines)
+    try:
+        options = parse_yaml(text, str(option_lines[0].path))
+    except YamlError as exc:
+        raise QmdError(f"{option_lines[0].where}: cell options: {exc}") from exc
+    if not isinstance(options, dict):
+        raise QmdError(f"{option_lines[0].where}: cell options must be `#| key: value` lines")
+    return options
+
+
+def cell_blocks(lines: Sequence[Line]) -> list[tuple[int, int, Cell]]:
+    """(opening index, closing index, cell) of every executable block cell."""
+    texts = [line.text for line in lines]
+    out = []
+    for open_i, close_i in fence_spans(texts):
+        m = CELL_FENCE.match(texts[open_i] + " ")
+        if m:
+            out.append((open_i, close_i, Cell(m.group(1).lower(), lines[open_i])))
+    return out
+
+
+def read_notebook(path: Path) -> Document:
+    """Read a Jupyter notebook as Quarto reads an .ipynb document: front matter from a
+    leading raw cell (or the top of the first markdown cell), markdown cells as markdown,
+    code cells as ```{python} cells (with their `#|` options) whose stored outputs are
+    kept in ``Document.outputs``. Lines are numbered within their cell:
+    ``index.ipynb, cell 3:2``."""
+    import json
+
+    path = Path(path)
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise QmdError(f"{path}:{exc.lineno}: not a valid notebook (JSON): {exc.msg}") from exc
+    front: dict[str, Any] = {}
+    front_lines: list[Line] = []
+    body: list[Line] = []
+    outputs: dict[Line, list[Any]] = {}
+    language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language", "python")
+    for k, cell in enumerate(nb.get("cells", []), start=1):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        where = Path(f"{path}, cell {k}")
+        lines = [Line(t, where, i) for i, t in enumerate(source.split("\n"), start=1)]
+        kind = cell.get("cell_type")
+        if kind in ("raw", "markdown") and k == 1 and lines[0].text.strip() == "---":
+            # front matter: a leading raw cell, or the top of the first markdown cell
+            front_lines, start = split_front_matter(lines)
+            front = parse_front_matter(front_lines, where)
+            lines = lines[start:] if kind == "markdown" else []
+        if kind == "markdown" and lines:
+            body += [*lines, Line("", where, len(lines))]
+        elif kind == "code":
+            fence = Line("```{" + language + "}", where, 1)
+            outputs[fence] = list(cell.get("outputs", []))
+            body += [fence, *lines, Line("```", where, len(lines)), Line("", where, len(lines))]
+    return Document(path, front, front_lines, body, outputs)

@@ -1,12 +1,13 @@
 """Render the Quarto manuscript project: with Quarto (>= 1.4) when it is installed,
 otherwise with pandoc + typst from the same, unchanged Quarto sources.
 
-The self-render implements the Quarto features the paper uses (front matter with
-authors and affiliations, `var`/`meta`/`include`/`embed`/`pagebreak` shortcodes,
-numbered figure/table/section cross-references, citeproc citations) so that authors
-with Quarto and builds without it get the same paper. The document is parsed and
-filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and
---citeproc); the HTML, DOCX, Typst and JATS writers then run concurrently on that AST.
+The self-render gives the content Quarto gives or stops, naming the file, the line and
+the Quarto feature it does not implement; docs/SELF_RENDER.md lists what it implements
+(paperkit/render_features.py and paperkit/cells.py decide on the source, the filters on
+the document). Python cells are run first (paperkit/cells.py). The document is then parsed
+and filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and --citeproc);
+the HTML, DOCX, Typst and JATS writers run concurrently on that AST, each with its own
+small filter (html.lua, docx.lua, typst.lua) where Quarto's formats differ.
 
 Problems (unknown variable, dangling cross-reference, unknown citation key, missing
 include, notebook, cell or image) raise RenderError naming source file and line;
@@ -33,11 +34,15 @@ from typing import Any
 
 import yaml
 
-from paperkit import layout, qmd, quarto
+from paperkit import layout, qmd, quarto, render_features
+from paperkit.cells import embed_cell, execute_cells
 from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
+HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
+DOCX_FILTER = FILTER_DIR / "docx.lua"  # the DOCX writer's own (reference list heading)
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -65,7 +70,7 @@ DEFAULT_EPOCH = 315532800  # 1980-01-01, the earliest time a ZIP (DOCX) entry ca
 # Quarto's own metadata keys; other front matter keys are passed through to pandoc.
 QUARTO_ONLY_KEYS = {
     "project", "manuscript", "format", "execute", "jupyter", "engine", "filters",
-    "website", "book", "author", "affiliations", "crossref", "number-sections", "toc",
+    "website", "book", "author", "authors", "affiliations", "crossref", "number-sections", "toc",
     "toc-depth", "bibliography", "csl", "date", "date-format",
 }
 # The self-render's own typst lines: its crossref filter writes "Figure 1:" itself.
@@ -76,6 +81,7 @@ TYPST_HEADER = """\
 #set figure(numbering: none)
 #show figure: set block(breakable: false)
 """
+TOC_TITLE = "Table of contents"  # Quarto's title of the table of contents (HTML, typst)
 MEDIA_DIR = "index_files"  # images the JATS file links to, next to it (as Quarto does)
 ERROR_LINE = re.compile(r"RENDER-ERROR ([\w-]+): (.+)")
 ERROR_TEXT = {
@@ -88,6 +94,16 @@ ERROR_TEXT = {
                          "(it would be rendered differently from Quarto)",
     "unsupported-attribute": "Quarto attribute '{id}=' is not implemented by the self-render "
                              "(it would be rendered differently from Quarto)",
+    "unsupported-xref": "'{id}': {feature} are not implemented by the self-render",
+    "listing-without-caption": "code listing '{id}' has no lst-cap (a listing without a "
+                               "caption is not implemented by the self-render)",
+    "unsupported-listing-div": "'{id}': a listing div (::: {{#lst-...}}) is not implemented "
+                               "by the self-render (use ```{{#lst-x lst-cap=\"...\"}})",
+    "unsupported-subfigure": "'{id}': subfigures (a figure inside figure) are not "
+                             "implemented by the self-render",
+    "unnumbered-section-xref": "'@{id}' refers to a section, but sections are not numbered: "
+                               "Quarto's typst output cannot render such a reference either "
+                               "(set `number-sections: true`, or render html/docx only)",
 }
 
 
@@ -109,6 +125,7 @@ class ManuscriptProject:
     front: dict[str, Any] = field(default_factory=dict)
     front_lines: list[SourceLine] = field(default_factory=list)
     body: list[SourceLine] = field(default_factory=list)
+    outputs: dict[SourceLine, list[Any]] | None = None  # an .ipynb article's stored outputs
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -131,14 +148,20 @@ def render_manuscript(
     was staged from: errors then name its files (paper/index.qmd:12), which authors edit.
     """
     project_dir = Path(project_dir).resolve()
+    single = project_dir.is_file()  # one document without a project, as `quarto render x.qmd`
     unknown = sorted(set(formats) - set(EXTENSIONS))
     if unknown or not formats:
         raise RenderError(f"unknown output format(s) {unknown}; choose from {sorted(EXTENSIONS)}")
     if engine not in ENGINES:
         raise RenderError(f"unknown engine '{engine}'; choose from {', '.join(ENGINES)}")
-    out_dir = Path(out_dir).resolve() if out_dir else project_dir / "_manuscript"
+    default_out = project_dir.parent if single else project_dir / "_manuscript"
+    out_dir = Path(out_dir).resolve() if out_dir else default_out
+    stem = project_dir.stem if single else "index"
     formats = list(dict.fromkeys(formats))
-    have_quarto = engine != "self" and quarto.quarto_version() is not None
+    if single and engine == "quarto":
+        raise RenderError(f"{project_dir}: engine 'quarto' renders a project directory; "
+                          f"run `quarto render {project_dir.name}` for a single document")
+    have_quarto = engine != "self" and not single and quarto.quarto_version() is not None
     if engine == "quarto" and not have_quarto:
         raise RenderError("engine 'quarto' requested but quarto >= 1.4 is not on PATH")
     try:
@@ -146,10 +169,10 @@ def render_manuscript(
             return quarto.render(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
     except (RenderError, quarto.QuartoError, qmd.QmdError) as exc:
-        _remove_stale(out_dir, formats)
+        _remove_stale(out_dir, formats, stem)
         raise RenderError(author_paths(str(exc), project_dir, source_dir)) from exc
     except BaseException:
-        _remove_stale(out_dir, formats)
+        _remove_stale(out_dir, formats, stem)
         raise
 
 
@@ -167,16 +190,16 @@ def author_paths(message: str, project_dir: Path, source_dir: Path | None) -> st
     return re.sub(re.escape(str(project_dir)) + r"/([\w./-]+?)(?=:\d|[\s:,)]|$)", swap, message)
 
 
-def _remove_stale(out_dir: Path, formats: Iterable[str]) -> None:
+def _remove_stale(out_dir: Path, formats: Iterable[str], stem: str = "index") -> None:
     for fmt in formats:
-        (out_dir / f"index.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
+        (out_dir / f"{stem}.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
 
 
-def _publish(produced: dict[str, Path], out_dir: Path) -> dict[str, Path]:
+def _publish(produced: dict[str, Path], out_dir: Path, stem: str = "index") -> dict[str, Path]:
     """Move finished outputs into out_dir, each atomically, only once all exist."""
     final = {}
     for fmt, src in produced.items():
-        target = out_dir / f"index.{EXTENSIONS[fmt]}"
+        target = out_dir / f"{stem}.{EXTENSIONS[fmt]}"
         if src.resolve() != target.resolve():
             with atomic_path(target) as tmp:
                 shutil.copyfile(src, tmp)
@@ -203,19 +226,35 @@ def _read_yaml_file(path: Path) -> dict[str, Any]:
 
 
 def load_project(project_dir: Path) -> ManuscriptProject:
-    """Read _quarto.yml, _variables.yml and the article with its includes expanded."""
-    quarto = _read_yaml_file(project_dir / "_quarto.yml")
+    """Read _quarto.yml, _variables.yml and the article with its includes expanded.
+
+    `project_dir` may also be a single .qmd: Quarto then renders it as a document of
+    its own (no _quarto.yml, or the one of its folder when there is one)."""
+    single = project_dir.is_file()
+    article_file = project_dir if single else None
+    project_dir = project_dir.parent if single else project_dir
+    config = project_dir / "_quarto.yml"
+    if not config.is_file() and not single:
+        raise RenderError(f"{config}:1: file not found (to render one document without a "
+                          f"project, pass the .qmd file itself)")
+    quarto = _read_yaml_file(config) if config.is_file() else {}
     variables_path = project_dir / "_variables.yml"
     variables = _read_yaml_file(variables_path) if variables_path.exists() else {}
-    article = project_dir / (quarto.get("manuscript") or {}).get("article", "index.qmd")
+    declared = (quarto.get("manuscript") or {}).get("article")
+    article = article_file or project_dir / (declared or "index.qmd")
+    if not declared and not article.is_file() and (project_dir / "index.ipynb").is_file():
+        article = project_dir / "index.ipynb"  # Quarto's other default article
     if not article.is_file():
-        raise RenderError(f"{project_dir / '_quarto.yml'}:1: article {article} not found")
+        raise RenderError(f"{config}:1: article {article} not found")
     try:
-        doc = qmd.read_document(article, project_dir)
+        if article.suffix.lower() == ".ipynb":
+            doc = qmd.read_notebook(article)
+        else:
+            doc = qmd.read_document(article, project_dir)
     except qmd.QmdError as exc:
         raise RenderError(str(exc)) from exc
     return ManuscriptProject(project_dir, article, quarto, variables, doc.front,
-                             doc.front_lines, doc.body)
+                             doc.front_lines, doc.body, doc.outputs)
 
 
 # ----------------------------------------------------------------------------- shortcodes
@@ -341,6 +380,10 @@ def _embed(embed: qmd.Embed, project: ManuscriptProject, work: Path) -> list[str
     nb_path = qmd.shortcode_path(nb_ref, project.article.parent, project.root)
     if not nb_path.is_file():
         raise RenderError(f"{line.where}: embedded notebook '{nb_ref}' not found ({nb_path})")
+    if nb_path.suffix.lower() == ".qmd":  # Quarto executes it, then embeds the cell
+        echo = flags.get("echo", "false").lower() == "true"
+        return ["", *embed_cell(nb_path, label, echo, work, line.where), ""]
+    render_features.refuse_notebook(nb_path, line.where, "embedded notebook")
     try:
         notebook = json.loads(nb_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -444,57 +487,39 @@ def _source_epoch(front: dict[str, Any]) -> int:
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env and env.strip().isdigit():
         return int(env)
-    date = _iso_date(front.get("date"))
+    date = render_features.parse_date(front.get("date"))
     if date:
         return int(dt.datetime.combine(date, dt.time(), dt.UTC).timestamp())
     return DEFAULT_EPOCH
 
 
-def _iso_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
+DATE_FORMATS = render_features.DATE_STYLES
 
 
-# Quarto's date-format names the self-render implements (Quarto's own default differs by
-# format, so the paper sets one in _quarto.yml).
-DATE_FORMATS = {
-    "long": lambda d: f"{d:%B} {d.day}, {d.year}",
-    "iso": lambda d: d.isoformat(),
-}
-
-
-def _display_date(value: Any, epoch: int, style: Any = "long") -> str | None:
+def _display_date(value: Any, article: Path, style: Any = "long") -> str | None:
     if value is None:
         return None
     if style not in DATE_FORMATS:
         raise RenderError(f"date-format '{style}' is not implemented by the self-render "
                           f"(use one of: {', '.join(DATE_FORMATS)})")
-    if isinstance(value, str) and value.strip() in ("today", "now", "last-modified"):
-        date = dt.datetime.fromtimestamp(epoch, dt.UTC).date()
-    else:
-        date = _iso_date(value)
-    if date is None:
+    date = render_features.keyword_date(value, article) or render_features.parse_date(value)
+    if date is None:  # Quarto prints what it cannot read as a date as written
         return str(value)
     return DATE_FORMATS[style](date)
 
 
-def _affiliation_name(aff: Any, registry: dict[str, str]) -> str:
-    if isinstance(aff, str):
-        return registry.get(aff, aff)
+def _affiliation_short(aff: Any, names: dict[str, str]) -> str:
+    """An affiliation's name alone, as Quarto's title blocks show it."""
     if isinstance(aff, dict):
-        if "ref" in aff:
-            return registry.get(str(aff["ref"]), str(aff["ref"]))
-        parts = [aff.get("department"), aff.get("name"), aff.get("city"), aff.get("country")]
-        return ", ".join(str(p) for p in parts if p)
-    return str(aff)
+        return names.get(str(aff["ref"]), str(aff["ref"])) if "ref" in aff else \
+            str(aff.get("name", ""))
+    return names.get(str(aff), str(aff))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _person_name(name: Any) -> str:
@@ -511,14 +536,14 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
     Names stay plain (they become the PDF Author, DOCX creator and JATS string-name);
     affiliations go to the PDF title block and, elsewhere, to the notes under the title.
     """
-    authors = meta.get("author") or []
+    authors = meta.get("author") or meta.get("authors") or []  # Quarto reads both
     if not isinstance(authors, list):
         authors = [authors]
-    registry = {}
-    for aff in meta.get("affiliations") or []:
-        if isinstance(aff, dict) and "id" in aff:
-            registry[str(aff["id"])] = _affiliation_name({k: v for k, v in aff.items()
-                                                          if k != "id"}, {})
+    inline = [a for author in authors if isinstance(author, dict)
+              for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+    # affiliations declared once (top level or at an author), referred to by id
+    names = {str(a["id"]): str(a.get("name", "")) for a in
+             [*_as_list(meta.get("affiliations")), *inline] if isinstance(a, dict) and "id" in a}
     people, affiliation_notes, contacts, orcids = [], [], [], []
     for author in authors:
         if not isinstance(author, dict):
@@ -527,8 +552,11 @@ def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list
         name = _person_name(author.get("name", ""))
         affs = author.get("affiliations", author.get("affiliation")) or []
         affs = affs if isinstance(affs, list) else [affs]
-        where = "; ".join(_affiliation_name(aff, registry) for aff in affs)
-        people.append({"name": name, "affiliation": where, "email": author.get("email") or ""})
+        where = "; ".join(filter(None, (_affiliation_short(aff, names) for aff in affs)))
+        # the PDF title block shows the affiliations' names, as Quarto's typst template
+        title_block = ", ".join(filter(None, (_affiliation_short(aff, names) for aff in affs)))
+        people.append({"name": name, "affiliation": title_block,
+                       "email": author.get("email") or ""})
         if where:
             affiliation_notes.append(f"{name}: {where}" if len(authors) > 1 else where)
         if author.get("corresponding") and author.get("email"):
@@ -570,7 +598,7 @@ def _number_sections(project: ManuscriptProject, meta: dict[str, Any]) -> bool:
 
 
 def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: list[SourceLine],
-                     epoch: int) -> tuple[dict[str, Any], list[str]]:
+                     epoch: int, formats: Sequence[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """Metadata file for pandoc (strings are markdown) and the title-notes block."""
     people, notes = _normalise_authors(meta)
     out = {k: v for k, v in meta.items() if k not in QUARTO_ONLY_KEYS and v is not None}
@@ -578,7 +606,7 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
     if people:
         out["author"] = [p["name"] for p in people]
         out["render-authors"] = people
-    date = _display_date(meta.get("date"), epoch, meta.get("date-format", "long"))
+    date = _display_date(meta.get("date"), project.article, meta.get("date-format", "long"))
     if date:
         out["date"] = date
     bibs = meta.get("bibliography") or []
@@ -592,14 +620,12 @@ def _pandoc_metadata(project: ManuscriptProject, meta: dict[str, Any], body: lis
         out["csl"] = str((project.root / meta["csl"]).resolve())
     out.setdefault("link-citations", True)
     out.setdefault("abstract-title", "Abstract")
-    has_refs_div = any(re.search(r"\{\s*#refs\b", line.text) for line in body)
-    if bibs and not has_refs_div:
-        out.setdefault("reference-section-title", "References")
     out["render-number-sections"] = _number_sections(project, meta)
     out["render-project-dir"] = str(project.root)
+    out["render-typst"] = "pdf" in formats
     crossref = meta.get("crossref") or {}
     out["render-crossref"] = {k: str(v) for k, v in crossref.items()
-                              if re.fullmatch(r"(fig|tbl|sec)-(prefix|title)", k)}
+                              if k in render_features.CROSSREF_OPTIONS}
     block = ["::: {.title-notes}", ""] + [n + "\n" for n in notes] + [":::", ""] if notes else []
     return out, block
 
@@ -632,7 +658,8 @@ def _filter_errors(stderr: str, lines: list[SourceLine], project: ManuscriptProj
         return RenderError(f"{project.article}: pandoc failed:\n{stderr.strip()}")
     messages = []
     for kind, ident in dict.fromkeys(found):
-        text = ERROR_TEXT.get(kind, kind + " '{id}'").format(id=ident.strip())
+        text = ERROR_TEXT.get(kind, kind + " '{id}'").format(
+            id=ident.strip(), feature=render_features.xref_feature(ident.strip()))
         messages.append(f"{_locate(ident.strip(), kind, lines, project)}: {text}")
     return RenderError("\n".join(messages))
 
@@ -678,13 +705,16 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
     if toc or options.get("toc"):
         cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
     if fmt == "html":
-        cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs"]
+        cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs",
+                "--lua-filter", str(HTML_FILTER)]
+        if (toc or options.get("toc")) and not _merged_meta(project).get("toc-title"):
+            cmd.append(f"--metadata=toc-title:{TOC_TITLE}")  # Quarto's, as in the PDF
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]
         target = work / "out.html"
     elif fmt == "docx":
-        cmd += ["--to", "docx"]
+        cmd += ["--to", "docx", *_default_date(project, fmt), "--lua-filter", str(DOCX_FILTER)]
         if options.get("reference-doc"):
             cmd += ["--reference-doc", str((project.root / options["reference-doc"]).resolve())]
         target = work / "out.docx"
@@ -692,12 +722,62 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         cmd += ["--to", "jats_articleauthoring", "--extract-media", MEDIA_DIR]
         target = work / "out.xml"
     else:
-        cmd += ["--to", "typst-citations", "--template", str(work / TYPST_TEMPLATE.name),
-                "--include-in-header", str(work / "header.typ")]
+        native = _typst_bibliography(project, work)
+        cmd += ["--to", "typst" if native else "typst-citations",
+                "--template", str(work / TYPST_TEMPLATE.name),
+                "--include-in-header", str(work / "header.typ"),
+                "--lua-filter", str(TYPST_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
+        cmd += _default_date(project, fmt)
+        if native and not _has_refs_div(project.body):  # else at the author's #refs div
+            cmd += [f"--variable=render-bibliography:{name}" for name in native]
+            style = _typst_bibliography_style(project, work)
+            if style:
+                cmd.append(f"--variable=render-bibliography-style:{style}")
         target = work / "out.typ"
         ast = ast.with_name("document-typst.json")
     return [*cmd, "--output", str(target), str(ast)]
+
+
+def _default_date(project: ManuscriptProject, fmt: str) -> list[str]:
+    """Without `date-format`, Quarto writes the date in ISO form in typst and DOCX output
+    (its HTML uses the long form, as the shared metadata does)."""
+    meta = _merged_meta(project)
+    if "date-format" in meta or meta.get("date") is None or fmt not in ("pdf", "docx"):
+        return []
+    date = _display_date(meta["date"], project.article, "iso")
+    return [f"--metadata=date:{date}"] if date else []
+
+
+TYPST_BIB_SUFFIXES = (".bib", ".yml", ".yaml")
+
+
+def _copy_into(path: Path, work: Path, name: str) -> str:
+    """Copy a file typst reads into the scratch directory (typst's root); its name there."""
+    if not path.is_file():
+        raise RenderError(f"{path}: file not found")
+    target = work / f"{name}{path.suffix}"
+    shutil.copyfile(path, target)
+    return target.name
+
+
+def _typst_bibliography(project: ManuscriptProject, work: Path) -> list[str]:
+    """The bibliography files typst reads itself when Quarto's typst output would let
+    typst process the citations (no `citeproc: true`); [] when pandoc's citeproc does."""
+    meta = _merged_meta(project)
+    if not render_features.typst_native_citations(meta, _format_options(project, "pdf")):
+        return []
+    names = []
+    for i, bib in enumerate(_as_list(meta.get("bibliography"))):
+        path = (project.root / str(bib)).resolve()
+        if path.suffix.lower() not in TYPST_BIB_SUFFIXES:
+            raise RenderError(
+                f"{project.article}:1: bibliography '{bib}': typst's own citation processing "
+                f"(Quarto's default for typst output) reads only .bib or .yaml files; "
+                f"converting it is not implemented by the self-render "
+                f"(set `citeproc: true` in the typst format to use pandoc's citeproc)")
+        names.append(_copy_into(path, work, f"bibliography-{i}"))
+    return names
 
 
 def _declared_files(project: ManuscriptProject, option: str) -> list[tuple[str, Path]]:
@@ -738,10 +818,13 @@ def _inlines(text: str) -> dict[str, Any]:
     return {"t": "MetaInlines", "c": spaced}
 
 
-def _typst_ast(ast: Path) -> Path:
+def _typst_ast(ast: Path, bibliography: str | None = None) -> Path:
     """The AST for the typst writer: authors with affiliations in the title block (as
-    Quarto's typst template shows them) instead of the notes under the title."""
+    Quarto's typst template shows them) instead of the notes under the title; without
+    citeproc's reference list when typst writes the bibliography itself."""
     doc = json.loads(ast.read_text(encoding="utf-8"))
+    if bibliography is not None:
+        doc["blocks"] = _typst_reference_list(doc["blocks"], bibliography)
     people = doc["meta"].pop("render-authors", None)
     if people:
         doc["meta"]["author"] = {"t": "MetaList", "c": [
@@ -751,6 +834,48 @@ def _typst_ast(ast: Path) -> Path:
     target = ast.with_name("document-typst.json")
     target.write_text(json.dumps(doc), encoding="utf-8")
     return target
+
+
+def _typst_reference_list(blocks: list[dict[str, Any]], call: str) -> list[dict[str, Any]]:
+    """Citeproc's `#refs` div replaced as Quarto's typst output has it: the author's div
+    by typst's bibliography without a title (under the author's heading); the default one
+    (render-default-refs, with its heading) dropped, the template then adds typst's
+    titled bibliography at the end."""
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.get("t") == "Div" and block["c"][0][0] == "refs":
+            if out and out[-1].get("t") == "Header" and \
+                    "render-default-refs" in out[-1]["c"][1][1]:
+                out.pop()
+            else:
+                out.append({"t": "RawBlock", "c": ["typst", call]})
+            continue
+        out.append(block)
+    return out
+
+
+def _has_refs_div(lines: Sequence[SourceLine]) -> bool:
+    return any(re.search(r"\{\s*#refs\b", line.text) for line in lines)
+
+
+def _typst_bibliography_call(project: ManuscriptProject, work: Path) -> str | None:
+    """`#bibliography(...)` (typst's title, as Quarto) for an author's `#refs` div when typst
+    processes citations."""
+    names = _typst_bibliography(project, work)
+    if not names:
+        return None
+    files = "(" + "".join(f"{_typst_string(n)}, " for n in names) + ")"
+    style = _typst_bibliography_style(project, work)
+    return f"#bibliography({files}" + \
+        (f", style: {_typst_string(style)})" if style else ")")
+
+
+def _typst_bibliography_style(project: ManuscriptProject, work: Path) -> str | None:
+    meta = _merged_meta(project)
+    if meta.get("csl"):
+        return _copy_into(project.root / str(meta["csl"]), work, "style")
+    style = _format_options(project, "pdf").get("bibliographystyle")
+    return str(style) if style else None
 
 
 def pandoc_text(meta_value: dict[str, Any]) -> str:
@@ -791,7 +916,28 @@ def _typst_variables(options: dict[str, Any], keywords: Any) -> list[str]:
     return cmd
 
 
-def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
+def _typst_error_source(typ: Path, diagnostic: str, lines: Sequence[SourceLine]) -> str | None:
+    """The source line a typst error comes from: the article's line sharing most words with
+    the failing line of the generated typst file (raw typst, math and text are copied
+    through), so that the author is pointed at what to edit, not at a scratch file."""
+    found = re.search(r"┌─ (\S+?):(\d+):\d+", diagnostic or "")
+    if not found or Path(found.group(1)).name != typ.name:
+        return None
+    typ_lines = typ.read_text(encoding="utf-8").splitlines()
+    lineno = int(found.group(2))
+    if not 0 < lineno <= len(typ_lines):
+        return None
+    words = set(re.findall(r"\w{2,}", typ_lines[lineno - 1]))
+    best, score = None, 0
+    for line in lines:
+        common = len(words & set(re.findall(r"\w{2,}", line.text)))
+        if common > score:
+            best, score = line, common
+    return best.where if best else None
+
+
+def _compile_typst(typ: Path, pdf: Path, epoch: int,
+                   lines: Sequence[SourceLine] = ()) -> None:
     import typst
 
     fonts = cjk_font_paths()
@@ -805,7 +951,12 @@ def _compile_typst(typ: Path, pdf: Path, epoch: int) -> None:
             font_paths=fonts, timestamp=epoch,
         )
     except typst.TypstError as exc:
-        raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
+        where = _typst_error_source(typ, exc.diagnostic, lines)
+        if where is None:
+            raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
+        diagnostic = re.sub(r"┌─ \S+?:(\d+):\d+", r"┌─ typst generated from it, line \1",
+                            exc.diagnostic)
+        raise RenderError(f"{where}: typst failed: {exc.message}\n{diagnostic}") from exc
     for warning in warnings:
         text = getattr(warning, "message", str(warning))
         if "unknown font family" in text:
@@ -818,7 +969,7 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
     if "pdf" in formats:
-        _typst_ast(ast)
+        _typst_ast(ast, _typst_bibliography_call(project, work))
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
         shutil.copyfile(_typst_partial(project), work / TYPST_PARTIAL)
     procs = {}
@@ -839,7 +990,7 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
         elif fmt == "pdf":
             results[fmt] = work / "out.pdf"
             try:
-                _compile_typst(target, results[fmt], epoch)
+                _compile_typst(target, results[fmt], epoch, lines)
             except RenderError as exc:
                 errors.append(exc)
         else:
@@ -849,17 +1000,50 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
     return results
 
 
+# Where the reference list goes when the article has no `::: {#refs}`: at the end, under
+# "References" in HTML and JATS; Quarto's DOCX and typst (citeproc) outputs show no heading,
+# so their writer filters (docx.lua, typst.lua) drop the one marked render-default-refs.
+DEFAULT_REFERENCES = ["", "# References {.unnumbered .render-default-refs}", "",
+                      "::: {#refs}", ":::", ""]
+
+
+def _default_reference_list(meta: dict[str, Any], body: list[SourceLine]) -> list[str]:
+    if not meta.get("bibliography") or _has_refs_div(body) or meta.get("reference-section-title"):
+        return []
+    return DEFAULT_REFERENCES
+
+
+def _execute_meta(project: ManuscriptProject, meta: dict[str, Any]) -> dict[str, Any]:
+    """The options of code execution: `execute:` of _quarto.yml, then of the article."""
+    execute = {}
+    if (project.quarto.get("project") or {}).get("type") == "manuscript":
+        execute["echo"] = False  # Quarto hides the article's code in a manuscript
+    for source in (project.quarto, project.front):
+        if isinstance(source.get("execute"), dict):
+            execute.update(source["execute"])
+    return {**meta, "execute": execute}
+
+
 def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str, Path]:
     project = load_project(project_dir)
     _resolve_front_matter(project)
     meta = _merged_meta(project)
+    config = project.root / "_quarto.yml"
+    config_lines = qmd.read_lines(config) if config.is_file() else []
+    render_features.refuse_front_matter(
+        {**meta, "filters": project.quarto.get("filters") or project.front.get("filters")},
+        [*project.front_lines, *config_lines], project.root, f"{project.article}:1", formats)
     epoch = _source_epoch(meta)
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         work = Path(tmp)
         (work / "project").symlink_to(project.root, target_is_directory=True)
+        project.body = execute_cells(project.body, project.article,
+                                     _execute_meta(project, meta), work, project.outputs)
         body = _expand_body(project, work)
-        metadata, notes = _pandoc_metadata(project, meta, body, epoch)
+        metadata, notes = _pandoc_metadata(project, meta, body, epoch, formats)
         lines = [SourceLine(t, project.article, 1) for t in notes] + body
+        lines += [SourceLine(t, project.article, body[-1].lineno if body else 1)
+                  for t in _default_reference_list(meta, body)]
         (work / "metadata.yaml").write_text(
             yaml.safe_dump(metadata, sort_keys=True, allow_unicode=True), encoding="utf-8")
         (work / "document.md").write_text("\n".join(line.text for line in lines) + "\n",
@@ -869,7 +1053,8 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
                                   bool(meta.get("toc")))
         if (work / MEDIA_DIR).is_dir():
             replace_dir(work / MEDIA_DIR, out_dir / MEDIA_DIR)
-        return _publish(produced, out_dir)
+        return _publish(produced, out_dir,
+                        project_dir.stem if project_dir.is_file() else "index")
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -18,12 +18,45 @@ render-project-dir (string: image paths are resolved against it).
 local stringify = pandoc.utils.stringify
 
 -- Words used in references (prefix) and captions (title); Quarto's crossref options
--- fig-prefix/fig-title etc. arrive as metadata render-crossref.<kind>-prefix/-title.
+-- fig-prefix/fig-title etc. (fig, tbl, sec, eq) arrive as metadata
+-- render-crossref.<kind>-prefix/-title.
 local PREFIXES = {
   fig = { "Figure", "Figure" },
   tbl = { "Table", "Table" },
   sec = { "Section", "Section" },
+  eq = { "Equation", "Equation" },
+  lst = { "Listing", "Listing" },
 }
+
+-- Quarto's theorem-like environments: a div with such an id, numbered per kind, its
+-- title "Theorem 1 (Name)" (name from a heading opening the div, or name=) in bold
+-- before the first paragraph, referenced as "Theorem 1".
+local THEOREMS = {
+  thm = "Theorem", lem = "Lemma", cor = "Corollary", prp = "Proposition",
+  cnj = "Conjecture", def = "Definition", exm = "Example", exr = "Exercise",
+}
+for kind, word in pairs(THEOREMS) do
+  PREFIXES[kind] = { word, word }
+end
+-- Callouts with an id of these prefixes are numbered per prefix ("Tip 1: title").
+local CALLOUT_XREFS = { nte = "Note", tip = "Tip", wrn = "Warning", imp = "Important",
+  cau = "Caution" }
+for kind, word in pairs(CALLOUT_XREFS) do
+  PREFIXES[kind] = { word, word }
+end
+local callout_targets, callout_counts = {}, {}
+
+-- Quarto cross-reference kinds this renderer does not implement: a reference to one, or
+-- an element labelled with one, stops the render naming the feature (render.py maps the
+-- prefix to its name), instead of being mistaken for a citation or an undefined label.
+local REFUSED_KINDS = {
+  sol = true, rem = true, alg = true, -- solutions, remarks, algorithms
+}
+
+local function refused_kind(id)
+  local k = id:match("^(%a%a%a)%-")
+  return k and REFUSED_KINDS[k:lower()] and k:lower() or nil
+end
 
 local function read_prefixes(meta)
   local conf = meta["render-crossref"]
@@ -41,12 +74,14 @@ local function read_prefixes(meta)
 end
 
 local problems = {}
+local refused_targets = {} -- labels already refused: references to them are not reported again
 local function problem(kind, id)
   table.insert(problems, "RENDER-ERROR " .. kind .. ": " .. id)
+  refused_targets[id] = true
 end
 
 local function kind_of(id)
-  local k = id:match("^(%a%a%a)%-")
+  local k = id:match("^(%a%a%a)%-") or id:match("^(%a%a)%-")
   if k and PREFIXES[k:lower()] then
     return k:lower()
   end
@@ -111,6 +146,74 @@ local function figure_div(div)
     end,
   })
   return pandoc.Figure(content, pandoc.Caption(caption), div.attr)
+end
+
+-- ::: {#fig-x layout-ncol=2} with two or more images labelled #fig-a, #fig-b and a caption
+-- paragraph: Quarto's subfigures, lettered "(a)", "(b)", side by side in `layout-ncol`
+-- columns (typst grid, HTML flex row; stacked in DOCX and JATS). Other shapes: nil.
+local function subfigure_parts(div)
+  for name, _ in pairs(div.attributes) do
+    if name:match("^layout") and name ~= "layout-ncol" then
+      return nil
+    end
+  end
+  local ncol = div.attributes["layout-ncol"]
+  if ncol and not ncol:match("^%d+$") then
+    return nil
+  end
+  local blocks = div.content
+  local last = blocks[#blocks]
+  if #blocks < 3 or last.t ~= "Para" or only_image(last) then
+    return nil
+  end
+  local subs = {}
+  for i = 1, #blocks - 1 do
+    local b = blocks[i]
+    local img = nil
+    if b.t == "Figure" and #b.content == 1 and b.content[1].t == "Plain"
+        and #b.content[1].content == 1 and b.content[1].content[1].t == "Image" then
+      img = b.content[1].content[1]
+      img.identifier = b.identifier
+      img.caption = pandoc.utils.blocks_to_inlines(b.caption.long)
+    elseif b.t == "Para" and #b.content == 1 and b.content[1].t == "Image" then
+      img = b.content[1]
+    end
+    if not img or kind_of(img.identifier) ~= "fig" then
+      return nil
+    end
+    table.insert(subs, img)
+  end
+  return subs, tonumber(ncol or "1"), last.content
+end
+
+function subfigure_figure(div, subs, ncol, caption)
+  local content = pandoc.Blocks({})
+  if ncol > 1 then
+    content:insert(pandoc.RawBlock("typst", "#grid(columns: " .. ncol .. ", gutter: 1em, ["))
+    content:insert(pandoc.RawBlock("html", '<div style="display: flex; gap: 1em;">'
+      .. '<div style="flex: 1;">'))
+  end
+  for i, img in ipairs(subs) do
+    if i > 1 and ncol > 1 then
+      content:insert(pandoc.RawBlock("typst", "], ["))
+      content:insert(pandoc.RawBlock("html", '</div><div style="flex: 1;">'))
+    end
+    local id = img.identifier
+    local cap = img.caption
+    img.identifier = ""
+    img.caption = { pandoc.Str(stringify(cap)) }
+    if ncol > 1 then
+      img.attributes["width"] = "100%"
+    end
+    content:insert(pandoc.Figure({ pandoc.Plain({ img }) }, pandoc.Caption({ pandoc.Plain(cap) }),
+      { id = id, ["render-sub"] = string.char(96 + i) }))
+  end
+  if ncol > 1 then
+    content:insert(pandoc.RawBlock("typst", "])"))
+    content:insert(pandoc.RawBlock("html", "</div></div>"))
+  end
+  div.attributes["layout-ncol"] = nil
+  return pandoc.Figure(content, pandoc.Caption({ pandoc.Plain(caption) }), div.attr)
 end
 
 -- ::: {#tbl-x} ... ::: -> the table carries the id; a trailing paragraph is the caption.
@@ -187,10 +290,33 @@ local CALLOUTS = {
   caution = { "Caution", "#fd7e14", "#ffe5d0" },
 }
 
+-- The callout's title as Quarto takes it: the title attribute, else a heading that opens
+-- the callout (removed from the body), else the type's name.
+local function callout_title(div, default)
+  if div.attributes["title"] then
+    return pandoc.Inlines(div.attributes["title"])
+  end
+  local first = div.content[1]
+  if first and first.t == "Header" then
+    div.content:remove(1)
+    return first.content
+  end
+  return pandoc.Inlines({ pandoc.Str(default) })
+end
+
 local function callout(div, kind)
   local title_text, colour, fill = table.unpack(CALLOUTS[kind])
-  local title = div.attributes["title"] and pandoc.Inlines(div.attributes["title"])
-    or pandoc.Inlines({ pandoc.Str(title_text) })
+  local xref = div.identifier:match("^(%a%a%a)%-")
+  xref = xref and CALLOUT_XREFS[xref] and xref or nil
+  local given = div.attributes["title"] or (div.content[1] and div.content[1].t == "Header")
+  local title = callout_title(div, title_text)
+  if xref then -- numbered as Quarto numbers it: "Tip 1: title", or "Tip 1"
+    callout_counts[xref] = (callout_counts[xref] or 0) + 1
+    local num = tostring(callout_counts[xref])
+    callout_targets[div.identifier] = { kind = xref, num = num }
+    local label = pandoc.Inlines({ pandoc.Str(CALLOUT_XREFS[xref] .. " " .. num) })
+    title = given and (label .. { pandoc.Str(":"), pandoc.Space() } .. title) or label
+  end
   local html_open = '<div class="callout callout-' .. kind .. '" style="border: 1px solid '
     .. colour .. "; border-left: 5px solid " .. colour .. "; padding: 0.5em 1em; margin: 1em 0;\">"
   local blocks = pandoc.Blocks({
@@ -202,6 +328,9 @@ local function callout(div, kind)
   })
   blocks:extend(div.content)
   blocks:extend({ pandoc.RawBlock("typst", "])"), pandoc.RawBlock("html", "</div>") })
+  if xref then
+    return pandoc.Div(blocks, { id = div.identifier })
+  end
   return blocks
 end
 
@@ -215,10 +344,13 @@ local QUARTO_CLASS_PATTERNS = {
 }
 local QUARTO_ATTRIBUTES = { "layout", "layout-ncol", "layout-nrow", "layout-align",
   "layout-valign", "fig-pos", "fig-env", "tbl-colwidths", "column", "when-format",
-  "unless-format", "when-meta", "unless-meta" }
+  "unless-format", "when-meta", "unless-meta", "filename", "code-line-numbers" }
 local IMPLEMENTED = { appendix = true, unnumbered = true, claim = true }
 
 local function check_quarto(el)
+  if el.identifier and refused_kind(el.identifier) then
+    problem("unsupported-xref", el.identifier)
+  end
   for _, class in ipairs(el.classes) do
     if not IMPLEMENTED[class] then
       for _, pattern in ipairs(QUARTO_CLASS_PATTERNS) do
@@ -235,6 +367,84 @@ local function check_quarto(el)
   end
 end
 
+-- A figure inside a figure is a Quarto subfigure (lettered, with its own caption).
+function check_subfigures(div)
+  div.content:walk({
+    Div = function(inner)
+      if kind_of(inner.identifier) == "fig" then
+        problem("unsupported-subfigure", inner.identifier)
+      end
+    end,
+    Image = function(img)
+      if kind_of(img.identifier) == "fig" then
+        problem("unsupported-subfigure", img.identifier)
+      end
+    end,
+    Figure = function(fig)
+      if kind_of(fig.identifier) == "fig" then
+        problem("unsupported-subfigure", fig.identifier)
+      end
+    end,
+  })
+end
+
+-- `$$ x $$ {#eq-a}`: pandoc reads the label as text after the display math. The pair
+-- becomes a span with the label's id, numbered later by number_everything.
+function label_equations(block)
+  local inlines, changed = block.content, false
+  local out = pandoc.Inlines({})
+  local i = 1
+  while i <= #inlines do
+    local el = inlines[i]
+    local j = i + 1
+    while inlines[j] and (inlines[j].t == "Space" or inlines[j].t == "SoftBreak") do
+      j = j + 1
+    end
+    local label = el.t == "Math" and el.mathtype == "DisplayMath" and inlines[j]
+      and inlines[j].t == "Str" and inlines[j].text:match("^{#(eq%-[%w_:.-]+)}$")
+    if label then
+      out:insert(pandoc.Span({ el }, { id = label, class = "render-equation" }))
+      changed = true
+      i = j + 1
+    else
+      out:insert(el)
+      i = i + 1
+    end
+  end
+  if changed then
+    block.content = out
+    return block
+  end
+end
+
+-- A code listing: ```{#lst-x lst-cap="..."}; numbered like a table, caption above.
+function listing(cb)
+  local cap = cb.attributes["lst-cap"]
+  if not cap then
+    problem("listing-without-caption", cb.identifier)
+    return nil
+  end
+  cb.attributes["lst-cap"] = nil
+  local id = cb.identifier
+  cb.identifier = ""
+  local caption = pandoc.read(cap, "markdown").blocks[1]
+  local inlines = caption and caption.content or pandoc.Inlines({})
+  return pandoc.Div({ pandoc.Para(inlines), cb }, { id = id, class = "render-listing" })
+end
+
+function theorem_div(div)
+  local name = div.attributes["name"]
+  local first = div.content[1]
+  if not name and first and first.t == "Header" then
+    name = first.content
+    div.content:remove(1)
+  end
+  div.attributes["name"] = nil
+  div.classes:insert("render-theorem")
+  div.attributes["render-name"] = name and stringify(name) or nil
+  return div
+end
+
 local function normalise(doc, project_dir)
   return doc:walk({
     Span = function(span)
@@ -246,6 +456,14 @@ local function normalise(doc, project_dir)
     Image = function(img)
       return resolve_image(img, project_dir)
     end,
+    CodeBlock = function(cb)
+      check_quarto(cb)
+      if kind_of(cb.identifier) == "lst" then
+        return listing(cb)
+      end
+    end,
+    Para = label_equations,
+    Plain = label_equations,
     Div = function(div)
       if div.classes:includes("render-pagebreak") then
         return pagebreak()
@@ -254,9 +472,22 @@ local function normalise(doc, project_dir)
       if kind and CALLOUTS[kind] then
         return callout(div, kind)
       end
+      if kind_of(div.identifier) == "fig" then
+        local subs, ncol, caption = subfigure_parts(div)
+        if subs then
+          div.attributes["layout-ncol"] = nil
+          check_quarto(div)
+          return subfigure_figure(div, subs, ncol, caption)
+        end
+      end
       check_quarto(div)
       local k = kind_of(div.identifier)
-      if k == "fig" then
+      if k and THEOREMS[k] then
+        return theorem_div(div)
+      elseif k == "lst" then
+        problem("unsupported-listing-div", div.identifier)
+      elseif k == "fig" then
+        check_subfigures(div)
         return figure_div(div)
       elseif k == "tbl" then
         return table_div(div)
@@ -302,7 +533,10 @@ end
 
 local function number_everything(doc, number_sections)
   local targets = {}
-  local counts = { fig = 0, tbl = 0 }
+  local counts = { fig = 0, tbl = 0, eq = 0 }
+  for kind in pairs(THEOREMS) do
+    counts[kind] = 0
+  end
   local top = 99
   doc.blocks:walk({
     Header = function(h)
@@ -328,6 +562,15 @@ local function number_everything(doc, number_sections)
       if kind_of(fig.identifier) ~= "fig" then
         return nil
       end
+      local letter = fig.attributes["render-sub"]
+      if letter then -- a subfigure: "(a) caption", referenced "Figure 1a" / "Figure 1 (a)"
+        fig.attributes["render-sub"] = nil
+        register(fig.identifier, { kind = "fig", num = tostring(counts.fig), sub = letter })
+        local first = fig.caption.long[1]
+        first.content = pandoc.Inlines({ pandoc.Str("(" .. letter .. ")"), pandoc.Space() })
+          .. first.content
+        return fig
+      end
       counts.fig = counts.fig + 1
       local num = tostring(counts.fig)
       register(fig.identifier, { kind = "fig", num = num })
@@ -344,16 +587,71 @@ local function number_everything(doc, number_sections)
       tbl.caption.long = prefix_caption(tbl.caption.long, PREFIXES.tbl[2] .. " " .. num)
       return tbl
     end,
+    Div = function(div)
+      if div.classes:includes("render-listing") then
+        counts.lst = (counts.lst or 0) + 1
+        local num = tostring(counts.lst)
+        register(div.identifier, { kind = "lst", num = num })
+        local para = div.content[1]
+        local lead = { pandoc.Str(PREFIXES.lst[2] .. " " .. num .. ":") }
+        if #para.content > 0 then
+          table.insert(lead, pandoc.Space())
+        end
+        para.content = pandoc.Inlines(lead) .. para.content
+        div.classes = pandoc.List({})
+        return div
+      end
+      if not div.classes:includes("render-theorem") then
+        return nil
+      end
+      local kind = kind_of(div.identifier)
+      counts[kind] = counts[kind] + 1
+      local num = tostring(counts[kind])
+      register(div.identifier, { kind = kind, num = num })
+      local title = PREFIXES[kind][2] .. " " .. num
+      if div.attributes["render-name"] then
+        title = title .. " (" .. div.attributes["render-name"] .. ")"
+      end
+      div.attributes["render-name"] = nil
+      div.classes = div.classes:filter(function(c) return c ~= "render-theorem" end)
+      -- Quarto's typst output ends the title with a period, its HTML and DOCX do not
+      local lead = { pandoc.Strong({ pandoc.Str(title), pandoc.RawInline("typst", ".") }),
+        pandoc.Space() }
+      local first = div.content[1]
+      if first and first.t == "Para" then
+        first.content = pandoc.Inlines(lead) .. first.content
+      else
+        div.content:insert(1, pandoc.Para({ pandoc.Strong({ pandoc.Str(title) }) }))
+      end
+      return div
+    end,
+    Span = function(span)
+      if not span.classes:includes("render-equation") then
+        return nil
+      end
+      counts.eq = counts.eq + 1
+      local num = tostring(counts.eq)
+      register(span.identifier, { kind = "eq", num = num })
+      local math = span.content[1]
+      -- the TeX as written (the typst writer converts it, see typst.lua), then the number
+      span.attributes["tex"] = math.text
+      span.attributes["number"] = num
+      math.text = math.text .. "\\qquad(" .. num .. ")"
+      return span
+    end,
     Header = function(h)
       local text = stringify(h.content)
       if h.classes:includes("appendix") and h.level == top then
         appendix = true
         counters = {}
       end
-      local numbered = number_sections and not h.classes:includes("unnumbered")
+      -- Quarto numbers every section for references, also without number-sections
+      -- (HTML and DOCX then write "Section 3"); only numbered ones show the number.
       local num = nil
-      if numbered then
+      if not h.classes:includes("unnumbered") then
         num = section_number(counters, h.level, top, appendix)
+      end
+      if num and number_sections then
         local span = pandoc.Span({ pandoc.Str(num) }, { class = "header-section-number" })
         h.content = pandoc.Inlines({ span, pandoc.Space() }) .. h.content
       end
@@ -375,9 +673,13 @@ local function xref_text(entry)
   return words[1] .. " " .. entry.num
 end
 
-local function resolve_cite(cite, targets, known_refs)
+local function resolve_cite(cite, targets, known_refs, sec_refs)
   local all_xref = true
   for _, c in ipairs(cite.citations) do
+    if refused_kind(c.id) and not known_refs[c.id] then
+      problem("unsupported-xref", c.id)
+      return nil
+    end
     if not kind_of(c.id) then
       all_xref = false
     end
@@ -394,7 +696,9 @@ local function resolve_cite(cite, targets, known_refs)
   for i, c in ipairs(cite.citations) do
     local key = c.id:sub(1, 1):lower() .. c.id:sub(2)
     local entry = targets[key]
-    if not entry then
+    if not entry and refused_targets[key] then
+      return nil
+    elseif not entry then
       problem("unresolved-xref", c.id)
     else
       if i > 1 then
@@ -405,13 +709,22 @@ local function resolve_cite(cite, targets, known_refs)
         out:extend(c.prefix)
         out:insert(pandoc.Space())
       end
+      if entry.kind == "sec" then
+        table.insert(sec_refs, key)
+      end
       local label
       if c.mode == "SuppressAuthor" then
         label = entry.num or entry.text
       else
         label = xref_text(entry)
       end
-      out:insert(pandoc.Link({ pandoc.Str(label) }, "#" .. key))
+      local text = pandoc.Inlines({ pandoc.Str(label) })
+      if entry.sub then -- Quarto's typst writes "Figure 1a", its HTML and DOCX "Figure 1 (a)"
+        text:insert(pandoc.RawInline("typst", entry.sub))
+        text:insert(pandoc.Span({ pandoc.Space(), pandoc.Str("(" .. entry.sub .. ")") },
+          { class = "render-not-typst" }))
+      end
+      out:insert(pandoc.Link(text, "#" .. key))
       if #c.suffix > 0 then
         out:extend(c.suffix)
       end
@@ -426,20 +739,34 @@ function Pandoc(doc)
   local project_dir = stringify(doc.meta["render-project-dir"] or ".")
   doc = normalise(doc, project_dir)
   local targets = number_everything(doc, number_sections)
+  for id, entry in pairs(callout_targets) do
+    if targets[id] then
+      problem("duplicate-label", id)
+    end
+    targets[id] = entry
+  end
   local known_refs = {}
   for _, ref in ipairs(pandoc.utils.references(doc)) do
     known_refs[ref.id] = true
   end
+  local sec_refs = {}
   doc = doc:walk({
     Cite = function(cite)
-      return resolve_cite(cite, targets, known_refs)
+      return resolve_cite(cite, targets, known_refs, sec_refs)
     end,
   })
+  -- Quarto's typst output cannot reference a section that typst does not number.
+  if not number_sections and doc.meta["render-typst"] == true then
+    for _, key in ipairs(sec_refs) do
+      problem("unnumbered-section-xref", key)
+    end
+  end
   if #problems > 0 then
     error("\n" .. table.concat(problems, "\n") .. "\n", 0)
   end
   doc.meta["render-number-sections"] = nil
   doc.meta["render-project-dir"] = nil
   doc.meta["render-crossref"] = nil
+  doc.meta["render-typst"] = nil
   return doc
 end

@@ -86,6 +86,7 @@ def synthetic_clean(n: int = 800, seed: int = 7) -> pd.DataFrame:
         frame.loc[commercial == 0, col] = pd.NA
     frame["approval"] = frame["approval"].astype("Int64")
     frame.loc[rng.random(n) < 0.02, "approval"] = pd.NA  # a little item non-response
+    frame.attrs["simulated"] = True  # the data-status flag the clean stage stores
     return frame
 
 

@@ -51,6 +51,7 @@ from analysis.stats.proportions import (
     rao_scott_test,
     weighted_proportion,
 )
+from analysis.survey import status
 from analysis.survey.design import describe_variance, survey_design, variance_method
 from analysis.survey.weighting import read_targets
 from paperkit.io import write_json, write_text
@@ -657,6 +658,7 @@ def describe_survey(
     frame = load_inputs(clean_path, weights_path)
     targets = read_targets(targets_path)
     res = describe_frame(frame, settings, targets, weighting)
+    res["meta"]["simulated"] = status.is_simulated(pd.read_parquet(clean_path), clean_path)
     tables = build_tables(res, int(settings["table_decimals"]))
     write_tables(tables, out_tables_dir)
     write_json(out_json, res)

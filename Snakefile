@@ -20,6 +20,7 @@ include: "rules/civilized.smk"  # overlap, residents (civilized cities and socia
 include: "rules/figures.smk"  # figures and tables (cheap)
 include: "rules/numbers.smk"  # numbers, appendix tables, provenance
 include: "rules/manuscript.smk"  # notebooks -> stage -> checks -> render
+include: "rules/trace.smk"  # where every number and claim of the text comes from
 
 # On a cluster (profiles/slurm) only the model fits, the expensive step, are submitted
 # as a job (resources stated in rules/survey.smk). Every other rule takes seconds, less

@@ -38,6 +38,9 @@ from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_d
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
+# Numbers and claims traceable from the page: every writer runs it (HTML tooltips).
+DATAVAR_FILTER = FILTER_DIR / "datavar.lua"
+DATAVAR_RECORDS = "_tables/trace/traces.json"  # written by paperkit/trace.py, if at all
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -238,8 +241,17 @@ def _scalar_text(value: Any, key: str, where: str) -> str:
     raise RenderError(f"{where}: variable '{key}' is not a scalar (got {type(value).__name__})")
 
 
-def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str:
-    """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes."""
+def traced_value(text: str, key: str) -> str:
+    """A var's value as a span carrying its key (``data-var``), which the datavar filter
+    turns into a traceable element; brackets in the value are escaped."""
+    escaped = re.sub(r"([\\\[\]])", r"\\\1", text)
+    return f'[{escaped}]{{.data-var data-var="{key}"}}'
+
+
+def _inline_shortcodes(text: str, where: str, project: ManuscriptProject,
+                       trace: bool = False) -> str:
+    """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes.
+    With ``trace`` a var's value is a span carrying its key (see :func:`traced_value`)."""
 
     def replace(match: re.Match[str]) -> str:
         open_extra, name, args, close_extra = match.groups()
@@ -253,7 +265,8 @@ def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str
                 raise RenderError(
                     f"{where}: unknown variable '{key}' (not in {project.root / '_variables.yml'})"
                 ) from None
-            return open_extra + _scalar_text(value, key, where) + close_extra
+            shown = _scalar_text(value, key, where)
+            return open_extra + (traced_value(shown, key) if trace else shown) + close_extra
         if name == "meta":
             try:
                 value = _lookup(project.front, key)
@@ -265,6 +278,10 @@ def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str
         raise RenderError(f"{where}: unsupported shortcode '{name}'")
 
     return qmd.SHORTCODE.sub(replace, text)
+
+
+# Front matter fields set as body text, whose values are traced like the body's.
+TRACED_FRONT = ("abstract",)
 
 
 def _resolve_front_matter(project: ManuscriptProject) -> None:
@@ -279,13 +296,14 @@ def _resolve_front_matter(project: ManuscriptProject) -> None:
                 return line.where
         return f"{project.article}:1"
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, trace: bool = False) -> Any:
         if isinstance(node, str) and "{{<" in node:
-            return _inline_shortcodes(node, where_of(node), project)
+            return _inline_shortcodes(node, where_of(node), project, trace=trace)
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v, trace) for v in node]
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            return {k: walk(v, trace or (node is project.front and k in TRACED_FRONT))
+                    for k, v in node.items()}
         return node
 
     project.front = walk(project.front)
@@ -300,7 +318,7 @@ def _expand_body(project: ManuscriptProject, work: Path) -> list[SourceLine]:
             (sc for sc in qmd.shortcodes([line], ("embed", "pagebreak"))
              if sc.standalone and not sc.escaped), None)
         if block is None:
-            text = _inline_shortcodes(line.text, line.where, project)
+            text = _inline_shortcodes(line.text, line.where, project, trace=not is_code)
             out.append(SourceLine(text, line.path, line.lineno))
             continue
         if block.name == "pagebreak":
@@ -674,7 +692,9 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                     toc: bool) -> list[str]:
     options = _format_options(project, fmt)
     cmd = [pandoc_path(), "--from", "json", "--standalone",
-           "--resource-path", f"{project.root}{os.pathsep}{work}"]
+           "--resource-path", f"{project.root}{os.pathsep}{work}",
+           "--lua-filter", str(DATAVAR_FILTER),
+           "--metadata", f"datavar-records={project.root / DATAVAR_RECORDS}"]
     if toc or options.get("toc"):
         cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
     if fmt == "html":

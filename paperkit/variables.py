@@ -60,6 +60,7 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
 LIST_FORMATTERS: dict[str, Callable[[list[Any]], str]] = {
     "list": lambda items: join_names(items),
     "labels": lambda items: "; ".join(lower_initial(str(i)) for i in items),
+    "label_list": lambda items: join_names([lower_initial(str(i)) for i in items]),
 }
 
 

@@ -37,6 +37,7 @@ TABLE_DIRS = [
     "results/tables/residents",
     "results/tables/appendix",
     "results/tables/provenance",
+    "results/tables/trace",
 ]
 RESULTS = [
     "results/survey_clean.parquet",

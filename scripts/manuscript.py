@@ -1,10 +1,11 @@
-"""Rule manuscript: render the staged manuscript (Quarto or the self-render, by config)."""
+"""Rule manuscript: render the staged manuscript (Quarto or the self-render, by config),
+then check that every number of the HTML's text is traceable (paperkit/trace_check.py)."""
 
 import os
 from pathlib import Path
 
-from paperkit.render import render_manuscript
 from paperkit.rules import run
+from paperkit.trace_check import render_traced
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 # Fixed build date, so that rebuilding the same sources gives the same documents.
@@ -12,7 +13,7 @@ os.environ.setdefault("SOURCE_DATE_EPOCH", str(smk.params.source_date_epoch))
 staged = Path(smk.output[0]).parent.parent  # build/paper, staged from paper/
 run(
     smk,
-    render_manuscript,
+    render_traced,
     staged={str(staged): "paper"},
     project_dir=staged,
     formats=list(smk.params.formats),

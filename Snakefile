@@ -69,4 +69,6 @@ onsuccess:
 
 
 onerror:
+    # No file of an earlier run may be taken for the paper of this one.
+    clear_earlier_run(Path(manuscript_outputs()[0]).parent)
     print("\nThe build stopped. The message above names the failing step; its log is in logs/.")

@@ -27,6 +27,6 @@ if not python.exists():
 sys.exit(subprocess.call(
     [str(python), "-m", "paperkit.quarto", "prerender", "paper_inputs",
      "--stage", "build/paper", "--project", str(PAPER.relative_to(ROOT)),
-     "--generated", *GENERATED],
+     "--generated", *GENERATED, "--quarto-pid", str(os.getppid())],
     cwd=ROOT,
 ))

@@ -10,8 +10,9 @@ filtered once (pandoc -> JSON AST, with paperkit/filters/crossref.lua and
 
 Problems (unknown variable, dangling cross-reference, unknown citation key, missing
 include, notebook, cell or image) raise RenderError naming source file and line;
-no output file is written then, and stale outputs of the requested formats are
-removed so that an old paper is never mistaken for the current one.
+no output file is written then, and every output of an earlier run (all formats,
+Quarto's MECA bundle and site files, the run report) is removed so that an old paper is
+never mistaken for the current one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,10 +150,10 @@ def render_manuscript(
             return quarto.render(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
     except (RenderError, quarto.QuartoError, qmd.QmdError) as exc:
-        _remove_stale(out_dir, formats)
+        clear_earlier_run(out_dir)
         raise RenderError(author_paths(str(exc), project_dir, source_dir)) from exc
     except BaseException:
-        _remove_stale(out_dir, formats)
+        clear_earlier_run(out_dir)
         raise
 
 
@@ -170,9 +171,22 @@ def author_paths(message: str, project_dir: Path, source_dir: Path | None) -> st
     return re.sub(re.escape(str(project_dir)) + r"/([\w./-]+?)(?=:\d|[\s:,)]|$)", swap, message)
 
 
-def _remove_stale(out_dir: Path, formats: Iterable[str]) -> None:
-    for fmt in formats:
-        (out_dir / f"index.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
+# What either engine, or the build around it, leaves in the output folder besides the
+# paper itself: Quarto's MECA bundle, site libraries and notebook pages, the JATS media,
+# the run report. None of it may outlive the run that made it.
+EARLIER_RUN = ("index-meca.zip", "site_libs", "notebooks", MEDIA_DIR, "report.html")
+
+
+def clear_earlier_run(out_dir: Path) -> None:
+    """Remove every output an earlier run left in ``out_dir`` (all formats, either
+    engine): after a failure or an engine switch only the current paper is there, never
+    a file of an earlier run that could be taken for it."""
+    names = [f"index.{ext}" for ext in EXTENSIONS.values()] + list(EARLIER_RUN)
+    for path in (Path(out_dir) / name for name in names):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _publish(produced: dict[str, Path], out_dir: Path) -> dict[str, Path]:
@@ -887,6 +901,7 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         ast = _parse_to_ast(work, lines, project, epoch)
         produced = _write_formats(formats, ast, work, project, lines, epoch,
                                   bool(meta.get("toc")))
+        clear_earlier_run(out_dir)
         if (work / MEDIA_DIR).is_dir():
             replace_dir(work / MEDIA_DIR, out_dir / MEDIA_DIR)
         return _publish(produced, out_dir)

@@ -2,6 +2,7 @@
 # Where every number of the text comes from (paperkit/trace.py): the records behind the
 # HTML's data-var tooltips and the "Numbers and claims" appendix.
 from analysis.paper.numbers import SECTION_FILES, SECTION_INPUTS
+from paperkit.render import clear_earlier_run  # Snakefile's onerror: no stale paper
 
 
 def traced_rules(wildcards):

@@ -46,7 +46,7 @@ def _drop_input_checksums(stage: Any) -> None:
         source.pop("sha256", None)
 
 
-SEPARATING_TERMS = re.compile(r"the variables \[([^\]]*)\]")
+SEPARATING_TERMS = re.compile(r"the variables \[(.*)\] are")
 
 
 def brant_summary(models: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -63,7 +63,7 @@ def brant_summary(models: Mapping[str, Any]) -> dict[str, Any] | None:
     terms: dict[str, None] = {}
     for why in brant["cutpoints_skipped"].values():
         for found in SEPARATING_TERMS.findall(why):
-            for term in (t.strip(" '\"") for t in found.split(",")):
+            for term in (t.strip(" '\"") for t in found.split("', ")):
                 if term and term != "(intercept)":
                     terms[labels.get(term, term)] = None
 

@@ -86,8 +86,12 @@ local function traced(content, key)
   if is_html then
     inner:insert(tip(key))
   end
-  return pandoc.Span(inner, pandoc.Attr("", { "data-var" },
-    is_html and { ["data-var"] = key, tabindex = "0" } or { ["data-var"] = key }))
+  -- attributes as an ordered list of pairs: a Lua table would order them at random
+  local attributes = { { "data-var", key } }
+  if is_html then
+    table.insert(attributes, { "tabindex", "0" })
+  end
+  return pandoc.Span(inner, pandoc.Attr("", { "data-var" }, attributes))
 end
 
 -- The key of a Quarto `var` shortcode span (pre-ast), else nil.

@@ -4,7 +4,8 @@
 -- The self-render writes those spans itself ([value]{.data-var data-var="key"}); under
 -- Quarto this filter runs at `pre-ast`, where a shortcode is still a `quarto-shortcode__`
 -- span, and wraps it (Quarto then resolves the shortcode inside the wrapper).
--- In the HTML the span gets a tooltip (hover, or tap/focus) with the key, the unrounded
+-- In the HTML the span gets a tooltip (hover, or tap/focus; set under the line across
+-- the paragraph, so that it never leaves the page) with the key, the unrounded
 -- value, the rule and function that computed it and its input files with checksums, and
 -- a link to the key's entry (#var-<key>) in the "Numbers and claims" appendix. Each claim
 -- span [..]{.claim #clm-x} gets a mark linking to its appendix entry, which carries the
@@ -17,10 +18,11 @@ local is_html = FORMAT:match("html") ~= nil
 
 local STYLE = [[
 <style>
-.data-var { position: relative; border-bottom: 1px dotted #7a7a7a; cursor: help; }
+p, li, dd, blockquote, .abstract, section { position: relative; }
+.data-var { border-bottom: 1px dotted #7a7a7a; cursor: help; }
 .data-var:focus { outline: 1px solid #3b6ea5; }
-.data-var-tip { display: none; position: absolute; left: 0; top: 1.4em; z-index: 20;
-  width: max-content; max-width: min(32rem, 90vw); padding: .45em .6em; font-size: .8rem;
+.data-var-tip { display: none; position: absolute; left: 0; right: 0; margin-top: 1.5em;
+  z-index: 20; padding: .45em .6em; font-size: .8rem;
   line-height: 1.35; text-align: left; background: #fff; color: #222;
   border: 1px solid #bbb; border-radius: 4px; box-shadow: 0 2px 6px rgba(0,0,0,.15); }
 .data-var:hover > .data-var-tip, .data-var:focus > .data-var-tip,

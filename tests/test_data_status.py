@@ -84,3 +84,22 @@ def test_model_notes_follow_the_flag(simulated):
     notes = [table_note(results), fm._note_text(results)]
     assert all(("Simulated data" in n) is simulated for n in notes)
     assert all("N = 1,593" in n for n in notes)
+
+
+@pytest.mark.parametrize("simulated", [False, True])
+def test_the_variance_tables_note_gives_n_weighting_and_the_flag(simulated):
+    from analysis.paper.appendix import variance_note
+
+    numbers = {"survey": {"meta": {"simulated": simulated, "raking_margins": ["age_band"]},
+                          "design": {"n_valid": 2209}},
+               "models": {"simulated": simulated, "common_sample_n": 1463}}
+    note = variance_note(numbers)
+    assert "N = 2,209" in note and "N = 1,463" in note and "age band" in note
+    assert ("simulated" in note.lower()) is simulated
+
+
+def test_describe_tables_carry_a_note_without_simulated_for_real_data(real_copy):
+    for table in (real_copy / "tables").glob("*.md"):
+        note = table.read_text(encoding="utf-8").rstrip().splitlines()[-1]
+        assert note.startswith("Unweighted percentages") or "Weighted" in note
+        assert "N = " in note and "simulated" not in note.lower(), table.name

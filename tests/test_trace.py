@@ -116,3 +116,16 @@ def test_write_traces_writes_the_tooltip_records_and_three_appendix_tables(
     assert sorted(p.name for p in out.iterdir()) == [
         "claims.md", "numbers.md", "rules.md", "traces.json"]
     assert "analysis.survey.describe.describe_survey" in (out / "rules.md").read_text()
+
+
+def test_exclusion_rules_read_in_the_studys_words_with_their_settings():
+    from analysis.paper.appendix import rule_reason
+    from analysis.project import load_config
+
+    rules = load_config()["cleaning"]["rules"]
+    texts = [rule_reason(rule) for rule in rules.values()]
+    share = f"{rules['speeder']['fraction_of_median']:.0%} of the median time"
+    assert share in rule_reason(rules["speeder"])
+    assert not any(mark in text for text in texts for mark in ("!=", "{", "_"))
+    with pytest.raises(ValueError, match="placeholder 'cap' is not a setting"):
+        rule_reason({"reason": "above {cap}"})

@@ -713,6 +713,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
     if fmt == "html":
         cmd += ["--to", "html5", "--embed-resources", "--mathml", "--section-divs"]
+        if ast.with_name(HTML_AST).is_file():
+            ast = ast.with_name(HTML_AST)
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]
@@ -787,6 +789,45 @@ def _typst_ast(ast: Path) -> Path:
     return target
 
 
+HTML_AST = "document-html.json"
+
+
+def _html_ast(ast: Path) -> Path | None:
+    """The AST for the HTML writer: the notes under the title (affiliations, contacts,
+    keywords) moved into the title block, which pandoc's template sets before the table
+    of contents: each author's affiliation under the name, the other notes after the
+    abstract. Without an abstract to hold them the notes stay where they are."""
+    doc = json.loads(ast.read_text(encoding="utf-8"))
+    notes = next((b for b in doc["blocks"] if _is_title_notes(b)), None)
+    people = (doc["meta"].get("render-authors") or {}).get("c", [])
+    abstract = doc["meta"].get("abstract")
+    if notes is None or abstract is None:
+        return None
+    blocks = list(notes["c"][1])
+    if any(pandoc_text(p["c"]["affiliation"]).strip() for p in people if "affiliation" in p["c"]):
+        blocks = blocks[1:]  # the affiliations paragraph: now under each name
+        doc["meta"]["author"] = {"t": "MetaList", "c": [_author_with_affiliation(p["c"])
+                                                       for p in people]}
+    if abstract["t"] == "MetaInlines":
+        abstract = {"t": "MetaBlocks", "c": [{"t": "Para", "c": abstract["c"]}]}
+    doc["meta"]["abstract"] = {"t": "MetaBlocks", "c": [*abstract["c"], *(
+        {"t": "Div", "c": [["", ["title-notes"], []], [b]]} for b in blocks)]}
+    doc["blocks"] = [b for b in doc["blocks"] if not _is_title_notes(b)]
+    target = ast.with_name(HTML_AST)
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    return target
+
+
+def _author_with_affiliation(person: dict[str, Any]) -> dict[str, Any]:
+    """``Name`` and, on the next line, its affiliation (class ``affiliation``)."""
+    name = _inlines(pandoc_text(person["name"]))["c"]
+    where = pandoc_text(person["affiliation"]).strip() if "affiliation" in person else ""
+    if not where:
+        return {"t": "MetaInlines", "c": name}
+    return {"t": "MetaInlines", "c": [*name, {"t": "LineBreak"}, {"t": "Span", "c": [
+        ["", ["affiliation"], []], _inlines(where)["c"]]}]}
+
+
 def pandoc_text(meta_value: dict[str, Any]) -> str:
     """Plain text of a MetaString/MetaInlines value of pandoc's JSON AST."""
     if meta_value["t"] == "MetaString":
@@ -851,6 +892,8 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
                    lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
+    if "html" in formats:
+        _html_ast(ast)
     if "pdf" in formats:
         _typst_ast(ast)
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)

@@ -64,6 +64,7 @@ PAPER_SOURCES = [
     "claims.yml",
     "_number_allowlist.yml",
     "header.typ",
+    "paper.css",
     "appendix.lua",
     "_prerender.py",
 ]

@@ -174,7 +174,19 @@ def software_versions(packages: Iterable[str]) -> dict[str, str]:
         versions["pandoc"] = pypandoc.get_pandoc_version()
     except (ImportError, OSError):
         versions["pandoc"] = "not installed"
+    if versions.get("typst", "not installed") != "not installed":
+        versions["typst"] = typst_as_seen(versions["typst"])
     return versions
+
+
+def typst_as_seen(wheel: str) -> str:
+    """The typst version a reader sees (the PDF's Creator names the compiler), with the
+    Python wheel that ships it, whose version number may differ."""
+    import typst
+
+    match = re.search(rb"/Creator ?\(Typst ([0-9][\w.+-]*)\)", typst.compile(b""))
+    compiler = match.group(1).decode() if match else "unknown"
+    return wheel if compiler == wheel else f"{compiler} (Python wheel typst {wheel})"
 
 
 def write_numbers_and_variables(numbers: Mapping[str, Any], rules: list[Mapping[str, str]],

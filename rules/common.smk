@@ -27,7 +27,7 @@ NOTEBOOK_INPUTS = {
         "results/overlap.json", "results/residents.json", "results/tables/overlap",
         "results/tables/residents", "figures/civilized",
     ],
-    "appendix": ["results/tables/appendix", "results/tables/provenance"],
+    "appendix": ["results/tables/appendix", "results/tables/provenance", "results/tables/trace"],
 }
 TABLE_DIRS = [
     "results/tables/describe",

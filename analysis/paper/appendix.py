@@ -51,7 +51,10 @@ def civilized_codebook_table(codebook: Mapping[str, Any]) -> str:
     rows += [["Interviews", c["theme"], c["label"], f"`{k}`", c["definition"].strip(),
               c["example"].strip()] for k, c in ivs["codes"].items()]
     header = ["Part", "Theme", "Code", "Key", "Definition", "Example"]
-    return pipe_table(header, rows, widths=(9, 13, 16, 13, 30, 25))
+    # The key column holds the longest unbreakable piece of a key (it breaks after "_"),
+    # in code type, with room to spare: no key runs into the definition beside it.
+    piece = max(len(part) for k in [*docs["dimensions"], *ivs["codes"]] for part in k.split("_"))
+    return pipe_table(header, rows, widths=(9, 12, 14, max(13, piece + 6), 28, 24))
 
 
 def rule_reason(rule: Mapping[str, Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from analysis.project import PROJECT_ROOT, REGISTER_COMMAND, configure_workflow
 from paperkit.preflight import preflight
 from paperkit.deps import code_closure
-from paperkit.render import EXTENSIONS
+from paperkit.render import EXTENSIONS, clear_earlier_run  # (the Snakefile's onerror)
 
 # The config is read strictly (a duplicate key is an error), its defaults come from
 # config/schema.yaml, and it is validated once, here, naming file, key and rule.
@@ -109,13 +109,18 @@ def notebook_code(wildcards):
 
 
 def workflow_rules(wildcards):
-    """The DAG as plain data for the provenance table: each rule's outputs, script and code."""
+    """The DAG as plain data for the provenance table and the number records: each rule's
+    outputs, script, code and data inputs (neither code nor scripts)."""
     return {
         r.name: {
             "outputs": sorted(str(f) for f in r.output),
             "script": os.path.normpath(os.path.join("rules", r.script)) if r.script else "",
             "code": sorted(
                 str(f) for f in r.input if isinstance(f, str) and f.startswith(FIRST_PARTY)
+            ),
+            "inputs": sorted(
+                str(f) for f in r.input if isinstance(f, str) and "{" not in str(f)
+                and not str(f).startswith((*FIRST_PARTY, "scripts/"))
             ),
         }
         for r in sorted(workflow.rules, key=attrgetter("name"))

@@ -103,3 +103,51 @@ def test_describe_tables_carry_a_note_without_simulated_for_real_data(real_copy)
         note = table.read_text(encoding="utf-8").rstrip().splitlines()[-1]
         assert note.startswith("Unweighted percentages") or "Weighted" in note
         assert "N = " in note and "simulated" not in note.lower(), table.name
+
+
+def _real_project(source: Path, target: Path) -> Path:
+    """A copy of a REFI-QDA project whose name no longer says SIMULATED (the flag the
+    interview and civilized-city strands read)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith(".qde"):
+                data = data.replace(b"SIMULATED", b"fieldwork", 1)
+            dst.writestr(info, data)
+    return target
+
+
+def _figure_texts(fig: plt.Figure) -> str:
+    text = " ".join(t.get_text() for t in fig.findobj(match=lambda a: hasattr(a, "get_text")))
+    plt.close(fig)
+    return text
+
+
+def test_no_note_of_the_interview_and_civilized_strands_says_simulated_for_real_data(tmp_path):
+    from analysis.civilized.overlap import tally_overlap
+    from analysis.civilized.residents import tally_residents
+    from analysis.figures import civilized as fc
+    from analysis.figures import themes as ft
+    from analysis.interviews.themes import tally_themes
+
+    config, paths = load_config(), load_config()["paths"]
+    tally_themes(_real_project(PROJECT_ROOT / paths["interviews"], tmp_path / "i.qdpx"),
+                 config["themes"], tmp_path / "themes.json", tmp_path / "themes")
+    tally_overlap(PROJECT_ROOT / paths["civilized_manual"],
+                  PROJECT_ROOT / paths["civilized_websites"],
+                  _real_project(PROJECT_ROOT / paths["civilized_documents"], tmp_path / "d.qdpx"),
+                  config["civilized"], tmp_path / "overlap.json", tmp_path / "overlap")
+    tally_residents(_real_project(PROJECT_ROOT / paths["civilized_interviews"],
+                                  tmp_path / "r.qdpx"),
+                    PROJECT_ROOT / paths["provinces"], config["civilized"],
+                    tmp_path / "residents.json", tmp_path / "residents")
+    results = {name: read_json(tmp_path / f"{name}.json")
+               for name in ("themes", "overlap", "residents")}
+    assert all(r["source"]["simulated"] is False for r in results.values())
+    texts = [p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.md")]
+    texts += [ft.figure_note(results["themes"]), _figure_texts(ft.barrier_chart(results["themes"])),
+              _figure_texts(fc.overlap_heatmap(results["overlap"])),
+              _figure_texts(fc.residents_chart(results["residents"]))]
+    assert len(texts) > 4 and not any("simulated" in t.lower() for t in texts)

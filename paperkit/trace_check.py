@@ -32,10 +32,16 @@ from paperkit.prose_check import (
 )
 from paperkit.render import RenderError, render_manuscript
 
-SKIP_TAGS = {"script", "style", "nav", "figure", "table", "pre", "code", "math", "svg"}
+SKIP_TAGS = {"script", "style", "nav", "figure", "table", "pre", "code", "math", "svg",
+             "aside", "footer"}
+# Not body text: the values themselves, sections, citations, references; the title
+# block's names, dates and notes (ORCIDs); Quarto's page furniture.
 SKIP_CLASSES = {"data-var", "appendix", "header-section-number", "citation", "date",
-                "quarto-appendix-contents", "csl-bib-body", "footnotes"}
-SKIP_IDS = {"refs", "quarto-appendix", "TOC", "toc"}
+                "author", "affiliation", "title-notes", "csl-bib-body", "footnotes",
+                "quarto-appendix-contents", "quarto-title-meta", "quarto-alternate-formats",
+                "quarto-alternate-notebooks"}
+SKIP_IDS = {"refs", "quarto-appendix", "TOC", "toc", "quarto-header", "quarto-sidebar",
+            "quarto-margin-sidebar"}
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div", "section", "dd", "dt",
           "blockquote", "header", "figcaption", "caption"}
 CLAIM_ID = re.compile(r"^(clm-[\w-]+?)(?:-text)?$")

@@ -44,3 +44,14 @@ def test_a_number_in_a_checked_claim_is_allowed_only_as_a_constant_of_its_assert
     assert untraced_numbers(ok, ALLOW, claims) == []
     bad = page('<p><span id="clm-sig-text" class="claim">significant (p &lt; .01)</span></p>')
     assert [u.literal for u in untraced_numbers(bad, ALLOW, claims)] == [".01"]
+
+
+def test_the_title_blocks_names_dates_and_notes_are_not_body_text():
+    html = page('<header id="title-block-header"><p class="author">Ada<br/>'
+                '<span class="affiliation">Lab 42</span></p><p class="date">March 1, 2019</p>'
+                '<div class="abstract"><p>We find <span data-var="n">80.4</span> percent.</p>'
+                '<div class="title-notes"><p>ORCID: 0000-0002-1825-0097</p></div></div>'
+                '</header><aside>Page 3</aside>')
+    assert untraced_numbers(html, ALLOW) == []
+    typed = page('<header><div class="abstract"><p>We find 80.4 percent.</p></div></header>')
+    assert [u.literal for u in untraced_numbers(typed, ALLOW)] == ["80.4"]

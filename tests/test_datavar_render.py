@@ -33,7 +33,8 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                        + "\n[Most approve]{.claim #clm-most} of them.\n", encoding="utf-8")
     (project / "_tables" / "trace").mkdir(parents=True)
     (project / "_tables" / "trace" / "traces.json").write_text(json.dumps(
-        {"vars": {"sample.n": RECORD}, "claims": {}}), encoding="utf-8")
+        {"vars": {"sample.n": RECORD}, "claims": {"clm-most": {"id": "clm-most"}}}),
+        encoding="utf-8")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     try:
         return render_manuscript(project, ["html", "docx"], engine="self")
@@ -61,7 +62,7 @@ def test_the_tooltip_shows_the_record_and_links_to_the_appendix_entry(html):
                  "data/raw/survey.csv", "ab" * 32):
         assert part in text
     assert tip.xpath(".//a/@href") == ["#var-sample.n"]
-    # a key without a record still names itself and links to its entry
+    # a key without a record (not expected: both come from the article) still links
     bare = html.xpath("//p//*[@data-var='approval.high_pct']//a/@href")
     assert bare == ["#var-approval.high_pct"]
 
@@ -76,3 +77,16 @@ def test_a_claim_links_to_its_entry_and_leaves_the_claim_id_to_the_entry(html):
 def test_docx_prints_the_plain_values(rendered):
     text = docx_text(rendered["docx"])
     assert "We surveyed 2209 respondents" in text and "Entry in Numbers" not in text
+
+
+def test_without_records_the_values_carry_their_keys_but_no_tooltips_or_links(tmp_path):
+    project = tmp_path / "paper"
+    shutil.copytree(FIXTURE, project)
+    article = project / "index.qmd"
+    article.write_text(article.read_text(encoding="utf-8")
+                       + "\n[Most approve]{.claim #clm-most} of them.\n", encoding="utf-8")
+    html = etree.HTML(render_manuscript(project, ["html"], engine="self")["html"].read_bytes())
+    assert "sample.n" in html.xpath("//body//*[@data-var]/@data-var")
+    assert html.xpath("//*[contains(@class, 'data-var-tip')]") == []
+    assert html.xpath("//a[contains(@class, 'claim-mark')]") == []
+    assert html.xpath("//*[@id='clm-most-text']")  # the entry's id stays free all the same

@@ -13,7 +13,7 @@
 -- never collide). Other formats show the values as plain text.
 
 local RECORDS = "_tables/trace/traces.json"
-local records = { vars = {}, claims = {} }
+local records = nil -- without records (a paper with no trace rule) no tooltips or links
 local is_html = FORMAT:match("html") ~= nil
 
 local STYLE = [[
@@ -85,7 +85,7 @@ end
 -- The element a value becomes: data-var="key" in every format; a tooltip in the HTML.
 local function traced(content, key)
   local inner = pandoc.List(content)
-  if is_html then
+  if is_html and records then
     inner:insert(tip(key))
   end
   -- attributes as an ordered list of pairs: a Lua table would order them at random
@@ -116,7 +116,7 @@ end
 local function claim(span)
   local id = span.identifier
   span.identifier = id .. "-text"
-  if is_html then
+  if is_html and records and records.claims and records.claims[id] then
     span.content:insert(pandoc.Link({ pandoc.Str("\u{2713}") }, "#" .. id, "",
       pandoc.Attr("", { "claim-mark" }, { title = "Checked claim " .. id .. ": see its entry" })))
   end

@@ -35,7 +35,7 @@ PREVIEW_PORT ?= 4848
 preview: $(STAMP)
 	$(SNAKEMAKE) paper_inputs
 	$(BIN)/python -m paperkit.preview --source paper --stage build/paper --port $(PREVIEW_PORT) \
-	  --generated _variables.yml notebooks --pipeline-target paper_inputs \
+	  --generated _variables.yml _traces.json notebooks --pipeline-target paper_inputs \
 	  --pipeline-watch data config analysis paperkit notebooks scripts Snakefile
 
 # The Snakemake report of the run (figures annotated with their rules), next to the paper;

@@ -14,7 +14,7 @@ config/config.yaml and included last, once every rule of the analysis is known.
 from snakemake.utils import min_version
 
 from paperkit.workflow import SNAKEFILE as PAPERKIT_WORKFLOW
-from paperkit.workflow import done_message
+from paperkit.workflow import done_message, on_error
 
 min_version("9.0")
 
@@ -62,4 +62,4 @@ onsuccess:
 
 
 onerror:
-    print("\nThe build stopped. The message above names the failing step; its log is in logs/.")
+    print(on_error(config["paper"]))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 PAPER = Path(__file__).resolve().parent
 ROOT = PAPER.parent
-GENERATED = ["_variables.yml", "notebooks"]
+GENERATED = ["_variables.yml", "_traces.json", "notebooks"]
 
 if os.environ.get("PAPERKIT_PIPELINE_RENDER"):
     sys.exit(0)
@@ -27,6 +27,6 @@ if not python.exists():
 sys.exit(subprocess.call(
     [str(python), "-m", "paperkit.quarto", "prerender", "paper_inputs",
      "--stage", "build/paper", "--project", str(PAPER.relative_to(ROOT)),
-     "--generated", *GENERATED],
+     "--generated", *GENERATED, "--quarto-pid", str(os.getppid())],
     cwd=ROOT,
 ))

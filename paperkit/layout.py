@@ -18,6 +18,14 @@ from paperkit.io import copy_if_changed
 KIT_DIR = "_paperkit"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 LAYOUT_FILES = ("typst-template.typ",)
+# paperkit's Lua filters a project may declare as ``_paperkit/<name>`` for Quarto (the
+# self-render runs them from paperkit/filters/ directly).
+FILTER_DIR = Path(__file__).resolve().parent / "filters"
+KIT_FILTERS = ("datavar.lua",)
+
+
+def _kit_path(name: str) -> Path:
+    return (FILTER_DIR if name in KIT_FILTERS else TEMPLATE_DIR) / name
 
 
 def kit_source(declared: str) -> Path | None:
@@ -31,5 +39,5 @@ def kit_source(declared: str) -> Path | None:
 def install(project_dir: Path) -> list[Path]:
     """Write the layout files into ``project_dir/_paperkit/``; only changed files are
     written (a preview watching the folder then re-renders once). Returns those written."""
-    targets = [Path(project_dir) / KIT_DIR / name for name in LAYOUT_FILES]
-    return [t for t in targets if copy_if_changed(TEMPLATE_DIR / t.name, t)]
+    targets = [Path(project_dir) / KIT_DIR / name for name in (*LAYOUT_FILES, *KIT_FILTERS)]
+    return [t for t in targets if copy_if_changed(_kit_path(t.name), t)]

@@ -116,29 +116,42 @@ def _produced(path: str, rules: Mapping[str, Mapping[str, Any]]) -> bool:
     return True
 
 
-BREAK = "\u200b"  # zero-width space: lets long paths wrap inside narrow PDF table cells
-
-
-def breakable(path: str) -> str:
-    """A path that may wrap after each slash (code spans never wrap in the PDF).
-
-    Underscores are escaped: as plain Markdown ``__init__`` would turn bold.
-    """
-    return path.replace("_", "\\_").replace("/", "/" + BREAK)
+def package_summary(programs: tuple[str, ...]) -> str:
+    """The programs of a rule as a reader needs them: the rule's script, then each package
+    folder with the number of its modules (``__init__`` files left out); the full list is
+    the cell's tooltip in the HTML (and stays in provenance.json and the README)."""
+    script, modules = programs[0], [p for p in programs[1:] if Path(p).name != "__init__.py"]
+    folders: dict[str, int] = {}
+    for module in modules:
+        folder = str(Path(module).parent) + "/"
+        folders[folder] = folders.get(folder, 0) + 1
+    listed = ", ".join(modules).replace('"', "'")
+    summary = ", ".join(f"`{folder}` ({count})" for folder, count in sorted(folders.items()))
+    parts = [f"`{script}`"] + ([f'[{summary}]{{title="{listed}"}}'] if summary else [])
+    return "; ".join(parts)
 
 
 def markdown(items: list[Item], wrap_paths: bool = True) -> str:
     """The appendix table: item, output file, rule, programs, how the paper shows it.
 
-    For the paper (``wrap_paths``) paths are plain text that may wrap after a slash, as
-    code spans never wrap in narrow PDF cells; for READMEs they are code spans.
+    For the paper (``wrap_paths``) the programs are summarised by package (the full list
+    on hover in the HTML) and paths are code, which the PDF breaks only after ``/`` and
+    ``_`` (paper/header.typ), never hyphenated; for READMEs every program is listed.
     """
-    path = breakable if wrap_paths else (lambda p: f"`{p}`")
-    name = (lambda r: r) if wrap_paths else (lambda r: f"`{r}`")
     header = ["Item", "Output file", "Rule", "Programs", "Shown in the paper by"]
-    rows = [[_item_cell(i), path(i.output), name(i.rule), ", ".join(map(path, i.programs)),
-             path(i.shown_by) if wrap_paths else i.shown_by] for i in items]
+    if wrap_paths:
+        rows = [[_item_cell(i), f"`{i.output}`", f"`{i.rule}`", package_summary(i.programs),
+                 _shown_cell(i.shown_by)] for i in items]
+        return pipe_table(header, rows, widths=(10, 24, 13, 26, 15))
+    rows = [[_item_cell(i), f"`{i.output}`", f"`{i.rule}`",
+             ", ".join(f"`{p}`" for p in i.programs), i.shown_by] for i in items]
     return pipe_table(header, rows, widths=(10, 24, 13, 24, 15))
+
+
+def _shown_cell(shown_by: str) -> str:
+    """'notebooks/x.ipynb (rule notebook)' with the path as code."""
+    path, sep, rest = shown_by.partition(" (")
+    return f"`{path}` ({rest}" if sep and "/" in path else shown_by
 
 
 def _item_cell(item: Item) -> str:

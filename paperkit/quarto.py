@@ -2,9 +2,9 @@
 
 One ``quarto render <copy>`` renders every format declared in ``_quarto.yml`` (Quarto
 empties its output folder on each project render, so formats cannot be rendered one call
-at a time). The project is rendered in a scratch copy, so a failed render leaves the last
-good paper and no ``.quarto/`` scratch behind; the finished output folder is then swapped
-in whole.
+at a time). The project is rendered in a scratch copy, so a failed render leaves no
+``.quarto/`` scratch behind (and :func:`paperkit.render.render_manuscript` removes the
+earlier paper); the finished output folder is then swapped in whole.
 
 Quarto reports broken sources only as warnings and still exits 0 (an unknown variable
 prints ``?var:key``, a dangling cross-reference ``?@fig-x``, an unknown citation
@@ -123,11 +123,58 @@ def declared_formats(config: dict[str, Any]) -> set[str]:
     return {"pdf" if n in ("typst", "pdf") else n for n in names}
 
 
+LATEX_PDF = ("Quarto's `pdf` format is LaTeX, which this project does not use (no TeX, and "
+             "the PDF's layout is typst's: header.typ, paperkit's template); render the PDF "
+             "with the `typst` format instead (`quarto render paper --to typst`)")
+# What Quarto may leave in the project folder when a render stops half-way (a LaTeX
+# intermediate, the figure folder of a stopped preview): removed before every run.
+QUARTO_LEFTOVERS = ("index.tex", "index_files", "index.log")
+
+
+def requested_latex_pdf(argv: Sequence[str]) -> bool:
+    """Whether a ``quarto render``/``preview`` command line asks for the LaTeX ``pdf``."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg in ("--to", "-t") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--to="):
+            value = arg.removeprefix("--to=")
+        if value is not None and "pdf" in value.split(","):
+            return True
+    return False
+
+
+def parent_argv(pid: int) -> list[str]:
+    """The command line of process ``pid`` (Linux /proc), empty where unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def clear_leftovers(project_dir: Path) -> list[Path]:
+    """Remove what an earlier, stopped Quarto run left in the project folder."""
+    removed = []
+    for path in (Path(project_dir) / name for name in QUARTO_LEFTOVERS):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
 def render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> dict[str, Path]:
     """Render ``project_dir`` with one ``quarto render``; publish its output folder to
     ``out_dir`` only when every requested format was written without source warnings."""
     project_dir = Path(project_dir).resolve()
     config = read_yaml(project_dir / "_quarto.yml") or {}
+    declared = config.get("format") or {}
+    if "pdf" in (declared if isinstance(declared, (dict, list)) else [declared]):
+        raise QuartoError(f"{project_dir / '_quarto.yml'}: {LATEX_PDF}")
     missing = sorted(set(formats) - declared_formats(config))
     if missing:
         raise QuartoError(f"{project_dir / '_quarto.yml'}: format(s) {', '.join(missing)} "
@@ -200,12 +247,19 @@ def sync_generated(stage_dir: Path, project_dir: Path, names: Sequence[str]) -> 
 
 
 def prerender(root: Path, target: str, stage_dir: Path, project_dir: Path,
-              names: Sequence[str], cores: int = 2) -> int:
-    """The pre-render hook: run Snakemake for ``target``, then sync the generated files.
+              names: Sequence[str], cores: int = 2, quarto_argv: Sequence[str] = ()) -> int:
+    """The pre-render hook: refuse Quarto's LaTeX ``pdf`` (``quarto_argv``: Quarto's
+    command line), remove what a stopped run left in the project, run Snakemake for
+    ``target``, then sync the generated files.
 
     Does nothing while the pipeline itself renders a staged copy (no recursion)."""
     if os.environ.get(PIPELINE_ENV):
         return 0
+    if requested_latex_pdf(quarto_argv):
+        print(f"pre-render: {LATEX_PDF}")
+        return 1
+    for path in clear_leftovers(project_dir):
+        print(f"pre-render: removed {path}, left by an earlier Quarto run")
     snakemake = Path(root) / ".venv" / "bin" / "snakemake"
     exe = str(snakemake) if snakemake.exists() else shutil.which("snakemake")
     if exe is None:
@@ -231,9 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--generated", nargs="+", required=True)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--quarto-pid", type=int, default=None,
+                        help="process id of the quarto command that runs the hook")
     args = parser.parse_args(argv)
+    quarto_argv = parent_argv(args.quarto_pid) if args.quarto_pid else []
     return prerender(Path.cwd(), args.target, args.stage, args.project, args.generated,
-                     args.cores)
+                     args.cores, quarto_argv)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ small filter (html.lua, docx.lua, typst.lua) where Quarto's formats differ.
 
 Problems (unknown variable, dangling cross-reference, unknown citation key, missing
 include, notebook, cell or image) raise RenderError naming source file and line;
-no output file is written then, and stale outputs of the requested formats are
-removed so that an old paper is never mistaken for the current one.
+no output file is written then, and every output of an earlier run (all formats,
+Quarto's MECA bundle and site files, the run report) is removed so that an old paper is
+never mistaken for the current one.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
 HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
 DOCX_FILTER = FILTER_DIR / "docx.lua"  # the DOCX writer's own (reference list heading)
+# Numbers and claims traceable from the page: every writer runs it (HTML tooltips).
+DATAVAR_FILTER = FILTER_DIR / "datavar.lua"
+DATAVAR_RECORDS = "_traces.json"  # written by the trace rule into the stage, if at all
 # The self-render's typst template (the order of Quarto's); the `article` partial it
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
@@ -169,10 +173,10 @@ def render_manuscript(
             return quarto.render(project_dir, formats, out_dir)
         return _self_render(project_dir, formats, out_dir)
     except (RenderError, quarto.QuartoError, qmd.QmdError) as exc:
-        _remove_stale(out_dir, formats, stem)
+        clear_earlier_run(out_dir, stem)
         raise RenderError(author_paths(str(exc), project_dir, source_dir)) from exc
     except BaseException:
-        _remove_stale(out_dir, formats, stem)
+        clear_earlier_run(out_dir, stem)
         raise
 
 
@@ -190,9 +194,25 @@ def author_paths(message: str, project_dir: Path, source_dir: Path | None) -> st
     return re.sub(re.escape(str(project_dir)) + r"/([\w./-]+?)(?=:\d|[\s:,)]|$)", swap, message)
 
 
-def _remove_stale(out_dir: Path, formats: Iterable[str], stem: str = "index") -> None:
-    for fmt in formats:
-        (out_dir / f"{stem}.{EXTENSIONS[fmt]}").unlink(missing_ok=True)
+# What either engine, or the build around it, leaves in the output folder besides the
+# paper itself: Quarto's MECA bundle, site libraries and notebook pages, the JATS media,
+# the run report. None of it may outlive the run that made it.
+EARLIER_RUN = ("index-meca.zip", "site_libs", "notebooks", MEDIA_DIR, "report.html")
+
+
+def clear_earlier_run(out_dir: Path, stem: str = "index") -> None:
+    """Remove every output an earlier run left in ``out_dir`` (all formats, either
+    engine): after a failure or an engine switch only the current paper is there, never
+    a file of an earlier run that could be taken for it. A single document (``stem``
+    other than index) renders beside its source: only its own outputs are removed."""
+    names = [f"{stem}.{ext}" for ext in EXTENSIONS.values()]
+    if stem == "index":
+        names += list(EARLIER_RUN)
+    for path in (Path(out_dir) / name for name in names):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _publish(produced: dict[str, Path], out_dir: Path, stem: str = "index") -> dict[str, Path]:
@@ -277,8 +297,17 @@ def _scalar_text(value: Any, key: str, where: str) -> str:
     raise RenderError(f"{where}: variable '{key}' is not a scalar (got {type(value).__name__})")
 
 
-def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str:
-    """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes."""
+def traced_value(text: str, key: str) -> str:
+    """A var's value as a span carrying its key (``data-var``), which the datavar filter
+    turns into a traceable element; brackets in the value are escaped."""
+    escaped = re.sub(r"([\\\[\]])", r"\\\1", text)
+    return f'[{escaped}]{{.data-var data-var="{key}"}}'
+
+
+def _inline_shortcodes(text: str, where: str, project: ManuscriptProject,
+                       trace: bool = False) -> str:
+    """Resolve var/meta shortcodes inside one line; refuse unknown or block shortcodes.
+    With ``trace`` a var's value is a span carrying its key (see :func:`traced_value`)."""
 
     def replace(match: re.Match[str]) -> str:
         open_extra, name, args, close_extra = match.groups()
@@ -292,7 +321,8 @@ def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str
                 raise RenderError(
                     f"{where}: unknown variable '{key}' (not in {project.root / '_variables.yml'})"
                 ) from None
-            return open_extra + _scalar_text(value, key, where) + close_extra
+            shown = _scalar_text(value, key, where)
+            return open_extra + (traced_value(shown, key) if trace else shown) + close_extra
         if name == "meta":
             try:
                 value = _lookup(project.front, key)
@@ -304,6 +334,10 @@ def _inline_shortcodes(text: str, where: str, project: ManuscriptProject) -> str
         raise RenderError(f"{where}: unsupported shortcode '{name}'")
 
     return qmd.SHORTCODE.sub(replace, text)
+
+
+# Front matter fields set as body text, whose values are traced like the body's.
+TRACED_FRONT = ("abstract",)
 
 
 def _resolve_front_matter(project: ManuscriptProject) -> None:
@@ -318,13 +352,14 @@ def _resolve_front_matter(project: ManuscriptProject) -> None:
                 return line.where
         return f"{project.article}:1"
 
-    def walk(node: Any) -> Any:
+    def walk(node: Any, trace: bool = False) -> Any:
         if isinstance(node, str) and "{{<" in node:
-            return _inline_shortcodes(node, where_of(node), project)
+            return _inline_shortcodes(node, where_of(node), project, trace=trace)
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [walk(v, trace) for v in node]
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            return {k: walk(v, trace or (node is project.front and k in TRACED_FRONT))
+                    for k, v in node.items()}
         return node
 
     project.front = walk(project.front)
@@ -339,7 +374,7 @@ def _expand_body(project: ManuscriptProject, work: Path) -> list[SourceLine]:
             (sc for sc in qmd.shortcodes([line], ("embed", "pagebreak"))
              if sc.standalone and not sc.escaped), None)
         if block is None:
-            text = _inline_shortcodes(line.text, line.where, project)
+            text = _inline_shortcodes(line.text, line.where, project, trace=not is_code)
             out.append(SourceLine(text, line.path, line.lineno))
             continue
         if block.name == "pagebreak":
@@ -701,7 +736,9 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                     toc: bool) -> list[str]:
     options = _format_options(project, fmt)
     cmd = [pandoc_path(), "--from", "json", "--standalone",
-           "--resource-path", f"{project.root}{os.pathsep}{work}"]
+           "--resource-path", f"{project.root}{os.pathsep}{work}",
+           "--lua-filter", str(DATAVAR_FILTER),
+           "--metadata", f"datavar-records={project.root / DATAVAR_RECORDS}"]
     if toc or options.get("toc"):
         cmd += ["--toc", f"--toc-depth={options.get('toc-depth', 3)}"]
     if fmt == "html":
@@ -709,6 +746,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                 "--lua-filter", str(HTML_FILTER)]
         if (toc or options.get("toc")) and not _merged_meta(project).get("toc-title"):
             cmd.append(f"--metadata=toc-title:{TOC_TITLE}")  # Quarto's, as in the PDF
+        if ast.with_name(HTML_AST).is_file():
+            ast = ast.with_name(HTML_AST)
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]
@@ -878,6 +917,45 @@ def _typst_bibliography_style(project: ManuscriptProject, work: Path) -> str | N
     return str(style) if style else None
 
 
+HTML_AST = "document-html.json"
+
+
+def _html_ast(ast: Path) -> Path | None:
+    """The AST for the HTML writer: the notes under the title (affiliations, contacts,
+    keywords) moved into the title block, which pandoc's template sets before the table
+    of contents: each author's affiliation under the name, the other notes after the
+    abstract. Without an abstract to hold them the notes stay where they are."""
+    doc = json.loads(ast.read_text(encoding="utf-8"))
+    notes = next((b for b in doc["blocks"] if _is_title_notes(b)), None)
+    people = (doc["meta"].get("render-authors") or {}).get("c", [])
+    abstract = doc["meta"].get("abstract")
+    if notes is None or abstract is None:
+        return None
+    blocks = list(notes["c"][1])
+    if any(pandoc_text(p["c"]["affiliation"]).strip() for p in people if "affiliation" in p["c"]):
+        blocks = blocks[1:]  # the affiliations paragraph: now under each name
+        doc["meta"]["author"] = {"t": "MetaList", "c": [_author_with_affiliation(p["c"])
+                                                       for p in people]}
+    if abstract["t"] == "MetaInlines":
+        abstract = {"t": "MetaBlocks", "c": [{"t": "Para", "c": abstract["c"]}]}
+    doc["meta"]["abstract"] = {"t": "MetaBlocks", "c": [*abstract["c"], *(
+        {"t": "Div", "c": [["", ["title-notes"], []], [b]]} for b in blocks)]}
+    doc["blocks"] = [b for b in doc["blocks"] if not _is_title_notes(b)]
+    target = ast.with_name(HTML_AST)
+    target.write_text(json.dumps(doc), encoding="utf-8")
+    return target
+
+
+def _author_with_affiliation(person: dict[str, Any]) -> dict[str, Any]:
+    """``Name`` and, on the next line, its affiliation (class ``affiliation``)."""
+    name = _inlines(pandoc_text(person["name"]))["c"]
+    where = pandoc_text(person["affiliation"]).strip() if "affiliation" in person else ""
+    if not where:
+        return {"t": "MetaInlines", "c": name}
+    return {"t": "MetaInlines", "c": [*name, {"t": "LineBreak"}, {"t": "Span", "c": [
+        ["", ["affiliation"], []], _inlines(where)["c"]]}]}
+
+
 def pandoc_text(meta_value: dict[str, Any]) -> str:
     """Plain text of a MetaString/MetaInlines value of pandoc's JSON AST."""
     if meta_value["t"] == "MetaString":
@@ -968,6 +1046,8 @@ def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: Manus
                    lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
+    if "html" in formats:
+        _html_ast(ast)
     if "pdf" in formats:
         _typst_ast(ast, _typst_bibliography_call(project, work))
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
@@ -1051,10 +1131,11 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
         ast = _parse_to_ast(work, lines, project, epoch)
         produced = _write_formats(formats, ast, work, project, lines, epoch,
                                   bool(meta.get("toc")))
+        stem = project_dir.stem if project_dir.is_file() else "index"
+        clear_earlier_run(out_dir, stem)
         if (work / MEDIA_DIR).is_dir():
             replace_dir(work / MEDIA_DIR, out_dir / MEDIA_DIR)
-        return _publish(produced, out_dir,
-                        project_dir.stem if project_dir.is_file() else "index")
+        return _publish(produced, out_dir, stem)
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -60,6 +60,7 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
 LIST_FORMATTERS: dict[str, Callable[[list[Any]], str]] = {
     "list": lambda items: join_names(items),
     "labels": lambda items: "; ".join(lower_initial(str(i)) for i in items),
+    "label_list": lambda items: join_names([lower_initial(str(i)) for i in items]),
 }
 
 
@@ -173,6 +174,8 @@ def software_versions(packages: Iterable[str]) -> dict[str, str]:
         versions["pandoc"] = pypandoc.get_pandoc_version()
     except (ImportError, OSError):
         versions["pandoc"] = "not installed"
+    if versions.get("typst", "not installed") != "not installed":
+        versions["typst"] = typst_as_seen(versions["typst"])
     return versions
 
 
@@ -185,3 +188,13 @@ def write_variables(numbers_path: str, rules: list[Mapping[str, str]], out_varia
                     ) -> None:
     """Write the variables file: every value of the numbers file, formatted by ``rules``."""
     write_yaml(out_variables, format_tree(sanitize_tree(read_json(numbers_path)), rules))
+
+
+def typst_as_seen(wheel: str) -> str:
+    """The typst version a reader sees (the PDF's Creator names the compiler), with the
+    Python wheel that ships it, whose version number may differ."""
+    import typst
+
+    match = re.search(rb"/Creator ?\(Typst ([0-9][\w.+-]*)\)", typst.compile(b""))
+    compiler = match.group(1).decode() if match else "unknown"
+    return wheel if compiler == wheel else f"{compiler} (Python wheel typst {wheel})"

@@ -19,8 +19,8 @@ def script_of(name):
 
 
 def registered_checksums(*paths):
-    """The raw files' registered checksums, a parameter of the rule that reads them: the
-    rule verifies its inputs against them, and a registration reruns only that rule."""
+    """The raw files' registered checksums, handed as a parameter to the step that reads
+    them, which verifies its inputs against them (a registration reruns only that step)."""
     return registered(PATHS["raw_manifest"], paths)
 
 
@@ -28,3 +28,8 @@ def code(name, *documents):
     """Every project file the rule's script runs or reads: derived from its imports."""
     return code_closure([f"scripts/{name}.py", *documents], workflow.basedir,
                         config["paper"]["code_packages"])
+
+
+def participants_file(wildcards):
+    """The participants CSV when the config names one (demographics kept outside the project)."""
+    return [config["themes"]["participants"]] if config["themes"]["participants"] else []

@@ -1,9 +1,4 @@
 # ---------------------------------------------------------------- interviews: themes
-def participants_file(wildcards):
-    """The participants CSV when the config names one (demographics kept outside the project)."""
-    return [config["themes"]["participants"]] if config["themes"]["participants"] else []
-
-
 rule themes:
     message:
         "themes: tallying interview barriers and intercoder reliability from {input.project}"

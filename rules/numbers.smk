@@ -2,12 +2,14 @@
 rule numbers:
     message:
         "numbers: gathering every value the paper quotes into the numbers file"
+    # Each named input becomes the section of the numbers file of that name (paperkit's
+    # `trace` rule follows a number back through it to the rule that computed it).
     input:
         cleaning=rules.clean.output.flow,
         weighting=rules.weight.output.diagnostics,
-        descriptives=rules.describe.output.results,
+        survey=rules.describe.output.results,
         models=rules.model.output.results,
-        themes=rules.themes.output.results,
+        interviews=rules.themes.output.results,
         overlap=rules.overlap.output.results,
         residents=rules.residents.output.results,
         published=PATHS["published_values"],

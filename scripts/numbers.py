@@ -8,15 +8,7 @@ smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     write_numbers,
-    inputs={
-        "cleaning": smk.input.cleaning,
-        "weighting": smk.input.weighting,
-        "survey": smk.input.descriptives,
-        "models": smk.input.models,
-        "interviews": smk.input.themes,
-        "overlap": smk.input.overlap,
-        "residents": smk.input.residents,
-    },
+    inputs={name: path for name, path in smk.input.items() if name not in ("published", "code")},
     published_path=smk.input.published,
     fidelity=smk.params.fidelity,
     out_numbers=smk.output.numbers,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.stats.agreement import cohen_kappa, krippendorff_alpha_nominal, two_coder_agreement
+from analysis.stats.agreement import (
+    AgreementInputError,
+    cohen_kappa,
+    krippendorff_alpha_nominal,
+    two_coder_agreement,
+)
 
 
 def test_cohen_kappa_known_values_and_undefined_case():
@@ -42,3 +47,33 @@ def test_two_coder_agreement_reports_undefined_kappa_and_pooled_alpha():
 def test_two_coder_agreement_refuses_matrices_of_different_shapes():
     with pytest.raises(ValueError, match="do not match"):
         two_coder_agreement(np.zeros((3, 2)), np.zeros((2, 2)), ["a", "b"])
+
+
+def test_cohen_kappa_refuses_a_unit_one_coder_left_uncoded():
+    with pytest.raises(AgreementInputError, match=r"second coder' has no code for unit\(s\) \[2\]"):
+        cohen_kappa(np.array([1, 0, 1, 0]), np.array([1, 0, np.nan, 0]))
+
+
+def test_cohen_kappa_refuses_more_than_two_coders():
+    three = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1]])
+    with pytest.raises(AgreementInputError, match="exactly two coders.*shape \\(3, 3\\)"):
+        cohen_kappa(three, np.array([1, 0, 1]))
+
+
+def test_cohen_kappa_refuses_codes_other_than_zero_one_and_unequal_lengths():
+    with pytest.raises(AgreementInputError, match=r"value\(s\) \['2'\]"):
+        cohen_kappa(np.array([1, 2, 0]), np.array([1, 0, 0]))
+    with pytest.raises(AgreementInputError, match="3 decisions against 2"):
+        cohen_kappa(np.array([1, 0, 0]), np.array([1, 0]))
+
+
+def test_krippendorff_alpha_refuses_missing_values_left_in_a_unit():
+    with pytest.raises(AgreementInputError, match="unit 1 holds a missing value"):
+        krippendorff_alpha_nominal([[1, 1], [0, None], [1, 0]])
+
+
+def test_two_coder_agreement_refuses_a_blank_for_a_code():
+    first = np.array([[1, 0], [0, 1]], dtype=float)
+    second = np.array([[1, np.nan], [0, 1]])
+    with pytest.raises(AgreementInputError, match="second coder's matrix"):
+        two_coder_agreement(first, second, ["a", "b"])

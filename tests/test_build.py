@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.xdist_group("buil
 
 # The appendix notebook shows the provenance table, which traces the article: it reruns too.
 MANUSCRIPT_STEPS = {
-    "all", "provenance", "notebook", "stage_paper", "check_numbers", "check_claims", "manuscript"
+    "all", "provenance", "notebook", "stage_paper", "check_numbers", "check_claims", "trace",
+    "manuscript",
 }
 
 

@@ -86,6 +86,7 @@ def synthetic_clean(n: int = 800, seed: int = 7) -> pd.DataFrame:
         frame.loc[commercial == 0, col] = pd.NA
     frame["approval"] = frame["approval"].astype("Int64")
     frame.loc[rng.random(n) < 0.02, "approval"] = pd.NA  # a little item non-response
+    frame.attrs["simulated"] = True  # the data-status flag the clean stage stores
     return frame
 
 
@@ -281,7 +282,9 @@ def test_markdown_tables_are_pipe_tables_that_pandoc_renders(inputs, tmp_path) -
     for md in sorted((tmp_path / "tables").glob("*.md")):
         text = md.read_text()
         assert "<" not in text.replace("<1000", "").replace("< .001", ""), md.name
-        widths = {line.count(" | ") for line in text.splitlines() if not line.startswith("|:")
+        table, _, note = text.partition("\n\n")
+        assert "N = " in note and "Simulated data" in note, md.name  # N and data status
+        widths = {line.count(" | ") for line in table.splitlines() if not line.startswith("|:")
                   and not line.startswith("|-")}
         assert len(widths) == 1, md.name
         html = pypandoc.convert_text(text, "html", format="markdown")

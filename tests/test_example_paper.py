@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,6 +35,7 @@ def test_example_builds_html_and_pdf_with_the_numbers_of_its_analysis(example):
     numbers = json.loads((example / "results/numbers.json").read_text())
     html = (example / "build/paper/_manuscript/index.html").read_text()
     html = html.replace("&nbsp;", " ").replace("\u00a0", " ")  # Quarto's "Figure&nbsp;1"
+    html = " ".join(re.sub(r"<[^>]+>", "", html).split())  # the text (values are elements)
     assert (example / "build/paper/_manuscript/index.pdf").stat().st_size > 10_000
     assert f"We measured {numbers['n_trees']} trees" in html
     assert f"{numbers['slope_m_per_step']:.2f} m for every" in html

@@ -13,6 +13,7 @@ import pytest
 from analysis.figures import describe as fd
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, set_theme
 from analysis.project import load_config
+from analysis.survey import status
 from analysis.survey.describe import describe_frame
 from paperkit.io import write_json
 from tests.test_describe import synthetic_clean, synthetic_weights
@@ -23,7 +24,9 @@ def results() -> dict:
     frame = synthetic_clean(600, seed=3)
     frame["weight"] = synthetic_weights(frame)["weight"].to_numpy()
     # through JSON, exactly as the figure step reads it
-    return json.loads(json.dumps(describe_frame(frame, load_config()["describe"]), sort_keys=True))
+    res = describe_frame(frame, load_config()["describe"])
+    res["meta"]["simulated"] = True  # what the describe step adds from the cleaned file
+    return json.loads(json.dumps(res, sort_keys=True))
 
 
 def _texts(fig: plt.Figure) -> str:
@@ -33,7 +36,7 @@ def _texts(fig: plt.Figure) -> str:
 @pytest.mark.parametrize("name", sorted(fd.FIGURES))
 def test_every_figure_notes_weighting_n_and_simulated_data(results, name) -> None:
     set_theme()
-    fig = fd.FIGURES[name](results, fd.DEFAULT_DATA_NOTE)
+    fig = fd.FIGURES[name](results, status.NOTE)
     text = _texts(fig)
     assert "Weighted" in text and "95% CIs" in text and "Simulated data" in text
     n = (results["other"]["commercial_users_n"]["n"] if name == "benefits_urban_rural"
@@ -46,7 +49,7 @@ def test_every_figure_notes_weighting_n_and_simulated_data(results, name) -> Non
 @pytest.mark.parametrize("name", sorted(fd.FIGURES))
 def test_bars_use_only_the_colour_blind_safe_palette(results, name) -> None:
     set_theme()
-    fig = fd.FIGURES[name](results, fd.DEFAULT_DATA_NOTE)
+    fig = fd.FIGURES[name](results, status.NOTE)
     safe = {mcolors.to_hex(c) for c in OKABE_ITO}
     bars = [p for ax in fig.axes for p in ax.patches if p.get_width() > 0 and p.get_height() > 0
             and p.get_height() < 1]

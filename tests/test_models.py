@@ -70,6 +70,7 @@ def synthetic_clean(n: int = 1500, seed: int = 7) -> pd.DataFrame:
     df["approval"] = np.digitize(latent, np.quantile(latent, [0.01, 0.02, 0.21, 0.51])) + 1
     df.loc[rng.choice(n, 30, replace=False), "fn_honest"] = pd.NA  # item non-response
     df["fn_honest"] = df["fn_honest"].astype("Int64")
+    df.attrs["simulated"] = True  # the data-status flag the clean stage stores
     return df
 
 

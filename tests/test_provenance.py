@@ -12,6 +12,7 @@ from paperkit.provenance import (
     ProvenanceError,
     markdown,
     notebook_cells,
+    package_summary,
     producing_rule,
     trace_article,
 )
@@ -50,7 +51,7 @@ def test_items_are_named_by_the_number_the_paper_gives_them(tmp_path: Path) -> N
     assert [(i.label, i.number) for i in items] == [("tbl-composition", "Table 1"),
                                                      ("fig-scs-use", "Figure 2")]
     # links, not cross-references: the notebook showing the table cannot resolve those
-    assert "| [Figure 2](#fig-scs-use) | figures/" in markdown(items)
+    assert "| [Figure 2](#fig-scs-use) | `figures/" in markdown(items)
 
 
 def test_a_pipeline_image_the_article_shows_is_traced_to_its_rule(tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_every_figure_and_table_of_the_built_paper_is_traced_to_an_existing_file
         assert any(item["output"].startswith(o) for o in record["rules"][item["rule"]]["outputs"])
         assert all((built / p).is_file() for p in item["programs"]), item
     table = (built / "results/tables/provenance/provenance.md").read_text()
-    assert "figures/\u200bdescribe/\u200bscs\\_use.png | figures_describe |" in table
+    assert "`figures/describe/scs_use.png` | `figures_describe` |" in table
 
 
 @pytest.mark.slow
@@ -103,3 +104,14 @@ def test_html_figure_captions_link_to_the_notebook_that_made_them(built) -> None
         assert (f'href="../notebooks/{name}.ipynb"' in html
                 or f'href="notebooks/{name}-preview.html' in html), name
     assert (built / "build/paper/notebooks/survey.ipynb").is_file()
+
+
+def test_programs_are_summarised_by_package_with_the_full_list_on_hover() -> None:
+    programs = ("scripts/describe.py", "analysis/__init__.py", "analysis/survey/__init__.py",
+                "analysis/survey/describe.py", "analysis/survey/design.py",
+                "paperkit/io.py")
+    cell = package_summary(programs)
+    assert cell.startswith("`scripts/describe.py`; [`analysis/survey/` (2), `paperkit/` (1)]")
+    assert ('{title="analysis/survey/describe.py, analysis/survey/design.py, paperkit/io.py"}'
+            in cell)
+    assert "__init__" not in cell

@@ -44,7 +44,8 @@ def docx_text(path: Path) -> str:
 
 def html_text(path: Path) -> str:
     tree = etree.HTML(path.read_bytes())
-    for node in tree.xpath("//script|//style"):
+    # what a reader sees: the numbers' tooltips (paperkit/filters/datavar.lua) are hidden
+    for node in tree.xpath("//script|//style|//*[contains(@class, 'data-var-tip')]"):
         node.getparent().remove(node)
     return re.sub(r"\s+", " ", "".join(tree.itertext()))
 

@@ -26,6 +26,7 @@ from analysis.figures.style import (
     save_figure,
     set_theme,
 )
+from analysis.survey import status
 from analysis.survey.describe import (
     ADV_ITEMS,
     APPROVAL_GROUPS,
@@ -39,7 +40,6 @@ from analysis.survey.describe import (
 from paperkit.io import read_json
 from paperkit.variables import format_p
 
-DEFAULT_DATA_NOTE = "Simulated data, not the original survey."
 RESPONSIBLE_LABELS = {
     "central_government": "Central government",
     "provincial_government": "Provincial government",
@@ -205,10 +205,12 @@ def _p(p: float | None) -> str:
 
 
 def make_descriptive_figures(
-    descriptives_json: str | Path, out_dir: str | Path, data_note: str = DEFAULT_DATA_NOTE
+    descriptives_json: str | Path, out_dir: str | Path
 ) -> list[Path]:
-    """Snakemake entry point: every descriptive figure as png, pdf and svg in ``out_dir``."""
+    """Snakemake entry point: every descriptive figure as png, pdf and svg in ``out_dir``;
+    the notes' data status comes from the results (the dataset's own flag)."""
     res = read_json(descriptives_json)
+    data_note = status.data_note(res["meta"]["simulated"])
     set_theme()
     written: list[Path] = []
     for stem, draw in FIGURES.items():

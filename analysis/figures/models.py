@@ -11,13 +11,15 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figure, set_theme
+from analysis.survey import status
 from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from paperkit.io import read_json
 
 
 def _note_text(results: dict[str, Any]) -> str:
     weighted = "Weighted" if results.get("weight_type") else "Unweighted"
-    return f"{weighted}. N = {results['common_sample_n']:,}. Simulated data."
+    return status.with_status(f"{weighted}. N = {results['common_sample_n']:,}.",
+                              results["simulated"])
 
 
 def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:

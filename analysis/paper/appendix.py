@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.survey import status
 from paperkit.io import read_json, read_yaml, write_text
-from paperkit.tables import pipe_table
+from paperkit.tables import cell, pipe_table
 from paperkit.variables import sanitize_key
 
 PUBLISHED_SIGN = {"positive_sig": "positive, p < .05", "negative_sig": "negative, p < .05",
@@ -50,7 +51,21 @@ def civilized_codebook_table(codebook: Mapping[str, Any]) -> str:
     rows += [["Interviews", c["theme"], c["label"], f"`{k}`", c["definition"].strip(),
               c["example"].strip()] for k, c in ivs["codes"].items()]
     header = ["Part", "Theme", "Code", "Key", "Definition", "Example"]
-    return pipe_table(header, rows, widths=(9, 13, 16, 13, 30, 25))
+    # The key column holds the longest unbreakable piece of a key (it breaks after "_"),
+    # in code type, with room to spare: no key runs into the definition beside it.
+    piece = max(len(part) for k in [*docs["dimensions"], *ivs["codes"]] for part in k.split("_"))
+    return pipe_table(header, rows, widths=(9, 12, 14, max(13, piece + 6), 28, 24))
+
+
+def rule_reason(rule: Mapping[str, Any]) -> str:
+    """The rule's reason as the reader reads it: its settings filled in (``{k}``,
+    ``{fraction_of_median:.0%}``) from the same config entry the cleaning applied."""
+    reason = str(rule.get("reason", ""))
+    try:
+        return reason.format(**{k: v for k, v in rule.items() if k != "reason"})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"cleaning rule reason {reason!r}: placeholder {exc} is not a setting "
+                         "of the rule") from None
 
 
 def flow_table(flow: Mapping[str, Any]) -> str:
@@ -58,7 +73,7 @@ def flow_table(flow: Mapping[str, Any]) -> str:
     rows = [["Questionnaires started", f"{flow['started']:,}", ""],
             ["Completed", f"{flow['completed']:,}", ""]]
     for rule in flow["rule_order"]:
-        reason = flow["rules"].get(rule, {}).get("reason", "")
+        reason = rule_reason(flow["rules"].get(rule, {}))
         rows.append([f"Excluded: {rule.replace('_', ' ')}",
                      f"−{flow['excluded_by_first_rule'][rule]:,}",
                      f"{reason} (rows failing this rule in all: {flow['failed_by_rule'][rule]:,})"])
@@ -112,7 +127,19 @@ def variance_table(numbers: Mapping[str, Any], key_terms: Sequence[str]) -> str:
                      _num(c["coef"], "logodds"), _num(c["se_calibrated"], "", 3),
                      _num(c["se_fixed"], "", 3), _num(c["ratio"], "", 3)])
     header = ["Estimate", "Value", "SE, calibrated", "SE, fixed weights", "Ratio"]
-    return pipe_table(header, rows, "lrrrr", widths=(40, 10, 14, 16, 8))
+    table = pipe_table(header, rows, "lrrrr", widths=(40, 10, 14, 16, 8))
+    return f"{table.rstrip()}\n\n{cell(variance_note(numbers), literal=True)}\n"
+
+
+def variance_note(numbers: Mapping[str, Any]) -> str:
+    """N, weighting and data status of the variance table (the data's own flags)."""
+    survey, models = numbers["survey"], numbers["models"]
+    margins = ", ".join(m.replace("_", " ") for m in survey["meta"].get("raking_margins", []))
+    note = (f"Weights raked to the population margins of {margins}. Shares: N = "
+            f"{survey['design']['n_valid']:,} valid respondents (standard errors in "
+            f"percentage points); coefficients: one common sample of N = "
+            f"{models['common_sample_n']:,} commercial users.")
+    return status.with_status(note, survey["meta"]["simulated"] or models["simulated"])
 
 
 def software_table(software: Mapping[str, str]) -> str:

@@ -9,6 +9,8 @@ formats it into the Quarto variables file, so the prose only ever writes
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +24,8 @@ SOFTWARE = (
     "pyarrow", "pandera", "pyreadstat", "nbclient", "great_tables", "pypandoc_binary", "typst",
 )
 
-
+# Each top-level section of the numbers tree and the input of rule `numbers` it is read
+# from (the number-tracing appendix credits a section's values to the rule behind it).
 def _drop_input_checksums(stage: Any) -> None:
     """Remove ``source.sha256`` of a stage result: a checksum of an input file, not a value.
 
@@ -33,6 +36,65 @@ def _drop_input_checksums(stage: Any) -> None:
     source = stage.get("source") if isinstance(stage, Mapping) else None
     if isinstance(source, dict):
         source.pop("sha256", None)
+
+
+SEPARATING_TERMS = re.compile(r"the variables \[(.*)\] are")
+
+
+def brant_summary(models: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The Brant test of the full (last) model as the text reports it: which cut-points
+    could be tested, which not and the terms that separate the outcome there (from the
+    fit's own message), and the omnibus statistic."""
+    order = models.get("model_order") or []
+    fit = models.get("models", {}).get(order[-1]) if order else None
+    brant = (fit or {}).get("brant")
+    if not brant or "tests" not in brant:
+        return None
+    cuts = list(fit["threshold_order"])
+    labels = models.get("labels", {})
+    terms: dict[str, None] = {}
+    for why in brant["cutpoints_skipped"].values():
+        for found in SEPARATING_TERMS.findall(why):
+            for term in (t.strip(" '\"") for t in found.split("', ")):
+                if term and term != "(intercept)":
+                    terms[labels.get(term, term)] = None
+
+    def above(cut: str) -> int:  # "3|4": the binary split "approval above 3"
+        return cuts.index(cut) + 1
+
+    return {
+        "model": order[-1], "model_number": len(order),
+        "n_cutpoints": len(cuts), "n_tested": len(brant["cutpoints_used"]),
+        "tested_above": [above(c) for c in brant["cutpoints_used"]],
+        "untested_above": [above(c) for c in brant["cutpoints_skipped"]],
+        "separating_terms": list(terms),
+        "omnibus": brant["tests"]["omnibus"],
+    }
+
+
+# The variance conventions in the study's words (analysis.survey.design.variance_method).
+VARIANCE_WORDS = {"calibrated": "calibrated to the raking margins",
+                  "fixed": "with the raked weights taken as given"}
+
+
+def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
+    """The design behind the Rao-Scott tests: its variance convention, and the design's
+    degrees of freedom each F test's denominator df are based on (ddf = ndf x design df,
+    R's svychisq(statistic = "F")): those of the whole sample's design in every test, also
+    within a subsample, as R's svychisq on a subset of the design."""
+    tests = survey.get("tests", {}).values()
+    design_dfs = sorted({round(t["ddf"] / t["ndf"], 6) for t in tests
+                         if all(isinstance(t.get(k), (int, float)) and math.isfinite(t[k])
+                                for k in ("ddf", "ndf")) and t["ndf"] > 0})
+    method = survey["meta"]["variance_method"]
+    return {
+        "variance_method": method,
+        "variance_words": VARIANCE_WORDS.get(method, method),
+        "n_tests": len(survey.get("tests", {})),
+        "design_df_values": design_dfs,
+        "design_df": design_dfs[0] if len(design_dfs) == 1 else None,
+        "design_df_whole_sample": n_valid - 1,
+    }
 
 
 def gather(
@@ -46,6 +108,11 @@ def gather(
     if isinstance(models.get("models"), Mapping):  # models.m7... rather than models.models.m7
         numbers["models"] = {**{k: v for k, v in models.items() if k != "models"},
                              **models["models"]}
+    if "models" in numbers and brant_summary(models) is not None:
+        numbers["models"]["brant_test"] = brant_summary(models)
+    if "survey" in numbers and "cleaning" in numbers:
+        numbers["survey"]["rao_scott"] = rao_scott_design(numbers["survey"],
+                                                          numbers["cleaning"]["valid"])
     published = read_yaml(published_path)
     numbers["fidelity"] = compare_with_published(numbers, published, fidelity)
     numbers["published"] = published

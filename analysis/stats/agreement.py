@@ -13,6 +13,34 @@ from typing import Any
 import numpy as np
 
 
+class AgreementInputError(ValueError):
+    """Ratings these estimators cannot handle (missing codes, more than two coders)."""
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _binary_ratings(values: Any, name: str) -> np.ndarray:
+    """One coder's 0/1 decisions as a 1-D float array; refuse what kappa cannot take."""
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        raise AgreementInputError(
+            f"Cohen's kappa compares exactly two coders: '{name}' has shape {arr.shape}, not "
+            "one decision per unit (for more than two coders use Krippendorff's alpha)")
+    missing = [i for i, v in enumerate(arr) if _missing(v)]
+    if missing:
+        raise AgreementInputError(
+            f"Cohen's kappa needs a decision of both coders on every unit: '{name}' has no "
+            f"code for unit(s) {missing[:5]} (drop those units or use Krippendorff's alpha, "
+            "which allows missing values)")
+    bad = sorted({str(v) for v in arr if v not in (0, 1)})
+    if bad:
+        raise AgreementInputError(f"Cohen's kappa here takes 0/1 decisions: '{name}' has "
+                                  f"value(s) {bad}")
+    return arr.astype(float)
+
+
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     """Cohen's kappa of two binary ratings of the same units.
 
@@ -26,8 +54,17 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
     float or None
         ``(p_o - p_e) / (1 - p_e)``; None when chance agreement ``p_e`` is 1 (both
         coders constant on the same value), where kappa is not defined.
+
+    Raises
+    ------
+    AgreementInputError
+        A unit without a decision of one coder, a value other than 0/1, ratings of more
+        than two coders (a 2-D array) or of different lengths.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _binary_ratings(a, "first coder"), _binary_ratings(b, "second coder")
+    if len(a) != len(b):
+        raise AgreementInputError(f"Cohen's kappa needs the same units for both coders: "
+                                  f"{len(a)} decisions against {len(b)}")
     po = float(np.mean(a == b))
     pe = float(a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean()))
     if np.isclose(pe, 1.0):
@@ -49,7 +86,17 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Any]]) -> float | None:
     float or None
         ``1 - (n - 1) D_o / D_e`` from the coincidence matrix; None when all pairable
         values are identical (no variation: alpha is not defined).
+
+    Raises
+    ------
+    AgreementInputError
+        A missing value (None or NaN) left in a unit: it would count as a code of its own.
     """
+    for number, values in enumerate(units):
+        if any(_missing(v) for v in values):
+            raise AgreementInputError(
+                f"Krippendorff's alpha: unit {number} holds a missing value {list(values)}; "
+                "drop missing values from each unit first (they are not a code)")
     coincidence: dict[tuple[Any, Any], float] = {}
     for values in units:
         m = len(values)
@@ -89,6 +136,12 @@ def two_coder_agreement(
         second only), ``n_units`` (unit x code decisions), ``overall_agreement_pct`` and
         ``krippendorff_alpha_nominal`` over all decisions (None where not defined).
     """
+    for name, matrix in (("first", first), ("second", second)):
+        flat = np.asarray(matrix, dtype=object).ravel()
+        if any(_missing(v) for v in flat) or not set(flat.tolist()) <= {0, 1}:
+            raise AgreementInputError(
+                f"the {name} coder's matrix must hold a 0/1 decision for every unit and code "
+                "(a code missing from one coder's set is a 0, not a blank)")
     first, second = np.asarray(first, dtype=int), np.asarray(second, dtype=int)
     if first.shape != second.shape or first.shape[1:] != (len(codes),):
         raise ValueError(f"matrices of shapes {first.shape} and {second.shape} do not "

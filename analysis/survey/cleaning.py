@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.survey import status
 from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from analysis.survey.reader import SurveyData, read_survey
 from analysis.survey.validation import (
@@ -378,12 +379,13 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
     check_province_codes(data, typed, provinces, provinces_path)
     for column in sorted({ID_COLUMN} | {n for n, v in codebook.variables.items() if v.unique}):
         check_unique(valid, column, f"{raw_path} after exclusions", data.lines)
-    clean = build_clean(valid, codebook, provinces)
+    clean = status.mark(build_clean(valid, codebook, provinces), codebook.dataset)
     validate_clean(clean, f"cleaned file from {raw_path}")
     log = exclusion_log(flags, typed[ID_COLUMN], data.lines)
     summary = flow(typed, flags, rules)
     summary["source"] = {"file": Path(raw_path).name, "format": data.format,
-                         "encoding": data.encoding, "sha256": sha256_file(raw_path)}
+                         "encoding": data.encoding, "sha256": sha256_file(raw_path),
+                         "simulated": clean.attrs[status.ATTR]}
     text = json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     # Everything is computed before the first byte is written; the three files are then
     # written to temporary names and renamed together, so a failure leaves none of them.

@@ -51,10 +51,11 @@ from analysis.stats.proportions import (
     rao_scott_test,
     weighted_proportion,
 )
+from analysis.survey import status
 from analysis.survey.design import describe_variance, survey_design, variance_method
 from analysis.survey.weighting import read_targets
 from paperkit.io import write_json, write_text
-from paperkit.tables import frame_table
+from paperkit.tables import cell, frame_table
 from paperkit.variables import p_digits
 
 # Category -> stable key, per grouping variable, in display order. Keys mirror
@@ -626,14 +627,36 @@ def _numeric_col(values: pd.Series) -> bool:
     return bool((text == "").all())
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
-    """One CSV and one Markdown pipe table per table, written atomically."""
+# The standard errors' convention in the study's words (see analysis.survey.design).
+SE_WORDS = {"calibrated": "standard errors calibrated to the raking margins",
+            "fixed": "standard errors with the raked weights taken as given"}
+
+
+def table_note(res: Mapping[str, Any]) -> str:
+    """The note under every descriptive table: N, weighting and data status (the
+    dataset's own flag, which the describe step puts into ``meta``)."""
+    meta = res["meta"]
+    margins = ", ".join(m.replace("_", " ") for m in meta.get("raking_margins", []))
+    se = SE_WORDS.get(meta.get("variance_method"), "linearised standard errors")
+    weighting = (f"Weighted percentages (weights raked to the population margins of "
+                 f"{margins}), {se}, {100 * meta['ci_level']:.0f}% confidence intervals on "
+                 "the logit scale" if margins else "Unweighted percentages")
+    note = (f"{weighting}. N = {res['design']['n_valid']:,} valid respondents; a row's "
+            "percentage is of those in its base who answered.")
+    return status.with_status(note, meta["simulated"])
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path,
+                 note: str = "") -> list[Path]:
+    """One CSV and one Markdown pipe table per table (with ``note`` under it), written
+    atomically."""
     out = Path(out_dir)
     written = []
     for name in sorted(tables):
         csv_path, md_path = out / f"{name}.csv", out / f"{name}.md"
         write_text(csv_path, tables[name].to_csv(index=False, lineterminator="\n"))
-        write_text(md_path, frame_table(tables[name], _align(tables[name])))
+        body = frame_table(tables[name], _align(tables[name]))
+        write_text(md_path, f"{body.rstrip()}\n\n{cell(note, literal=True)}\n" if note else body)
         written += [csv_path, md_path]
     return written
 
@@ -657,6 +680,7 @@ def describe_survey(
     frame = load_inputs(clean_path, weights_path)
     targets = read_targets(targets_path)
     res = describe_frame(frame, settings, targets, weighting)
+    res["meta"]["simulated"] = status.is_simulated(pd.read_parquet(clean_path), clean_path)
     tables = build_tables(res, int(settings["table_decimals"]))
-    write_tables(tables, out_tables_dir)
+    write_tables(tables, out_tables_dir, table_note(res))
     write_json(out_json, res)

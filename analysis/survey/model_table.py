@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from great_tables import GT
 
+from analysis.survey import status
 from paperkit.io import read_json, write_text
 from paperkit.tables import cell, frame_table
 
@@ -88,7 +89,8 @@ def table_note(results: dict[str, Any]) -> str:
     return (
         f"Ordered logit log-odds (positive = higher approval). {se} standard errors in "
         f"parentheses. {star_note(results.get('significance', [0.05, 0.01, 0.001]))}. "
-        f"{weighted}; one common sample of N = {results['common_sample_n']:,}. Simulated data."
+        + status.with_status(f"{weighted}; one common sample of N = "
+                             f"{results['common_sample_n']:,}.", results["simulated"])
     )
 
 

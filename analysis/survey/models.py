@@ -27,6 +27,7 @@ from analysis.stats.ordinal import (
     fit_frame,
     plain_scalar,
 )
+from analysis.survey import status
 from analysis.survey.design import survey_design, variance_method
 from paperkit.io import write_json
 
@@ -181,4 +182,6 @@ def fit_paper_models(
             f"first resp_id {frame.loc[unweighted, 'resp_id'].iloc[0]!r} (rule: every cleaned "
             "respondent has a weight)"
         )
-    write_json(out_json, fit_models(frame, spec, weighting))
+    results = fit_models(frame, spec, weighting)
+    results["simulated"] = status.is_simulated(clean, clean_path)
+    write_json(out_json, results)

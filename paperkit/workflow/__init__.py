@@ -145,6 +145,9 @@ def rule_table(rules: Iterable[Any], root: str | Path, packages: Iterable[str]
             "script": _script_path(r, root),
             "code": sorted(str(f) for f in r.input if isinstance(f, str)
                            and (str(f).startswith(prefixes) or str(f) in modules)),
+            "inputs": sorted(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f)
+                             and not (str(f).startswith(prefixes) or str(f) in modules
+                                      or str(f).endswith(".py"))),
         }
     return table
 
@@ -158,6 +161,27 @@ def _script_path(rule: Any, root: str | Path) -> str:
     base = base.get_path_or_uri(secret_free=True) if hasattr(base, "get_path_or_uri") \
         else str(base or root)
     return Path(os.path.relpath(os.path.join(base, rule.script), root)).as_posix()
+
+
+def numbers_producer(rules: Iterable[Any], numbers: str) -> tuple[str, dict[str, str]]:
+    """The rule that writes the numbers file, and its named inputs: each becomes the
+    section of the numbers file of that name, so a number is traced back through it."""
+    for r in rules:
+        if any(str(o) == numbers for o in r.output):
+            return r.name, {name: str(path) for name, path in r.input.items()
+                            if name != "code" and isinstance(path, str)}
+    raise WorkflowInputError(f"no rule of the workflow writes the numbers file {numbers}")
+
+
+def on_error(paper: Mapping[str, Any]) -> str:
+    """After a failed build no file of an earlier run may be taken for the paper: the
+    output folder is emptied of every format. Returns what to tell the author."""
+    from paperkit.render import clear_earlier_run
+
+    out_dir = Path(manuscript_outputs(validate(dict(paper)))[0]).parent
+    clear_earlier_run(out_dir)
+    return (f"\nThe build stopped. The message above names the failing step; its log is in "
+            f"logs/. {out_dir}/ holds no paper until a build succeeds.")
 
 
 def source_files(rules: Iterable[Any], extra: Iterable[str] = ()) -> list[str]:

@@ -9,6 +9,7 @@ STAGE = PAPER["stage"]
 SOURCES = pk.paper_sources(PAPER)
 NOTEBOOKS = pk.notebook_names(PAPER)
 VARIABLES = f"{STAGE}/_variables.yml"
+TRACES = f"{STAGE}/_traces.json"  # each number's record, read by the HTML's tooltips
 
 
 def code(name, *documents):
@@ -40,3 +41,13 @@ def every_output(wildcards):
 
 def rule_table(wildcards):
     return pk.rule_table(workflow.rules, ROOT, PAPER["code_packages"])
+
+
+def number_sections(wildcards):
+    """Each section of the numbers file and the file it comes from."""
+    return pk.numbers_producer(workflow.rules, PAPER["numbers"])[1]
+
+
+def numbers_rule(wildcards):
+    """The rule that writes the numbers file (it computes what no input holds)."""
+    return pk.numbers_producer(workflow.rules, PAPER["numbers"])[0]

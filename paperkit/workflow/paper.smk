@@ -19,6 +19,7 @@ localrules:
     check_numbers,
     check_claims,
     provenance,
+    trace,
     manuscript,
     paper_inputs,
 
@@ -141,6 +142,30 @@ rule provenance:
         "scripts/provenance.py"
 
 
+rule trace:
+    message:
+        "paper: where every number and claim of the text comes from"
+    input:
+        article=f"{PAPER['source']}/{PAPER['article']}",
+        numbers=PAPER["numbers"],
+        variables=VARIABLES,
+        claims=rules.check_claims.output[0],
+        code=code("trace"),
+    output:
+        tables=directory(PAPER["traces"]),
+        records=TRACES,
+    params:
+        sections=number_sections,
+        gatherer=numbers_rule,
+        rules=rule_table,
+    log:
+        "logs/trace.log",
+    conda:
+        "envs/paper.yaml"
+    script:
+        "scripts/trace.py"
+
+
 rule manuscript:
     message:
         "paper: rendering {params.formats}"
@@ -148,6 +173,7 @@ rule manuscript:
         article=f"{PAPER['source']}/{PAPER['article']}",
         staged=rules.stage_paper.output,
         variables=VARIABLES,
+        traces=TRACES,
         notebooks=expand("{stage}/notebooks/{name}.ipynb", stage=STAGE, name=NOTEBOOKS),
         assets=assets,
         checks=[rules.check_numbers.output[0], rules.check_claims.output[0]],
@@ -172,6 +198,7 @@ rule paper_inputs:
     input:
         rules.stage_paper.output,
         VARIABLES,
+        TRACES,
         expand("{stage}/notebooks/{name}.ipynb", stage=STAGE, name=NOTEBOOKS),
         rules.check_numbers.output,
         rules.check_claims.output,

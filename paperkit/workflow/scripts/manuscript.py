@@ -1,4 +1,5 @@
-"""Rule manuscript: render the staged manuscript (Quarto or the self-render, by config)."""
+"""Rule manuscript: render the staged manuscript (Quarto or the self-render, by config),
+then check that every number of the HTML's text is traceable (paperkit/trace_check.py)."""
 
 import os
 from pathlib import Path

@@ -29,10 +29,11 @@ def _kit_path(name: str) -> Path:
 
 
 def kit_source(declared: str) -> Path | None:
-    """paperkit's own file for a declared partial ``_paperkit/<name>``, else None."""
+    """paperkit's own file for a declared ``_paperkit/<name>`` (a layout partial or one of
+    its filters), else None."""
     parts = Path(declared).parts
-    if len(parts) == 2 and parts[0] == KIT_DIR and parts[1] in LAYOUT_FILES:
-        return TEMPLATE_DIR / parts[1]
+    if len(parts) == 2 and parts[0] == KIT_DIR and parts[1] in (*LAYOUT_FILES, *KIT_FILTERS):
+        return _kit_path(parts[1])
     return None
 
 

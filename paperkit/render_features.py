@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from paperkit import qmd
+from paperkit import layout, qmd
 
 NOT_IMPLEMENTED = "not implemented by the self-render (render with Quarto)"
 
@@ -149,7 +149,10 @@ def refuse_front_matter(meta: dict[str, Any], lines: Sequence[qmd.Line], root: P
         problems.append(f"{_key_where('lang', lines, fallback)}: `lang: {lang}` (Quarto's "
                         f"translated labels such as 'Figure' and 'Note') is {NOT_IMPLEMENTED}")
     filters = meta.get("filters") or []
-    for name in map(str, filters if isinstance(filters, list) else [filters]):
+    for entry in filters if isinstance(filters, list) else [filters]:
+        name = str(entry.get("path", entry) if isinstance(entry, dict) else entry)
+        if layout.kit_source(name) is not None:
+            continue  # paperkit's own filter (_paperkit/...): the self-render runs it too
         path = root / name
         if not (path.is_file() and FILTER_MARKER in path.read_text(encoding="utf-8")):
             problems.append(f"{_key_where('filters', lines, fallback)}: filter '{name}': running "

@@ -23,7 +23,6 @@ base builds nothing there. Its first build starts from a copy of the author's la
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import html
 import io

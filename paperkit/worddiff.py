@@ -149,7 +149,10 @@ def _equal(tokens: Sequence[Token], values: Values) -> str:
 def diff_paragraph(old: str, new: str, values: Values | None = None) -> str:
     """``new`` with the words inserted since ``old`` highlighted and the deleted struck."""
     values = values or {}
-    old_of = (lambda key: values[key][0] if key in values else None)
+
+    def old_of(key: str) -> str | None:
+        return values[key][0] if key in values else None
+
     a, b = tokenize(old), tokenize(new)
     matcher = difflib.SequenceMatcher(None, [t.text for t in a], [t.text for t in b],
                                       autojunk=False)
@@ -263,8 +266,7 @@ def diff_article(old: str, new: str, values: Values | None = None) -> tuple[str,
         paired_old = set(pairs.values())
         for i in range(i1, i2):
             if i not in paired_old and old_blocks[i].prose:
-                out.append(_struck(tokenize(old_blocks[i].text),
-                                   lambda k: values[k][0] if k in values else None))
+                out.append(_struck(tokenize(old_blocks[i].text), _old_value(values)))
                 stats.deleted += 1
         for j in range(j1, j2):
             block = new_blocks[j]
@@ -284,6 +286,10 @@ def diff_article(old: str, new: str, values: Values | None = None) -> tuple[str,
                 out.append(_inserted(tokenize(block.text)))
                 stats.inserted += 1
     return "\n\n".join(x for x in out if x) + "\n", stats
+
+
+def _old_value(values: Values) -> Callable[[str], str | None]:
+    return lambda key: values[key][0] if key in values else None
 
 
 def _label(body: str, label: str) -> str:

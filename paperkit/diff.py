@@ -138,7 +138,7 @@ def export(root: Path, commit: str, dest: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(tmp, filter="data")
+        tar.extractall(tmp, filter="fully_trusted")  # the author's own repository
     for path in tmp.rglob("*"):
         if not path.is_symlink():
             os.utime(path, (OLD_TIME, OLD_TIME))
@@ -222,18 +222,29 @@ def base_build(opts: Options, commit: str) -> Build:
     return result
 
 
-def describe(tree: Path) -> dict[str, Any]:
-    """The tree's workflow as plain data (run with the tree's own code)."""
-    out = tree / ".snakemake" / "paperkit-diff-workflow.json"
-    # causes.py is run by path (it imports only Snakemake), so a base older than it works
-    runner = ("import runpy, sys; sys.argv = sys.argv[1:]; "
-              "runpy.run_path(sys.argv[0], run_name='__main__')")
-    proc = subprocess.run([sys.executable, "-c", runner, causes.__file__, "Snakefile", str(out)],
-                          cwd=tree, env=_env(tree), capture_output=True, text=True,
-                          check=False)
-    if proc.returncode != 0:
-        raise DiffError(f"cannot read the workflow of {tree}:\n{proc.stderr[-2000:]}")
-    return read_json(out)
+class Describe:
+    """The tree's workflow as plain data, read in a process of its own (with the tree's
+    own code) while the diff goes on; a base's description is kept with its cache."""
+
+    def __init__(self, tree: Path, keep: bool = False) -> None:
+        self.tree, self.out = tree, tree / ".snakemake" / "paperkit-diff-workflow.json"
+        self.proc = None
+        if keep and self.out.is_file():
+            return
+        # causes.py is run by path (it imports only Snakemake), so a base older than it works
+        runner = ("import runpy, sys; sys.argv = sys.argv[1:]; "
+                  "runpy.run_path(sys.argv[0], run_name='__main__')")
+        self.out.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", runner, causes.__file__, "Snakefile", str(self.out)],
+            cwd=tree, env=_env(tree), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self) -> dict[str, Any]:
+        if self.proc is not None:
+            _, stderr = self.proc.communicate()
+            if self.proc.returncode != 0:
+                raise DiffError(f"cannot read the workflow of {self.tree}:\n{stderr[-2000:]}")
+        return read_json(self.out)
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -306,7 +317,8 @@ def _output(cell: dict[str, Any] | None) -> tuple[str, str | None]:
 
 
 def changed_objects(article: Path, old_stage: Path, new_stage: Path) -> list[Object]:
-    """Embedded cells and included tables whose content differs between the two stages."""
+    """Embedded cells and included tables of ``article`` (the author's source; its embeds
+    and includes name files of the stages) whose content differs between the two stages."""
     lines = qmd.read_lines(article)
     found: list[Object] = []
     for sc in qmd.shortcodes(lines, ("embed", "include")):
@@ -378,6 +390,7 @@ class Report:
     stats: worddiff.Stats
     outputs: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def write_numbers_csv(path: Path, rows: Sequence[tuple[str, str, str, list[str]]]) -> None:
@@ -486,8 +499,9 @@ def changes_html(report: Report) -> str:
     parts.append("<h2>Figures and tables</h2>")
     for obj in report.objects:
         parts.append(f"<h3><code>{_esc(obj.label)}</code> ({_esc(obj.where)})</h3>"
-                     f"<div class='side'><div><h4>before</h4>{_show(obj.kind, obj.old)}</div>"
-                     f"<div><h4>now</h4>{_show(obj.kind, obj.new)}</div></div>")
+                     f"<div class='side'><div><h4>before</h4>"
+                     f"{_show(obj.kind, obj.old, obj.new, 'del')}</div>"
+                     f"<div><h4>now</h4>{_show(obj.kind, obj.new, obj.old, 'mark')}</div></div>")
     if not report.objects:
         parts.append("<p>No figure or table changed.</p>")
     parts.append("<h2>How each change reached the paper</h2><ul>")
@@ -499,12 +513,16 @@ def changes_html(report: Report) -> str:
     return "\n".join(parts)
 
 
-def _show(kind: str, content: str | None) -> str:
+def _show(kind: str, content: str | None, other: str | None, tag: str) -> str:
+    """One side of a changed object; for a table, the lines the other side lacks marked."""
     if content is None:
         return "<i>absent</i>"
     if kind == "image":
         return f"<img alt='figure' src='data:image/png;base64,{content.strip()}'>"
-    return f"<pre>{_esc(content)}</pre>"
+    others = set((other or "").splitlines())
+    lines = [_esc(line) if line in others else f"<{tag}>{_esc(line)}</{tag}>"
+             for line in content.splitlines()]
+    return "<pre>" + "\n".join(lines) + "</pre>"
 
 
 # ----------------------------------------------------------------------------- main
@@ -552,7 +570,9 @@ def run(opts: Options) -> Report:
     if dirty:
         print(f"diff: note: {len(dirty)} file(s) have uncommitted changes; comparing "
               f"{opts.base} with the working tree as it is", file=sys.stderr)
+    clock = time.monotonic()
     base = base_build(opts, commit)
+    base_s = time.monotonic() - clock
     if not base.ok:
         print(f"diff: warning: the base paper did not build: rule {base.failed_rule} failed "
               f"(log: {base.tree / 'logs'}); comparing what did build", file=sys.stderr)
@@ -560,7 +580,10 @@ def run(opts: Options) -> Report:
     if not current.ok:
         raise DiffError(f"the current paper does not build: rule {current.failed_rule} failed "
                         f"(see logs/paperkit-diff-build.log); fix it, then run the diff again")
-    return compare(opts, commit, head, dirty, base)
+    report = compare(opts, commit, head, dirty, base)
+    report.seconds = {f"base build ({'cached' if base.cached else 'built'})": base_s,
+                      "current build": current.seconds, **report.seconds}
+    return report
 
 
 def cause_chains(traced: causes.Trace, sink: str) -> dict[str, list[list[str]]]:
@@ -584,7 +607,22 @@ def cause_chains(traced: causes.Trace, sink: str) -> dict[str, list[list[str]]]:
 def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build) -> Report:
     """Everything after the two builds: trace, diff, write the outputs."""
     root, tree = opts.root, base.tree
-    old_wf, new_wf = describe(tree), describe(root)
+    clock = time.monotonic()
+    describing = Describe(tree, keep=base.ok), Describe(root)
+    # a failed base: its own workflow says whether the variables file is of this base
+    numbers_rule = "" if base.ok else causes.producer(describing[0].result()["rules"],
+                                                      opts.variables)
+    old_vals = {} if numbers_rule in base.pending else flat_values(tree / opts.variables)
+    new_vals = flat_values(root / opts.variables)
+    values = changed_values(old_vals, new_vals) if old_vals else {}
+    front, new_body = _body(root / opts.source / opts.article)
+    _, old_body = _body(tree / opts.source / opts.article)
+    marked, stats = worddiff.diff_article(old_body, new_body, values)
+    objects = changed_objects(root / opts.source / opts.article, tree / opts.stage,
+                              root / opts.stage)
+    outputs = render_changes(opts, marked, front, objects)
+    rendered = time.monotonic() - clock
+    old_wf, new_wf = (d.result() for d in describing)
     rules = new_wf["rules"]
     files = changed_files(root, commit)
     config = causes.config_changes(old_wf["config"], new_wf["config"])
@@ -594,17 +632,8 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
         return path in stale or not same_content(tree / path, root / path)
 
     traced = causes.trace(rules, files, config, changed_output)
-    old_vals = {} if causes.producer(rules, opts.variables) in base.pending else \
-        flat_values(tree / opts.variables)
-    new_vals = flat_values(root / opts.variables)
-    values = changed_values(old_vals, new_vals) if old_vals else {}
     numbers_rule = causes.producer(rules, opts.variables) or ""
     rows = [(k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()]
-    front, new_body = _body(root / opts.source / opts.article)
-    _, old_body = _body(tree / opts.source / opts.article)
-    marked, stats = worddiff.diff_article(old_body, new_body, values)
-    objects = changed_objects(root / opts.stage / opts.article, tree / opts.stage,
-                              root / opts.stage)
     chains = cause_chains(traced, numbers_rule)
     report = Report(opts.base, commit, head, dirty, base, files, config, rows, objects,
                     _claims(tree / opts.claims_report, root / opts.claims_report),
@@ -615,9 +644,12 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     out = root / opts.out
     out.mkdir(parents=True, exist_ok=True)
     write_numbers_csv(out / "numbers.csv", rows)
+    report.outputs = outputs
+    report.seconds = {"highlighted paper (diff and render)": rendered,
+                      "trace and report": time.monotonic() - clock - rendered}
     write_text(out / "changes.html", changes_html(report))
-    report.outputs = render_changes(opts, marked, front, objects)
     return report
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -646,7 +678,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"diff: {len(report.numbers)} number(s) changed, {report.stats.edited} paragraph(s) "
           f"edited, {report.stats.inserted} inserted, {report.stats.deleted} deleted, "
           f"{report.stats.moved} moved, {len(report.objects)} figure(s)/table(s) changed "
-          f"({time.monotonic() - started:.1f} s)")
+          f"({time.monotonic() - started:.1f} s: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()) + ")")
     print(f"diff: {out}/: " + ", ".join(p.name for p in report.outputs.values())
           + ", numbers.csv, changes.html")
     return 0 if report.base_build.ok else 3

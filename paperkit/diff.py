@@ -23,6 +23,7 @@ base builds nothing there. Its first build starts from a copy of the author's la
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import html
 import io
@@ -47,6 +48,7 @@ SEED = ("results", "figures", "build", "logs", ".snakemake/metadata",
         ".snakemake/incomplete", ".snakemake/paperkit", ".snakemake/paperkit-deps.json")
 SKIP_SEED = {"diff", "diff-base"}
 STAMP = ".paperkit-diff.json"
+IMAGE = re.compile(r"!\[[^\]]*\]\(<?([^)\s>]+)>?[^)]*\)\{#(fig-[\w-]+)")
 ERROR_RULE = re.compile(r"Error in rule (\w+)")
 
 
@@ -285,6 +287,7 @@ class Object:
     old: str | None
     new: str | None
     where: str
+    shown_by: str = "embed"  # "embed" (a notebook cell), "include" or "image" (a file)
 
 
 def _cells(notebook: Path) -> dict[str, dict[str, Any]]:
@@ -334,7 +337,15 @@ def changed_objects(article: Path, old_stage: Path, new_stage: Path) -> list[Obj
             new = new_path.read_text(encoding="utf-8") if new_path.is_file() else None
             kind, label = "text", _caption_label(lines, sc.line.lineno) or rel
         if old != new:
-            found.append(Object(label, kind, old, new, sc.where))
+            found.append(Object(label, kind, old, new, sc.where, sc.name))
+    for line in lines:
+        for match in IMAGE.finditer(line.text):
+            old_file, new_file = old_stage / match.group(1), new_stage / match.group(1)
+            old_img, new_img = (base64.b64encode(p.read_bytes()).decode() if p.is_file()
+                                else None for p in (old_file, new_file))
+            if old_img != new_img:
+                found.append(Object(match.group(2), "image", old_img, new_img, line.where,
+                                    "image"))
     return found
 
 
@@ -547,7 +558,7 @@ def render_changes(opts: Options, marked: str, front: list[str], objects: list[O
                     ignore=lambda d, names: [n for n in names if n == "_manuscript"])
     text = "\n".join(front) + "\n" + marked
     for obj in objects:
-        if obj.label.startswith(("fig-", "tbl-")) and "{{< include" not in obj.where:
+        if obj.shown_by == "embed":
             for notebook in sorted((stage / "notebooks").glob("*.ipynb")):
                 if mark_notebook_caption(notebook, obj.label, worddiff.CHANGED_LABEL):
                     break
@@ -604,14 +615,19 @@ def cause_chains(traced: causes.Trace, sink: str) -> dict[str, list[list[str]]]:
     return dict(sorted(found.items()))
 
 
+def _values_rule(rules: Mapping[str, Any], opts: Options) -> str:
+    """The rule that writes the variables (or, when no rule declares that file, the
+    numbers they are formatted from)."""
+    return causes.producer(rules, opts.variables) or causes.producer(rules, opts.numbers) or ""
+
+
 def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build) -> Report:
     """Everything after the two builds: trace, diff, write the outputs."""
     root, tree = opts.root, base.tree
     clock = time.monotonic()
     describing = Describe(tree, keep=base.ok), Describe(root)
     # a failed base: its own workflow says whether the variables file is of this base
-    numbers_rule = "" if base.ok else causes.producer(describing[0].result()["rules"],
-                                                      opts.variables)
+    numbers_rule = "" if base.ok else _values_rule(describing[0].result()["rules"], opts)
     old_vals = {} if numbers_rule in base.pending else flat_values(tree / opts.variables)
     new_vals = flat_values(root / opts.variables)
     values = changed_values(old_vals, new_vals) if old_vals else {}
@@ -632,7 +648,7 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
         return path in stale or not same_content(tree / path, root / path)
 
     traced = causes.trace(rules, files, config, changed_output)
-    numbers_rule = causes.producer(rules, opts.variables) or ""
+    numbers_rule = _values_rule(rules, opts)
     rows = [(k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()]
     chains = cause_chains(traced, numbers_rule)
     report = Report(opts.base, commit, head, dirty, base, files, config, rows, objects,

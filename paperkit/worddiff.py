@@ -300,6 +300,11 @@ def _label(body: str, label: str) -> str:
 
 
 def mark_caption(text: str, label: str, note: str = CHANGED_LABEL) -> str:
-    """The article with ``note`` at the start of the ``: caption {#label}`` line."""
-    pattern = re.compile(rf"^(:[ \t]+)(.*\{{#{re.escape(label)}[ }}])", re.MULTILINE)
-    return pattern.sub(lambda m: f"{m.group(1)}{note} {m.group(2)}", text, count=1)
+    """The article with ``note`` at the start of the caption of ``label``: a table's
+    ``: caption {#label}`` line or an image's ``![caption](file){#label}``."""
+    caption = re.compile(rf"^(:[ \t]+)(.*\{{#{re.escape(label)}[ }}])", re.MULTILINE)
+    marked = caption.sub(lambda m: f"{m.group(1)}{note} {m.group(2)}", text, count=1)
+    if marked != text:
+        return marked
+    image = re.compile(rf"(!\[)([^\]]*\]\([^)]*\)\{{#{re.escape(label)}[ }}])")
+    return image.sub(lambda m: f"{m.group(1)}{note} {m.group(2)}", text, count=1)

@@ -80,3 +80,8 @@ def test_a_new_and_a_removed_paragraph_are_marked_whole():
 def test_a_changed_table_is_marked_in_its_caption():
     text = "{{< include _tables/x.md >}}\n\n: Results by group {#tbl-x}\n"
     assert ": [\\[changed\\]]{.mark} Results by group {#tbl-x}" in mark_caption(text, "tbl-x")
+
+
+def test_a_changed_image_figure_is_marked_in_its_caption():
+    text = "![Height by girth.](figures/height.png){#fig-height width=80%}\n"
+    assert mark_caption(text, "fig-height").startswith("![[\\[changed\\]]{.mark} Height by")

@@ -632,8 +632,9 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     new_vals = flat_values(root / opts.variables)
     values = changed_values(old_vals, new_vals) if old_vals else {}
     front, new_body = _body(root / opts.source / opts.article)
-    _, old_body = _body(tree / opts.source / opts.article)
+    old_front, old_body = _body(tree / opts.source / opts.article)
     marked, stats = worddiff.diff_article(old_body, new_body, values)
+    front = worddiff.diff_front_matter(old_front, front, values)
     objects = changed_objects(root / opts.source / opts.article, tree / opts.stage,
                               root / opts.stage)
     outputs = render_changes(opts, marked, front, objects)

@@ -308,3 +308,32 @@ def mark_caption(text: str, label: str, note: str = CHANGED_LABEL) -> str:
         return marked
     image = re.compile(rf"(!\[)([^\]]*\]\([^)]*\)\{{#{re.escape(label)}[ }}])")
     return image.sub(lambda m: f"{m.group(1)}{note} {m.group(2)}", text, count=1)
+
+
+def _block_scalar(lines: Sequence[str], key: str) -> tuple[int, int] | None:
+    """The body lines [start, end) of a top-level ``key: |`` block of front matter."""
+    head = re.compile(rf"^{re.escape(key)}:\s*[|>][-+]?\s*$")
+    for n, line in enumerate(lines):
+        if head.match(line):
+            end = n + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][:1] in " \t"):
+                end += 1
+            return n + 1, end
+    return None
+
+
+def diff_front_matter(old: Sequence[str], new: Sequence[str], values: Values | None = None,
+                      keys: Sequence[str] = ("abstract",)) -> list[str]:
+    """The current front matter with the Markdown block fields (the abstract) diffed."""
+    out = list(new)
+    for key in keys:
+        a, b = _block_scalar(old, key), _block_scalar(out, key)
+        if a is None or b is None:
+            continue
+        body = out[b[0]:b[1]]
+        indent = re.match(r"^[ \t]*", next((x for x in body if x.strip()), "")).group()
+        dedent = [x[len(indent):] if x.startswith(indent) else x.strip() for x in body]
+        old_body = [x.strip() for x in old[a[0]:a[1]]]
+        marked, _ = diff_article("\n".join(old_body), "\n".join(dedent), values)
+        out[b[0]:b[1]] = [indent + x if x.strip() else "" for x in marked.rstrip("\n").split("\n")]
+    return out

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from paperkit.worddiff import blocks, diff_article, diff_paragraph, mark_caption, tokenize
+from paperkit.worddiff import (
+    blocks,
+    diff_article,
+    diff_front_matter,
+    diff_paragraph,
+    mark_caption,
+    tokenize,
+)
 
 
 def test_a_reworded_sentence_marks_only_the_changed_words():
@@ -85,3 +92,13 @@ def test_a_changed_table_is_marked_in_its_caption():
 def test_a_changed_image_figure_is_marked_in_its_caption():
     text = "![Height by girth.](figures/height.png){#fig-height width=80%}\n"
     assert mark_caption(text, "fig-height").startswith("![[\\[changed\\]]{.mark} Height by")
+
+
+def test_the_abstract_in_the_front_matter_is_diffed_too():
+    old = ["---", "title: T", "abstract: |", "  We find {{< var a >}} here.", "  More.",
+           "keywords: [x]", "---"]
+    new = ["---", "title: T", "abstract: |", "  We found {{< var a >}} here.", "  More.",
+           "keywords: [x]", "---"]
+    out = diff_front_matter(old, new, {"a": ("1", "2")})
+    assert out[:3] == new[:3] and out[-2:] == new[-2:]
+    assert out[3] == "  We ~~find~~ [found]{.mark} ~~1~~ [{{< var a >}}]{.mark} here."

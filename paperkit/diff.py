@@ -472,7 +472,7 @@ def changes_html(report: Report) -> str:
         f"<li>Claims whose values or result changed: {len(report.claims)}.</li>",
         f"<li>Figures and tables whose content changed: {len(report.objects)}.</li>",
         "<li>What changed between the revisions: "
-        + (", ".join(f"<code>{_esc(c)}</code>" for c in report.chains) or "nothing traced")
+        + (", ".join(f"<code>{_esc(c)}</code>" for c in all_causes(report)) or "nothing")
         + "</li>",
         *[f"<li>{_esc(n)}</li>" for n in report.notes],
         "</ul>",
@@ -516,12 +516,20 @@ def changes_html(report: Report) -> str:
     if not report.objects:
         parts.append("<p>No figure or table changed.</p>")
     parts.append("<h2>How each change reached the paper</h2><ul>")
-    for cause, chains in report.chains.items():
+    for cause in all_causes(report):
+        chains = report.chains.get(cause, [])
         shown = "".join(f"<li>{' → '.join(_esc(r) for r in chain)}</li>" for chain in chains)
         parts.append(f"<li><code>{_esc(cause)}</code><ul>{shown or '<li>no rule reads it'}"
                      "</ul></li>")
     parts.append("</ul></body></html>")
     return "\n".join(parts)
+
+
+def all_causes(report: Report) -> list[str]:
+    """Every change between the revisions, traced or not."""
+    found = {causes.file_cause(f) for f in report.files}
+    found |= {f"config:{k}" for k in report.config} | set(report.chains)
+    return sorted(found)
 
 
 def _show(kind: str, content: str | None, other: str | None, tag: str) -> str:
@@ -650,11 +658,13 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
 
     traced = causes.trace(rules, files, config, changed_output)
     numbers_rule = _values_rule(rules, opts)
-    rows = [(k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()]
+    quoted = sentences_quoting(new_body, list(values), new_vals)
+    rows = sorted(((k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()),
+                  key=lambda row: (not quoted.get(row[0]), row[0]))  # the text's first
     chains = cause_chains(traced, numbers_rule)
     report = Report(opts.base, commit, head, dirty, base, files, config, rows, objects,
                     _claims(tree / opts.claims_report, root / opts.claims_report),
-                    sentences_quoting(new_body, list(values), new_vals), chains, stats)
+                    quoted, chains, stats)
     if not base.ok:
         report.notes.append(f"The base paper did not build (rule {base.failed_rule}); "
                             "numbers and objects of the rules that did not run are not compared.")

@@ -642,7 +642,7 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     front, new_body = _body(root / opts.source / opts.article)
     old_front, old_body = _body(tree / opts.source / opts.article)
     marked, stats = worddiff.diff_article(old_body, new_body, values)
-    front = worddiff.diff_front_matter(old_front, front, values)
+    new_front, front = front, worddiff.diff_front_matter(old_front, front, values)
     objects = changed_objects(root / opts.source / opts.article, tree / opts.stage,
                               root / opts.stage)
     outputs = render_changes(opts, marked, front, objects)
@@ -658,7 +658,7 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
 
     traced = causes.trace(rules, files, config, changed_output)
     numbers_rule = _values_rule(rules, opts)
-    quoted = sentences_quoting(new_body, list(values), new_vals)
+    quoted = sentences_quoting("\n".join(new_front) + "\n" + new_body, list(values), new_vals)
     rows = sorted(((k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()),
                   key=lambda row: (not quoted.get(row[0]), row[0]))  # the text's first
     chains = cause_chains(traced, numbers_rule)

@@ -288,6 +288,7 @@ class Object:
     new: str | None
     where: str
     shown_by: str = "embed"  # "embed" (a notebook cell), "include" or "image" (a file)
+    path: str = ""  # the file of the stage that holds it
 
 
 def _cells(notebook: Path) -> dict[str, dict[str, Any]]:
@@ -337,7 +338,8 @@ def changed_objects(article: Path, old_stage: Path, new_stage: Path) -> list[Obj
             new = new_path.read_text(encoding="utf-8") if new_path.is_file() else None
             kind, label = "text", _caption_label(lines, sc.line.lineno) or rel
         if old != new:
-            found.append(Object(label, kind, old, new, sc.where, sc.name))
+            path = embed.notebook if sc.name == "embed" else sc.first_arg
+            found.append(Object(label, kind, old, new, sc.where, sc.name, path))
     for line in lines:
         for match in IMAGE.finditer(line.text):
             old_file, new_file = old_stage / match.group(1), new_stage / match.group(1)
@@ -345,7 +347,7 @@ def changed_objects(article: Path, old_stage: Path, new_stage: Path) -> list[Obj
                                 else None for p in (old_file, new_file))
             if old_img != new_img:
                 found.append(Object(match.group(2), "image", old_img, new_img, line.where,
-                                    "image"))
+                                    "image", match.group(1)))
     return found
 
 
@@ -645,6 +647,12 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     new_front, front = front, worddiff.diff_front_matter(old_front, front, values)
     objects = changed_objects(root / opts.source / opts.article, tree / opts.stage,
                               root / opts.stage)
+    if not base.ok:  # the base's stage may hold the copied build's files: only its own count
+        base_rules = describing[0].result()["rules"]
+        stale_paths = [o for name in base.pending for o in base_rules.get(name, {}).get(
+            "outputs", [])]
+        objects = [o for o in objects if not any(
+            causes.covers(p, f"{opts.stage}/{o.path}") for p in stale_paths)]
     outputs = render_changes(opts, marked, front, objects)
     rendered = time.monotonic() - clock
     old_wf, new_wf = (d.result() for d in describing)

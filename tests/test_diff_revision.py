@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
+import zipfile
 
 import pytest
 
@@ -62,6 +64,10 @@ def test_the_reworded_sentence_is_marked(revised):
     pdf = subprocess.run(["pdftotext", str(revised / "build" / "diff" / "index-changes.pdf"),
                           "-"], capture_output=True, text=True, check=True).stdout
     assert "frame this paper. study." in " ".join(pdf.split())
+    with zipfile.ZipFile(revised / "build" / "diff" / "index-changes.docx") as docx:
+        xml = docx.read("word/document.xml").decode("utf-8")
+    assert re.search(r"<w:strike ?/></w:rPr><w:t[^>]*>paper\.</w:t>", xml)
+    assert re.search(r"<w:highlight w:val=\"yellow\" ?/></w:rPr><w:t[^>]*>study\.</w:t>", xml)
 
 
 def test_numbers_lists_the_changed_standard_errors_with_the_config_key_as_cause(revised):

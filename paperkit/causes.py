@@ -266,3 +266,69 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ----------------------------------------------------------------------------- per number
+
+
+def _key(value: float) -> float:
+    return float(f"{value:.10g}")
+
+
+def numeric_leaves(tree: Any) -> set[float]:
+    """Every number in a JSON/YAML tree (booleans are not numbers here), to 10 digits."""
+    if isinstance(tree, Mapping):
+        return set().union(set(), *(numeric_leaves(v) for v in tree.values()))
+    if isinstance(tree, (list, tuple)):
+        return set().union(set(), *(numeric_leaves(v) for v in tree))
+    if isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        return {_key(float(tree))}
+    return set()
+
+
+def value_sources(old: Any, new: Any,
+                  inputs: Mapping[str, tuple[set[float], set[float]]]) -> list[str]:
+    """The inputs of the numbers' rule that held the number's old value in the base and its
+    new value now: where the number was taken from (empty when it was computed)."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (old, new)):
+        return []
+    return sorted(path for path, (before, after) in inputs.items()
+                  if _key(float(old)) in before and _key(float(new)) in after)
+
+
+def number_causes(sources: Sequence[str], traced: Trace, rules: Mapping[str, Mapping[str, Any]],
+                  sink: str, direct: set[str]) -> list[str]:
+    """The causes of one number: those that reached the inputs it was taken from (and the
+    numbers' rule itself), or, when no source is known, every cause that reached the rule."""
+    if not sources:
+        return traced.causes(sink)
+    found = set(direct)
+    for path in sources:
+        maker = producer(rules, path)
+        found |= set(traced.causes(maker)) if maker else {file_cause(path)}
+    narrowed = sorted(found & set(traced.causes(sink)))
+    return narrowed or traced.causes(sink)
+
+
+def sources_by_section(matched: Mapping[str, Sequence[str]]) -> dict[str, set[str]]:
+    """For every key prefix ('survey.', 'survey.approval.'), the inputs its numbers were
+    taken from (numbers found in exactly one input only: small counts are everywhere)."""
+    by_prefix: dict[str, set[str]] = {}
+    for key, sources in matched.items():
+        if len(sources) != 1:
+            continue
+        parts = key.split(".")
+        for depth in range(1, len(parts)):
+            by_prefix.setdefault(".".join(parts[:depth]), set()).add(sources[0])
+    return by_prefix
+
+
+def section_sources(key: str, by_prefix: Mapping[str, set[str]]) -> list[str]:
+    """The inputs of the nearest section of ``key`` whose numbers' origin is known: for a
+    number the numbers' rule computes (a percentage from a proportion, a sum)."""
+    parts = key.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        found = by_prefix.get(".".join(parts[:depth]))
+        if found:
+            return sorted(found)
+    return []

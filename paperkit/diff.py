@@ -625,6 +625,32 @@ def cause_chains(traced: causes.Trace, sink: str) -> dict[str, list[list[str]]]:
     return dict(sorted(found.items()))
 
 
+def _number_causes(opts: Options, tree: Path, rules: Mapping[str, Any], sink: str,
+                   traced: causes.Trace, files: list[str],
+                   config: Mapping[str, tuple[Any, Any]], values: Mapping[str, Any]
+                   ) -> dict[str, list[str]]:
+    """Each changed number's causes, narrowed to the inputs its value was taken from (or,
+    for a number computed by the numbers' rule, those of its section's numbers)."""
+    root = opts.root
+    inputs: dict[str, tuple[set[float], set[float]]] = {}
+    for path in rules.get(sink, {}).get("inputs", []):
+        if Path(path).suffix in (".json", ".yaml", ".yml") and (tree / path).is_file() \
+                and (root / path).is_file():
+            load = read_json if path.endswith(".json") else read_yaml
+            inputs[path] = (causes.numeric_leaves(load(tree / path)),
+                            causes.numeric_leaves(load(root / path)))
+    old_raw = causes.flatten(read_json(tree / opts.numbers)) if (tree / opts.numbers).is_file() \
+        else {}
+    new_raw = causes.flatten(read_json(root / opts.numbers)) if (root / opts.numbers).is_file() \
+        else {}
+    matched = {k: causes.value_sources(old_raw.get(k), new_raw.get(k), inputs)
+               for k in set(old_raw) & set(new_raw)}
+    by_section = causes.sources_by_section(matched)
+    direct = causes.direct_causes(rules[sink], files, config) if sink in rules else set()
+    return {key: causes.number_causes(matched.get(key) or causes.section_sources(
+        key, by_section), traced, rules, sink, direct) for key in values}
+
+
 def _values_rule(rules: Mapping[str, Any], opts: Options) -> str:
     """The rule that writes the variables (or, when no rule declares that file, the
     numbers they are formatted from)."""
@@ -667,7 +693,8 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     traced = causes.trace(rules, files, config, changed_output)
     numbers_rule = _values_rule(rules, opts)
     quoted = sentences_quoting("\n".join(new_front) + "\n" + new_body, list(values), new_vals)
-    rows = sorted(((k, o, n, traced.causes(numbers_rule)) for k, (o, n) in values.items()),
+    per_key = _number_causes(opts, tree, rules, numbers_rule, traced, files, config, values)
+    rows = sorted(((k, o, n, per_key[k]) for k, (o, n) in values.items()),
                   key=lambda row: (not quoted.get(row[0]), row[0]))  # the text's first
     chains = cause_chains(traced, numbers_rule)
     report = Report(opts.base, commit, head, dirty, base, files, config, rows, objects,

@@ -9,7 +9,12 @@ from paperkit.causes import (
     describe_rules,
     file_cause,
     flatten,
+    number_causes,
+    numeric_leaves,
+    section_sources,
+    sources_by_section,
     trace,
+    value_sources,
 )
 
 RULES = {
@@ -101,3 +106,33 @@ def test_describe_rules_calls_input_functions_with_the_wildcards_other_rules_ask
     assert "results/survey.json" in described["rules"]["notebook"]["inputs"]
     assert described["rules"]["paper"]["params"] == ["numbers"]
     assert described["config"] == flatten(config) == {"numbers.digits": 1}
+
+
+def test_a_number_gets_only_the_causes_of_the_input_its_value_was_taken_from():
+    config = config_changes({"weighting.variance": "calibrated"}, {"weighting.variance": "fixed"})
+    traced = trace(RULES, ["data/raw/interviews.qdpx"], config)
+    assert traced.causes("numbers") == ["config:weighting.variance",
+                                        "data:data/raw/interviews.qdpx"]
+    inputs = {"results/descriptives.json": (numeric_leaves({"se": 0.0123, "pct": [41.2]}),
+                                            numeric_leaves({"se": 0.0131, "pct": [41.2]})),
+              "results/themes.json": (numeric_leaves({"n": 7}), numeric_leaves({"n": 8}))}
+    se = value_sources(0.0123, 0.0131, inputs)
+    assert se == ["results/descriptives.json"]
+    assert number_causes(se, traced, RULES, "numbers", set()) == ["config:weighting.variance"]
+    n = value_sources(7, 8, inputs)
+    assert number_causes(n, traced, RULES, "numbers", set()) == [
+        "data:data/raw/interviews.qdpx"]
+    computed = value_sources(0.5, 0.6, inputs)  # a ratio the numbers' rule computes itself
+    assert computed == []
+    assert number_causes(computed, traced, RULES, "numbers", set()) == traced.causes("numbers")
+
+
+def test_a_computed_number_takes_the_origin_of_its_section():
+    matched = {"survey.approval.any.se": ["results/descriptives.json"],
+               "survey.approval.any.n": ["results/descriptives.json", "results/themes.json"],
+               "interviews.barriers.time.n": ["results/themes.json"]}
+    by_section = sources_by_section(matched)
+    assert section_sources("survey.approval.any.pct", by_section) == [
+        "results/descriptives.json"]
+    assert section_sources("interviews.design.total", by_section) == ["results/themes.json"]
+    assert section_sources("fidelity.pct_within", by_section) == []

@@ -240,6 +240,20 @@ def trace(rules: Mapping[str, Mapping[str, Any]], files: Iterable[str],
     return result
 
 
+def downstream(rules: Mapping[str, Mapping[str, Any]], names: Iterable[str]) -> list[str]:
+    """``names`` and every rule that reads, directly or not, what they write."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in found or name not in rules:
+            continue
+        found.add(name)
+        for output in rules[name]["outputs"]:
+            todo += [other for other, rule in rules.items()
+                     if any(covers(output, i) or covers(i, output) for i in rule["inputs"])]
+    return sorted(found)
+
+
 def producer(rules: Mapping[str, Mapping[str, Any]], path: str) -> str | None:
     """The rule whose output is (or holds) ``path``."""
     for name, rule in rules.items():

@@ -177,38 +177,31 @@ def snakemake_command() -> str:
     return str(Path(sys.executable).with_name("snakemake"))
 
 
-def build(tree: Path, target: str, cores: int, label: str) -> Build:
-    """Run Snakemake for ``target`` in ``tree``; on failure, say which rule and what is left."""
+def build(tree: Path, target: str, cores: int, label: str, keep_going: bool = False) -> Build:
+    """Run Snakemake for ``target`` in ``tree``; on failure, say which rules failed."""
     started = time.monotonic()
     cmd = [snakemake_command(), "--cores", str(cores), "--rerun-incomplete", target]
     print(f"diff: building the {label} paper ({tree}) ...", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, cwd=tree, env=_env(tree), capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run([*cmd, *(["--keep-going"] if keep_going else [])], cwd=tree,
+                          env=_env(tree), capture_output=True, text=True, check=False)
     log = tree / "logs" / "paperkit-diff-build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
     result = Build(tree, proc.returncode == 0, seconds=time.monotonic() - started)
     if not result.ok:
-        failed = ERROR_RULE.findall(proc.stdout + proc.stderr)
-        result.failed_rule = failed[0] if failed else "(before any rule: see the log)"
-        result.pending = pending_rules(tree, target)
+        failed = list(dict.fromkeys(ERROR_RULE.findall(proc.stdout + proc.stderr)))
+        result.failed_rule = ", ".join(failed) or "(before any rule: see the log)"
+        result.pending = failed
     return result
 
 
-def pending_rules(tree: Path, target: str) -> list[str]:
-    """Rules a build of ``target`` would still run: their outputs are not of this tree."""
-    proc = subprocess.run([snakemake_command(), "--dry-run", "--quiet", "rules", target],
-                          cwd=tree, env=_env(tree), capture_output=True, text=True, check=False)
-    text = proc.stdout + proc.stderr
-    if "Job stats" not in text:
-        return []
-    table = text.split("Job stats:", 1)[1]
-    return sorted(set(re.findall(r"^(\w+)\s+\d+\s*$", table, flags=re.MULTILINE))
-                  - {"total", "job"})
-
-
 def base_build(opts: Options, commit: str) -> Build:
-    """The base paper, built once per commit in its scratch tree (a cache)."""
+    """The base paper, built once per commit in its scratch tree (a cache).
+
+    The build keeps going past a failed rule, so everything independent of it is of the
+    base; the failed rules and all downstream of them hold the copied build's files and
+    are marked ``pending``: not compared.
+    """
     tree = opts.root / opts.cache / commit
     stamp = tree / STAMP
     if stamp.is_file():
@@ -218,7 +211,11 @@ def base_build(opts: Options, commit: str) -> Build:
     if not tree.is_dir():
         export(opts.root, commit, tree)
         seed(opts.root, tree)
-    result = build(tree, opts.target, opts.cores, f"base ({commit[:10]})")
+    result = build(tree, opts.target, opts.cores, f"base ({commit[:10]})", keep_going=True)
+    if not result.ok:
+        rules = Describe(tree).result()["rules"]
+        result.pending = causes.downstream(rules, result.pending) if result.pending \
+            else sorted(rules)  # failed before any rule: nothing of the base is known
     write_text(stamp, json.dumps({"ok": result.ok, "failed_rule": result.failed_rule,
                                   "pending": result.pending}))
     return result
@@ -661,7 +658,7 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     """Everything after the two builds: trace, diff, write the outputs."""
     root, tree = opts.root, base.tree
     clock = time.monotonic()
-    describing = Describe(tree, keep=base.ok), Describe(root)
+    describing = Describe(tree, keep=True), Describe(root)
     # a failed base: its own workflow says whether the variables file is of this base
     numbers_rule = "" if base.ok else _values_rule(describing[0].result()["rules"], opts)
     old_vals = {} if numbers_rule in base.pending else flat_values(tree / opts.variables)

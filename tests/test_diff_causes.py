@@ -7,6 +7,7 @@ from paperkit.causes import (
     config_changes,
     config_paths,
     describe_rules,
+    downstream,
     file_cause,
     flatten,
     number_causes,
@@ -136,3 +137,8 @@ def test_a_computed_number_takes_the_origin_of_its_section():
         "results/descriptives.json"]
     assert section_sources("interviews.design.total", by_section) == ["results/themes.json"]
     assert section_sources("fidelity.pct_within", by_section) == []
+
+
+def test_what_lies_downstream_of_a_failed_rule_is_everything_that_reads_its_outputs():
+    assert downstream(RULES, ["weight"]) == ["describe", "notebook", "numbers", "weight"]
+    assert downstream(RULES, ["themes"]) == ["numbers", "themes"]

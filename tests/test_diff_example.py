@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -100,6 +101,10 @@ def test_a_base_that_does_not_build_names_the_rule_and_the_text_diff_is_kept(exa
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "rule analyse failed" in proc.stderr
     assert _rows(example) == []  # the base's numbers were not made: nothing compared
+    commit = subprocess.run(["git", "rev-parse", "broken"], cwd=example, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    stamp = example / "build" / "diff-base" / commit / ".paperkit-diff.json"
+    assert {"analyse", "paper"} <= set(json.loads(stamp.read_text())["pending"])
     html = (example / "build" / "diff" / "changes.html").read_text(encoding="utf-8")
     assert "did not build" in html and "analyse" in html
     assert (example / "build" / "diff" / "index-changes.pdf").is_file()

@@ -711,15 +711,30 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
 
 
 
+HELP = {
+    "target": "Snakemake target that makes the variables and the staged paper",
+    "source": "folder of the Quarto sources the author edits",
+    "stage": "folder the pipeline stages the paper into (variables, notebooks, tables)",
+    "article": "the article, relative to source and stage",
+    "numbers": "the numbers file the variables are formatted from",
+    "variables": "the variables file of the staged paper",
+    "claims_report": "the claim checks' report (compared when both builds have it)",
+    "out": "where the diff is written",
+    "cache": "where each base revision is built (one folder per commit)",
+    "engine": "renderer: auto (Quarto when on PATH), quarto or self",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """python -m paperkit.diff --base REV [--target paper_inputs] ..."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=False, default="",
                         help="git revision to compare with (tag, branch, commit)")
-    parser.add_argument("--root", type=Path, default=Path.cwd())
-    for name in ("target", "source", "stage", "article", "numbers", "variables",
-                 "claims_report", "out", "cache", "engine"):
-        parser.add_argument(f"--{name.replace('_', '-')}", default=getattr(Options, name))
+    parser.add_argument("--root", type=Path, default=Path.cwd(),
+                        help="the project (default: the current folder)")
+    for name, text in HELP.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", default=getattr(Options, name),
+                            help=f"{text} (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args(argv)
     if not args.base:

@@ -28,7 +28,8 @@ from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 from typing import Any
 
-CODE_SUFFIXES = {".py", ".smk", ".lua", ".r", ".jl", ".sh"}
+CODE_SUFFIXES = {".py", ".smk", ".lua", ".r", ".jl", ".sh", ".mk"}
+CODE_NAMES = {"Snakefile", "Makefile", "GNUmakefile", "Dockerfile"}
 TEXT_SUFFIXES = {".qmd", ".md", ".ipynb", ".bib", ".csl", ".typ", ".tex", ".rmd"}
 UNTRACED = "untraced: no change between the revisions reaches it through the workflow"
 
@@ -171,7 +172,7 @@ def file_cause(path: str) -> str:
         if parts[-1] == "__init__":
             parts.pop()
         return "code:" + ".".join(parts)
-    if suffix in CODE_SUFFIXES or p.name == "Snakefile":
+    if suffix in CODE_SUFFIXES or p.name in CODE_NAMES:
         return f"code:{path}"
     if suffix in TEXT_SUFFIXES or p.parts[0] in ("paper", "notebooks"):
         return f"text:{path}"

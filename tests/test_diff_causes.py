@@ -59,6 +59,7 @@ def test_changed_files_are_named_by_kind():
     assert file_cause("notebooks/survey.ipynb") == "text:notebooks/survey.ipynb"
     assert file_cause("data/raw/survey.csv") == "data:data/raw/survey.csv"
     assert file_cause("rules/survey.smk") == "code:rules/survey.smk"
+    assert file_cause("Makefile") == "code:Makefile"
 
 
 def test_a_changed_input_under_a_wildcard_or_directory_reaches_its_rule():

@@ -128,7 +128,8 @@ def describe_rules(rules: Sequence[Any], config: Mapping[str, Any]) -> dict[str,
                       "functions": [f for f in r.input if callable(f)],
                       "params": sorted(set().union(set(), *(
                           config_paths(v, config, k) for k, v in r.params.items()))),
-                      "script": str(r.script or "")} for r in rules}
+                      "script": str(r.script or ""),
+                      "snakefile": _relative(getattr(r, "snakefile", "") or "")} for r in rules}
     asked = [p for rule in plain.values() for p in rule["inputs"] if "{" not in p]
     for rule in plain.values():
         for function in rule.pop("functions"):
@@ -143,6 +144,14 @@ def describe_rules(rules: Sequence[Any], config: Mapping[str, Any]) -> dict[str,
                             continue
         rule["inputs"] = sorted(set(rule["inputs"]))
     return {"rules": plain, "config": flatten(config)}
+
+
+def _relative(path: str) -> str:
+    """A rule's Snakefile relative to the working directory (where the workflow runs)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -202,10 +211,27 @@ class Trace:
         return self.chains.get(rule, {}).get(cause, [])
 
 
+SHAPE = ("inputs", "outputs", "params", "script")
+
+
+def redefined(old: Mapping[str, Mapping[str, Any]], new: Mapping[str, Mapping[str, Any]],
+              files: Iterable[str]) -> dict[str, str]:
+    """Rules whose definition changed (inputs, outputs, params or script), each with the
+    changed workflow file that defines it."""
+    files = set(files)
+    return {name: rule.get("snakefile", "") for name, rule in new.items()
+            if rule.get("snakefile") in files
+            and (name not in old or any(old[name].get(k) != rule.get(k) for k in SHAPE))}
+
+
 def direct_causes(rule: Mapping[str, Any], files: Iterable[str],
                   config: Mapping[str, tuple[Any, Any]]) -> set[str]:
-    """What of the changes a rule reads itself (not through another rule)."""
+    """What of the changes a rule reads itself (not through another rule), its own
+    definition included when a changed workflow file redefined it."""
+    files = list(files)
     found = {file_cause(f) for f in files if any(covers(i, f) for i in rule["inputs"])}
+    if rule.get("redefined_by"):
+        found.add(file_cause(rule["redefined_by"]))
     for key, values in config.items():
         names_input = any(isinstance(v, str) and v and any(covers(i, v) for i in rule["inputs"])
                           for v in values)

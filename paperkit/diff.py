@@ -679,8 +679,10 @@ def compare(opts: Options, commit: str, head: str, dirty: list[str], base: Build
     outputs = render_changes(opts, marked, front, objects)
     rendered = time.monotonic() - clock
     old_wf, new_wf = (d.result() for d in describing)
-    rules = new_wf["rules"]
     files = changed_files(root, commit)
+    rules = {name: {**rule, "redefined_by": causes.redefined(old_wf["rules"], new_wf["rules"],
+                                                             files).get(name, "")}
+             for name, rule in new_wf["rules"].items()}
     config = causes.config_changes(old_wf["config"], new_wf["config"])
     stale = {o for name in base.pending for o in rules.get(name, {}).get("outputs", [])}
 

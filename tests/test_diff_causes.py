@@ -12,6 +12,7 @@ from paperkit.causes import (
     flatten,
     number_causes,
     numeric_leaves,
+    redefined,
     section_sources,
     sources_by_section,
     trace,
@@ -143,3 +144,14 @@ def test_a_computed_number_takes_the_origin_of_its_section():
 def test_what_lies_downstream_of_a_failed_rule_is_everything_that_reads_its_outputs():
     assert downstream(RULES, ["weight"]) == ["describe", "notebook", "numbers", "weight"]
     assert downstream(RULES, ["themes"]) == ["numbers", "themes"]
+
+
+def test_a_rule_redefined_in_a_changed_workflow_file_is_caused_by_that_file():
+    old = {name: {**rule, "snakefile": "rules/survey.smk"} for name, rule in RULES.items()}
+    new = {**old, "describe": {**old["describe"], "params": ["describe", "weighting"]}}
+    changed = redefined(old, new, ["rules/survey.smk"])
+    assert changed == {"describe": "rules/survey.smk"}
+    rules = {n: {**r, "redefined_by": changed.get(n, "")} for n, r in new.items()}
+    traced = trace(rules, ["rules/survey.smk"], {})
+    assert traced.chain("numbers", "code:rules/survey.smk") == ["describe", "numbers"]
+    assert "weight" not in traced.chains

@@ -88,6 +88,7 @@ def config_paths(value: Any, config: Mapping[str, Any], name: str = "") -> set[s
 
 
 def _pattern(path: str) -> re.Pattern[str]:
+    """A wildcard path ('x/{name}.ipynb') as a regular expression."""
     return re.compile(re.sub(r"\\\{[^}]*\\\}", r"[^/]+", re.escape(path)))
 
 
@@ -108,6 +109,7 @@ def _wildcards(pattern: str, path: str) -> dict[str, str] | None:
 
 
 def _strings(items: Iterable[Any]) -> list[str]:
+    """The file paths of an input function's result (nested lists flattened)."""
     out = []
     for item in items:
         if isinstance(item, (list, tuple)):
@@ -205,9 +207,11 @@ class Trace:
     chains: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def causes(self, rule: str) -> list[str]:
+        """Every cause that reaches ``rule``."""
         return sorted(self.chains.get(rule, {}))
 
     def chain(self, rule: str, cause: str) -> list[str]:
+        """The rules through which ``cause`` reached ``rule`` (first reader first)."""
         return self.chains.get(rule, {}).get(cause, [])
 
 
@@ -313,6 +317,7 @@ if __name__ == "__main__":
 
 
 def _key(value: float) -> float:
+    """A number to 10 significant digits, so a value copied through JSON still matches."""
     return float(f"{value:.10g}")
 
 

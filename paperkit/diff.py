@@ -92,6 +92,7 @@ class Build:
 
 
 def _git(root: Path, *args: str, binary: bool = False) -> Any:
+    """Output of a git command in ``root``; a failure is a DiffError with git's message."""
     proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=not binary,
                           check=False)
     if proc.returncode != 0:
@@ -174,6 +175,7 @@ def _env(tree: Path) -> dict[str, str]:
 
 
 def snakemake_command() -> str:
+    """The Snakemake of the running environment (the author's venv builds both trees)."""
     return str(Path(sys.executable).with_name("snakemake"))
 
 
@@ -257,6 +259,7 @@ def flat_values(path: Path) -> dict[str, str]:
 
 
 def changed_values(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Keys whose printed value differs (added and removed ones too), as (old, new)."""
     return {k: (old.get(k, ""), new.get(k, "")) for k in sorted(set(old) | set(new))
             if old.get(k) != new.get(k)}
 
@@ -289,6 +292,7 @@ class Object:
 
 
 def _cells(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The labelled code cells of an executed notebook ({} when it is missing)."""
     if not notebook.is_file():
         return {}
     data = json.loads(notebook.read_text(encoding="utf-8"))
@@ -443,6 +447,7 @@ def _claims(path_old: Path, path_new: Path) -> list[tuple[str, Any, Any]]:
 
 
 def _esc(value: Any) -> str:
+    """Text for the HTML report."""
     return html.escape(str(value))
 
 
@@ -581,6 +586,7 @@ def render_changes(opts: Options, marked: str, front: list[str], objects: list[O
 
 
 def run(opts: Options) -> Report:
+    """Resolve the base, build both papers (the base from its cache), compare them."""
     root = opts.root = opts.root.resolve()
     commit = resolve(root, opts.base)
     head = resolve(root, "HEAD")

@@ -68,6 +68,7 @@ class Token:
 
     @property
     def structural(self) -> bool:
+        """Markdown structure (brackets, attributes, emphasis, line markers), never marked."""
         return self.kind in STRUCTURE
 
 
@@ -107,6 +108,7 @@ def _old_text(token: Token, old_values: Callable[[str], str | None]) -> str:
 
 
 def _struck(tokens: Sequence[Token], old_values: Callable[[str], str | None]) -> str:
+    """Deleted tokens struck through, without their Markdown structure."""
     words = [_old_text(t, old_values) for t in tokens if not t.structural and t.text]
     return f"~~{' '.join(words)}~~" if words else ""
 
@@ -182,6 +184,7 @@ class Block:
 
     @property
     def key(self) -> str:
+        """The block's words, whitespace normalised: what aligning compares."""
         return " ".join(self.text.split())
 
 
@@ -216,6 +219,7 @@ def blocks(text: str) -> list[Block]:
 
 
 def _ratio(a: Block, b: Block) -> float:
+    """How alike two blocks' words are (0 to 1)."""
     return difflib.SequenceMatcher(None, a.key.split(), b.key.split(), autojunk=False).ratio()
 
 
@@ -289,6 +293,7 @@ def diff_article(old: str, new: str, values: Values | None = None) -> tuple[str,
 
 
 def _old_value(values: Values) -> Callable[[str], str | None]:
+    """A variable's old printed value, or None when the base had no such variable."""
     return lambda key: values[key][0] if key in values else None
 
 

@@ -20,7 +20,7 @@ SLURM_VENV  := .venv-slurm
 SLURM_STAMP := $(SLURM_VENV)/.installed
 
 .PHONY: paper preview report archive test lint dag register-data bench lock clean \
-        check-interviews cluster-env
+        check-interviews cluster-env diff
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
@@ -37,6 +37,15 @@ preview: $(STAMP)
 	$(BIN)/python -m paperkit.preview --source paper --stage build/paper --port $(PREVIEW_PORT) \
 	  --generated _variables.yml _traces.json notebooks --pipeline-target paper_inputs \
 	  --pipeline-watch data config analysis paperkit notebooks scripts Snakefile
+
+# Revise and resubmit: build/diff/index-changes.{pdf,docx} (changes highlighted),
+# numbers.csv (every number that moved, with its causes) and changes.html, against the
+# paper of a git revision built in build/diff-base/<commit>/ (paperkit/diff.py).
+diff: $(STAMP)
+	@bash scripts/install_system_deps.sh paper
+	$(DIE_WITH_MAKE) $(BIN)/python -m paperkit.diff --base "$(BASE)" --target paper_inputs \
+	  --cores $(CORES) --engine $$($(BIN)/python -c 'from analysis.project import load_config; \
+	  print(load_config()["paper"]["engine"])' 2>/dev/null || echo auto)
 
 # The Snakemake report of the run (figures annotated with their rules), next to the paper;
 # remade only when the paper was.

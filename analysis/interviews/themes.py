@@ -388,6 +388,19 @@ def _relative(path: Path) -> str:
         return path.name
 
 
+def load_inputs(qdpx_path: str | Path, settings: dict[str, Any]
+                ) -> tuple[Project, BarrierCodebook, Mapping, dict[str, Any]]:
+    """The project, codebook and mapping :func:`analyse` needs, and the settings with
+    their paths resolved (read once; the robustness grid analyses it per coder)."""
+    codebook = load_barrier_codebook(project_path(settings["codebook"]))
+    mapping = load_study_mapping(project_path(settings["mapping"]), codebook)
+    resolved = dict(settings)
+    if settings.get("participants"):
+        resolved["participants"] = str(project_path(settings["participants"]))
+    project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
+    return project, codebook, mapping, resolved
+
+
 def tally_themes(
     qdpx_path: str | Path,
     settings: dict[str, Any],
@@ -400,12 +413,7 @@ def tally_themes(
     the project root. Nothing is written unless every check passes.
     """
     qdpx_path = Path(qdpx_path)
-    codebook = load_barrier_codebook(project_path(settings["codebook"]))
-    mapping = load_study_mapping(project_path(settings["mapping"]), codebook)
-    resolved = dict(settings)
-    if settings.get("participants"):
-        resolved["participants"] = str(project_path(settings["participants"]))
-    project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
+    project, codebook, mapping, resolved = load_inputs(qdpx_path, settings)
     result = analyse(project, codebook, resolved, mapping)
     result["source"]["file"] = _relative(qdpx_path)
     result["source"]["sha256"] = hashlib.sha256(qdpx_path.read_bytes()).hexdigest()

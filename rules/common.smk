@@ -28,6 +28,7 @@ NOTEBOOK_INPUTS = {
         "results/tables/residents", "figures/civilized",
     ],
     "appendix": ["results/tables/appendix", "results/tables/provenance"],
+    "robustness": ["results/tables/robustness", "figures/robustness"],
 }
 TABLE_DIRS = [
     "results/tables/describe",

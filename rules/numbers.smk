@@ -10,6 +10,7 @@ rule numbers:
         themes=rules.themes.output.results,
         overlap=rules.overlap.output.results,
         residents=rules.residents.output.results,
+        robustness="results/robustness/summary.json",
         published=PATHS["published_values"],
         code=code("numbers"),
     output:

@@ -16,6 +16,7 @@ run(
         "interviews": smk.input.themes,
         "overlap": smk.input.overlap,
         "residents": smk.input.residents,
+        "robustness": smk.input.robustness,
     },
     published_path=smk.input.published,
     settings=smk.params.settings,

@@ -43,7 +43,7 @@ from analysis.survey.models import fit_models
 from analysis.survey.reader import read_survey
 from analysis.survey.validation import ID_COLUMN, validate_raw
 from analysis.survey.weighting import rake_frame, read_targets
-from paperkit.claims import load_claims
+from paperkit.claims import Claim, load_claims, parse_assertion
 from paperkit.io import read_json, read_yaml, write_json, write_parquet
 from paperkit.manifest import verify_manifest
 from paperkit.variables import sanitize_tree
@@ -139,13 +139,14 @@ class _Batch:
     (variance, model variant)."""
 
     def __init__(self, config: Mapping[str, Any], survey: pd.DataFrame, flags: pd.DataFrame,
-                 shared: Mapping[str, Any], targets_path: Path) -> None:
+                 shared: Mapping[str, Any], targets_path: Path,
+                 claims: Mapping[str, Claim]) -> None:
         self.config, self.survey, self.flags, self.shared = config, survey, flags, shared
         self.targets_all = read_targets(targets_path)
         self.targets_path = targets_path
         self.cache: dict[tuple, Any] = {}
         rob = config["robustness"]
-        wanted = {p[1] for p in _claim_and_headline_names(config) if p[0] == "models"}
+        wanted = {p[1] for p in _claim_and_headline_names(config, claims) if p[0] == "models"}
         self.model_ids = sorted(str(w) for w in wanted)
         self.variants = rob["model_variants"]
 
@@ -211,10 +212,9 @@ class _Batch:
         return spec
 
 
-def _claim_and_headline_names(config: Mapping[str, Any]) -> list[tuple]:
-    from paperkit.claims import parse_assertion
-
-    claims = load_claims(PROJECT_ROOT / "paper" / "claims.yml")
+def _claim_and_headline_names(config: Mapping[str, Any], claims: Mapping[str, Claim]
+                              ) -> list[tuple]:
+    """Every numbers-tree name the claims and headline estimates read."""
     names = [p for c in claims.values() for a in c.asserts for p in parse_assertion(a).names]
     return names + headline_paths(config["robustness"]["headline"])
 
@@ -231,7 +231,7 @@ def run_batch(config: Mapping[str, Any], batch: str, survey_path: str | Path,
     extra = {name: read_json(path) for name, path in extra_stages.items()}
     published = read_yaml(root / config["paths"]["published_values"])
     work = _Batch(config, pd.read_parquet(survey_path), pd.read_parquet(flags_path),
-                  read_json(shared_path), root / config["paths"]["population_targets"])
+                  read_json(shared_path), root / config["paths"]["population_targets"], claims)
     records = []
     for spec in specs:
         status, stages = work.stages(spec)

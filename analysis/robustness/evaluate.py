@@ -1,9 +1,9 @@
 """Claims and headline estimates of one specification, through paperkit's evaluator.
 
 A claim's names are looked up first: a name the specification's numbers tree lacks is
-recorded as ``missing`` (the summary then decides, against the baseline, whether the
-specification does not compute it -- "not applicable" -- or the claim is broken). A
-name that exists but holds no number (null, NaN) is an ``error``. Only a claim whose
+recorded as ``missing``, as is a null (the summary then decides, against the baseline,
+whether the specification does not compute it -- "not applicable" -- or the claim is
+broken). A name that holds no number otherwise (NaN, text) is an ``error``. Only a claim whose
 names all resolve is evaluated, by :func:`paperkit.claims.evaluate`.
 """
 
@@ -25,7 +25,8 @@ from paperkit.claims import (
 
 
 def present(numbers: Any, path: PathKey) -> bool:
-    """Does ``path`` lead to something (any value) in the numbers tree?"""
+    """Does ``path`` lead to a value in the numbers tree? A null is absent: the stages
+    write null for what a specification does not have (an uncapped run's cap)."""
     node = numbers
     for part in path:
         if isinstance(node, dict) and str(part) in node:
@@ -34,7 +35,7 @@ def present(numbers: Any, path: PathKey) -> bool:
             node = node[part]
         else:
             return False
-    return True
+    return node is not None
 
 
 def evaluate_claim(claim: Claim, numbers: Any) -> dict[str, Any]:

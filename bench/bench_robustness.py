@@ -41,7 +41,7 @@ def _snakemake(project: Path, cores: int, *args: str) -> float:
 
 def _grid_run(project: Path, cores: int, grid: str) -> float:
     shutil.rmtree(project / "results" / "robustness", ignore_errors=True)
-    return _snakemake(project, cores, "--config", f"robustness={{grid: {grid}}}", GRID_TARGET)
+    return _snakemake(project, cores, GRID_TARGET, "--config", f"robustness={{grid: {grid}}}")
 
 
 def _in_function(project: Path) -> float:

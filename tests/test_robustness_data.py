@@ -75,3 +75,26 @@ def test_cap_below_the_feasible_minimum_is_infeasible_and_the_baseline_holds(
                      if c in ("clm-age-positive", "clm-four-in-five", "clm-cap-binds-west")}
     assert {r["status"] for r in survey_claims.values()} == {"holds"}
     assert base["estimates"]["age10"]["lower"] < base["estimates"]["age10"]["value"]
+
+
+def test_fitting_only_the_claimed_models_gives_the_full_fits_estimates(tmp_path: Path) -> None:
+    from analysis.survey.describe import attach_weights
+    from analysis.survey.models import fit_models
+    from analysis.survey.weighting import rake_frame, read_targets
+
+    config = load_config()
+    prepare_shared(config, tmp_path / "survey.parquet", tmp_path / "flags.parquet",
+                   tmp_path / "shared.json")
+    survey, flags = pd.read_parquet(tmp_path / "survey.parquet"), pd.read_parquet(
+        tmp_path / "flags.parquet")
+    clean = survey.loc[~flags.any(axis=1).to_numpy()].reset_index(drop=True)
+    weighting = config["weighting"]
+    targets = read_targets(PROJECT_ROOT / config["paths"]["population_targets"],
+                           weighting["margins"])
+    weights, _ = rake_frame(clean, targets, weighting)
+    frame = attach_weights(clean, weights, "weights")
+    full = fit_models(frame, config["models"], weighting)
+    only = fit_models(frame, config["models"], weighting, only=["m7"], extras=False)
+    assert set(only["models"]) == {"m7"}
+    assert only["models"]["m7"]["coefficients"] == full["models"]["m7"]["coefficients"]
+    assert only["common_sample_n"] == full["common_sample_n"]

@@ -82,13 +82,19 @@ def test_unknown_alternatives_are_errors_naming_the_key(shipped, choices, subset
         build_grid(_with_grid(shipped, choices, subset))
 
 
-def test_batches_share_one_set_of_weights_and_respect_the_size(shipped):
+@pytest.mark.parametrize("size", [3, 8, 20, 64])
+def test_batches_keep_a_set_of_weights_together_and_respect_the_size(shipped, size):
     specs = build_grid(shipped)
-    groups = batches(specs, 3)
-    assert sum(len(b) for b in groups.values()) == len(specs)
-    for members in groups.values():
-        assert len(members) <= 3
-        assert len({s.weights_key for s in members}) == 1
+    groups = batches(specs, size)
+    assert sorted(s.spec_id for b in groups.values() for s in b) == [s.spec_id for s in specs]
+    home: dict[str, set[str]] = {}
+    for name, members in groups.items():
+        assert len(members) <= size
+        for spec in members:
+            home.setdefault(spec.weights_key, set()).add(name)
+    per_group = max(sum(s.weights_key == k for s in specs) for k in home)
+    if per_group <= size:  # a group is split only when it is larger than a batch
+        assert all(len(names) == 1 for names in home.values())
 
 
 def test_baseline_takes_the_papers_own_choices(shipped):

@@ -58,8 +58,10 @@ def exclusion_key(rules: Sequence[str]) -> str:
 
 def grid_batches(config: Mapping[str, Any]) -> dict[str, list[Spec]]:
     """The configured grid in batches (checks the headline names on the way)."""
-    headline_paths(config["robustness"]["headline"])
-    return batches(build_grid(config), int(config["robustness"]["batch_size"]))
+    rob = config["robustness"]
+    headline_paths(rob["headline"])
+    grid = rob["grids"].get(rob["grid"], {})
+    return batches(build_grid(config), int(grid.get("batch_size") or rob["batch_size"]))
 
 
 # --------------------------------------------------------------------------- shared work

@@ -13,7 +13,7 @@ The grid is the product of the alternatives, or the declared ``subset`` of it. T
 paper's own choices (the baseline) are always specification ``s0000``: a claim input a
 specification does not compute is told apart from a broken one by comparing with it.
 Specifications sharing their exclusions, margins and cap share one set of weights, so
-they form one batch (one job).
+they go into the same batch (one job), which computes the weights once.
 """
 
 from __future__ import annotations
@@ -155,12 +155,19 @@ def _subset_entry(config: Mapping[str, Any], alts: Mapping[str, list[Any]],
 
 
 def batches(specs: Sequence[Spec], size: int) -> dict[str, list[Spec]]:
-    """Batches of at most ``size`` specifications, each sharing one set of weights."""
+    """Batches of at most ``size`` specifications. Specifications sharing one set of
+    weights stay together (a group larger than ``size`` is split), and whole groups are
+    packed into a batch up to ``size``: fewer, longer jobs where start-up matters (a
+    laptop), more, shorter ones with a small ``size`` (a cluster)."""
     groups: dict[str, list[Spec]] = {}
     for spec in specs:
         groups.setdefault(spec.weights_key, []).append(spec)
-    out: dict[str, list[Spec]] = {}
-    for members in groups.values():
-        for start in range(0, len(members), size):
-            out[f"b{len(out):04d}"] = members[start:start + size]
-    return out
+    chunks = [members[i:i + size] for members in groups.values()
+              for i in range(0, len(members), size)]
+    out: list[list[Spec]] = []
+    for chunk in chunks:
+        if out and len(out[-1]) + len(chunk) <= size:
+            out[-1].extend(chunk)
+        else:
+            out.append(list(chunk))
+    return {f"b{i:04d}": batch for i, batch in enumerate(out)}

@@ -201,9 +201,16 @@ def markdown_claims(table: pd.DataFrame, texts: Mapping[str, str]) -> str:
 
 
 def markdown_specs(records: Sequence[Mapping[str, Any]], choices: Sequence[str]) -> str:
-    """The grid: each choice's alternatives, and each infeasible reason with its count."""
-    rows = [[c, ", ".join(sorted({show(c, r["choices"][c]).split("=", 1)[1] for r in records}))]
-            for c in choices]
+    """The grid: each choice's alternatives (the paper's own marked), and each infeasible
+    reason with its count."""
+    def value(choice: str, record: Mapping[str, Any]) -> str:
+        return show(choice, record["choices"][choice]).split("=", 1)[1]
+
+    rows = []
+    for c in choices:
+        own = value(c, records[0])
+        alts = sorted({value(c, r) for r in records})
+        rows.append([c, ", ".join(f"{a} (paper)" if a == own else a for a in alts)])
     reasons: dict[str, int] = {}
     for r in records:
         if r["status"] != "ok":

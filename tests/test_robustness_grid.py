@@ -192,3 +192,17 @@ def test_summary_counts_every_specification_of_every_claim_once(tmp_path):
     assert a["fails_under"] == "cap=none (1/1)"
     assert "cap=1.1" not in (tmp_path / "tables" / "claims.md").read_text(encoding="utf-8")
     assert "cap too low" in (tmp_path / "tables" / "grid.md").read_text(encoding="utf-8")
+
+
+def test_margins_without_targets_stop_the_batch_naming_them(shipped, tmp_path):
+    import pandas as pd
+
+    from analysis.project import PROJECT_ROOT
+    from analysis.robustness.compute import _Batch
+
+    config = _with_grid(shipped, {"margins": [["age_band", "religion"]]})
+    spec = build_grid(config)[1]
+    work = _Batch(config, pd.DataFrame(), pd.DataFrame(), {},
+                  PROJECT_ROOT / config["paths"]["population_targets"], {})
+    with pytest.raises(RobustnessConfigError, match="'religion'"):
+        work._weights(pd.DataFrame(), {**config["weighting"], "margins": spec.as_dict["margins"]})

@@ -197,12 +197,19 @@ class _Batch:
         }
 
     def _weights(self, clean: pd.DataFrame, weighting: Mapping[str, Any]) -> tuple:
+        """Raked weights under the specification's margins and cap (mean 1)."""
+        unknown = [m for m in weighting["margins"] if m not in self.targets_all]
+        if unknown:
+            raise RobustnessConfigError(
+                f"robustness: margins {unknown} have no targets in {self.targets_path} "
+                f"(margins there: {sorted(self.targets_all)})")
         targets = {m: self.targets_all[m] for m in weighting["margins"]}
         frame, report = rake_frame(clean, targets, weighting)
         report["targets_file"] = self.targets_path.name
         return frame, report
 
     def _model_spec(self, variant: str) -> dict[str, Any]:
+        """The models section without the variant's dropped blocks."""
         drop = set(self.variants[variant]["drop"])
         spec = dict(self.config["models"])
         unknown = sorted(drop - {m["id"] for m in spec["models"]})

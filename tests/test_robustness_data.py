@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.project import PROJECT_ROOT, load_config
-from analysis.robustness.compute import exclusion_key, prepare_shared, run_batch
+from analysis.robustness.compute import exclusion_key, grid_batches, prepare_shared, run_batch
 from analysis.survey.cleaning import clean_survey
 from paperkit.io import read_json
 
@@ -60,12 +60,13 @@ def test_cap_below_the_feasible_minimum_is_infeasible_and_the_baseline_holds(
     config["robustness"]["grid"] = "t"
     prepare_shared(config, tmp_path / "survey.parquet", tmp_path / "flags.parquet",
                    tmp_path / "shared.json")
-    for batch in ("b0000", "b0001"):
+    names = list(grid_batches(config))
+    for batch in names:
         run_batch(config, batch, tmp_path / "survey.parquet", tmp_path / "flags.parquet",
                   tmp_path / "shared.json", PROJECT_ROOT / "paper" / "claims.yml", {},
                   tmp_path / f"{batch}.json")
-    specs = {r["spec"]: r for b in ("b0000", "b0001")
-             for r in read_json(tmp_path / f"{b}.json")["specs"]}
+    specs = {r["spec"]: r for b in names for r in read_json(tmp_path / f"{b}.json")["specs"]}
+    assert len(specs) == 2
     low = next(r for r in specs.values() if r["choices"]["cap"] == 1.2)
     assert low["status"] == "infeasible"
     assert "cap 1.2" in low["reason"] and "margin" in low["reason"]

@@ -24,6 +24,7 @@ include: "rules/survey.smk"  # clean -> weight -> describe -> model (expensive)
 include: "rules/interviews.smk"  # themes
 include: "rules/civilized.smk"  # overlap, residents (civilized cities and social credit)
 include: "rules/figures.smk"  # figures and tables (cheap)
+include: "rules/robustness.smk"  # every claim across the robustness grid (cluster jobs)
 include: "rules/numbers.smk"  # numbers file, appendix tables
 
 

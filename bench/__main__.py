@@ -5,7 +5,8 @@ and speed-ups are ratios measured side by side in the same run.
 
     .venv/bin/python -m bench [--repeat 3] [--sizes 10000 100000 1000000] [--rounds 3]
                               [--calibration-n 1000000] [--skip-build] [--skip-scale]
-                              [--skip-calibration] [--skip-preview] [--skip-diff] [--no-r]
+                              [--skip-calibration] [--skip-preview] [--skip-diff]
+                              [--skip-robustness] [--no-r]
                               [--output bench/RESULTS.md]
 """
 
@@ -21,7 +22,14 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import bench_build, bench_calibration, bench_diff, bench_preview, bench_scale
+from bench import (
+    bench_build,
+    bench_calibration,
+    bench_diff,
+    bench_preview,
+    bench_robustness,
+    bench_scale,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["snakemake", "numpy", "pandas", "scipy", "statsmodels", "weightipy", "matplotlib",
@@ -248,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-preview", action="store_true")
     parser.add_argument("--skip-calibration", action="store_true")
     parser.add_argument("--skip-diff", action="store_true")
+    parser.add_argument("--skip-robustness", action="store_true")
     parser.add_argument("--calibration-n", type=int, default=1_000_000)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
@@ -266,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
                                           bench_preview.manuscript_times(args.repeat)))
     if not args.skip_diff:  # also reads the build the build scenarios leave in place
         parts.append(bench_diff.report(bench_diff.run(args.repeat)))
+    if not args.skip_robustness:
+        parts.append(bench_robustness.report(bench_robustness.run(args.repeat, "small")))
     if not args.skip_scale:
         limits = {"others_max_n": args.others_max_n, "r_rake_max_n": args.r_rake_max_n,
                   "statsmodels_max_n": args.statsmodels_max_n}

@@ -12,6 +12,7 @@ rule numbers:
         interviews=rules.themes.output.results,
         overlap=rules.overlap.output.results,
         residents=rules.residents.output.results,
+        robustness=rules.robustness_summary.output.summary,
         published=PATHS["published_values"],
         code=code("numbers"),
     output:

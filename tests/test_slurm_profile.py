@@ -106,3 +106,24 @@ def test_local_builds_never_call_cluster_tools_even_where_scontrol_hangs(built: 
         proc = _run(SNAKEMAKE, built, "--cores", "2", *args, env=env)
         assert "Nothing to be done" in proc.stdout + proc.stderr
     assert not calls.exists(), calls.read_text()
+
+
+def test_dry_run_with_the_profile_sends_the_large_robustness_grid_to_the_cluster(
+        project: Path) -> None:
+    """The large grid (>= 1,000 specifications) is planned through the SLURM profile: its
+    shared step and every batch are cluster jobs with resources; the summary stays local."""
+    from analysis.project import load_config
+    from analysis.robustness.compute import grid_batches
+
+    config = load_config(project / "config" / "config.yaml")
+    config["robustness"]["grid"] = "large"
+    n_batches = len(grid_batches(config))
+    snakemake = cluster_env(project)
+    proc = _run(snakemake, project, "--profile", str(PROFILE.parent), "--dry-run", "--forceall",
+                "--config", "robustness={grid: large}")
+    planned = _planned(proc)
+    assert int(planned["robustness_batch"]) == n_batches
+    assert planned["robustness_shared"] == planned["robustness_summary"] == "1"
+    local = local_rules(project)
+    assert {"robustness_summary", "figures_robustness"} <= local
+    assert not {"robustness_batch", "robustness_shared"} & local

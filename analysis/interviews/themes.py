@@ -390,6 +390,20 @@ def _relative(path: Path) -> str:
         return path.name
 
 
+def load_inputs(qdpx_path: str | Path, codebook_path: str | Path, mapping_path: str | Path,
+                settings: dict[str, Any], participants: Sequence[str | Path] = ()
+                ) -> tuple[Project, BarrierCodebook, Mapping, dict[str, Any]]:
+    """The project, codebook and mapping :func:`analyse` needs, and the settings with the
+    participants file the rule passes in (read once; the robustness grid analyses it per
+    coder)."""
+    codebook = load_barrier_codebook(codebook_path)
+    mapping = load_study_mapping(mapping_path, codebook)
+    resolved = dict(settings)
+    resolved["participants"] = str(participants[0]) if participants else None
+    project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
+    return project, codebook, mapping, resolved
+
+
 def tally_themes(
     qdpx_path: str | Path,
     codebook_path: str | Path,
@@ -410,11 +424,8 @@ def tally_themes(
     qdpx_path = Path(qdpx_path)
     if registered is not None:
         verify_registered(registered, register_hint=REGISTER_COMMAND)
-    codebook = load_barrier_codebook(codebook_path)
-    mapping = load_study_mapping(mapping_path, codebook)
-    resolved = dict(settings)
-    resolved["participants"] = str(participants[0]) if participants else None
-    project = read_qdpx(qdpx_path, mapping.positions, mapping.min_word_boundary_share)
+    project, codebook, mapping, resolved = load_inputs(qdpx_path, codebook_path, mapping_path,
+                                                       settings, participants)
     result = analyse(project, codebook, resolved, mapping)
     result["source"]["file"] = _relative(qdpx_path)
     result["source"]["sha256"] = hashlib.sha256(qdpx_path.read_bytes()).hexdigest()

@@ -9,6 +9,7 @@ formats it into the Quarto variables file, so the prose only ever writes
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Mapping
@@ -97,11 +98,16 @@ def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
     }
 
 
-def gather(
-    inputs: Mapping[str, str], published_path: str, fidelity: Mapping[str, Any]
+def assemble(
+    stages: Mapping[str, Any], published: Mapping[str, Any],
+    fidelity: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """Collect the stage results, the published values and the fidelity comparison."""
-    numbers: dict[str, Any] = {name: read_json(path) for name, path in sorted(inputs.items())}
+    """The numbers tree of the given stage results (unsanitised, without software).
+
+    Shared by the numbers stage and the robustness grid, which builds one tree per
+    specification (``fidelity`` None: no comparison); the stage results are not modified.
+    """
+    numbers: dict[str, Any] = {name: copy.deepcopy(stage) for name, stage in sorted(stages.items())}
     for stage in numbers.values():
         _drop_input_checksums(stage)
     models = numbers.get("models", {})
@@ -113,9 +119,18 @@ def gather(
     if "survey" in numbers and "cleaning" in numbers:
         numbers["survey"]["rao_scott"] = rao_scott_design(numbers["survey"],
                                                           numbers["cleaning"]["valid"])
-    published = read_yaml(published_path)
-    numbers["fidelity"] = compare_with_published(numbers, published, fidelity)
-    numbers["published"] = published
+    if fidelity is not None:
+        numbers["fidelity"] = compare_with_published(numbers, published, fidelity)
+    numbers["published"] = copy.deepcopy(dict(published))
+    return numbers
+
+
+def gather(
+    inputs: Mapping[str, str], published_path: str, fidelity: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Collect the stage results, the published values and the fidelity comparison."""
+    stages = {name: read_json(path) for name, path in sorted(inputs.items())}
+    numbers = assemble(stages, read_yaml(published_path), fidelity)
     numbers["software"] = software_versions(SOFTWARE)
     return sanitize_tree(numbers)
 

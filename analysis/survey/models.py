@@ -13,7 +13,7 @@ subset(design, ...))``. ``weighting.variance`` chooses calibrated or fixed weigh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +93,14 @@ def _variance(frame: pd.DataFrame, spec: Mapping[str, Any],
 
 
 def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
-               weighting: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               weighting: Mapping[str, Any] | None = None, *,
+               only: Collection[str] | None = None, extras: bool = True) -> dict[str, Any]:
     """Fit every nested model on the common sample; return the JSON-ready results.
 
     ``frame`` holds every raked respondent; ``weighting`` (the config section) gives the
     survey design of the sampling-weight SEs (without it: the sandwich of the sample alone).
+    The robustness grid fits ``only`` the models its claims read, without the ``extras``
+    (Brant tests, predicted curves, the SE comparison) that only the paper's tables show.
     """
     keep = sample_mask(frame, spec)
     sample = frame.loc[keep].reset_index(drop=True)
@@ -108,6 +111,8 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
                            "block_labels": [m.get("label", m["id"]) for m in spec["models"]]}
     results = {}
     for m in spec["models"]:
+        if only is not None and m["id"] not in only:
+            continue
         terms = model_terms(spec)[m["id"]]
         res = fit_frame(
             sample, spec["outcome"], terms, reference=spec.get("reference", {}),
@@ -116,9 +121,12 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
             max_iter=spec["max_iter"], **variance,
         )
         results[m["id"]] = res
-        entry = res.to_dict()
+        entry = res.to_dict(brant=extras)
         entry.update({"label": m.get("label", m["id"]), "terms": terms})
         out["models"][m["id"]] = entry
+    if not extras:
+        out["common_sample_n"] = int(len(sample))
+        return out
     last = spec["models"][-1]["id"]
     full = results[last]
     pp = spec["predicted"]

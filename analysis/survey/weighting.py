@@ -55,6 +55,31 @@ def _share(value: Any, where: str) -> float:
     return float(value)
 
 
+def rake_frame(data: pd.DataFrame, targets: Mapping[str, Mapping[str, float]],
+               settings: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Raked weights (mean 1, by ``resp_id``) and their diagnostics, written nowhere.
+
+    Shared by the weight stage and the robustness grid, which rakes under other caps and
+    margins; a cap the data cannot meet raises :class:`WeightingError`.
+    """
+    if "resp_id" not in data.columns:
+        raise WeightingError("column 'resp_id' missing")
+    result = rake(
+        data,
+        targets,
+        cap=settings["cap"],
+        floor=settings["floor"],
+        tol=float(settings["tolerance"]),
+        max_iter=int(settings["max_iter"]),
+    )
+    w = result.weights.to_numpy()
+    w = w / w.mean()
+    frame = pd.DataFrame({"resp_id": data["resp_id"].astype(str).to_numpy(), "weight": w})
+    report = result.diagnostics.to_dict()
+    report["margin_names"] = list(targets)
+    return frame, report
+
+
 def weight_survey(
     clean_path: str | Path,
     targets_path: str | Path,
@@ -64,26 +89,11 @@ def weight_survey(
 ) -> None:
     """Snakemake entry: rake the cleaned survey, write weights (mean 1) and diagnostics."""
     data = pd.read_parquet(clean_path)
-    margins = list(settings["margins"])
-    targets = read_targets(targets_path, margins)
+    targets = read_targets(targets_path, list(settings["margins"]))
     try:
-        result = rake(
-            data,
-            targets,
-            cap=settings["cap"],
-            floor=settings["floor"],
-            tol=float(settings["tolerance"]),
-            max_iter=int(settings["max_iter"]),
-        )
+        frame, report = rake_frame(data, targets, settings)
     except WeightingError as err:
         raise WeightingError(f"{clean_path} with targets {targets_path}: {err}") from err
-    w = result.weights.to_numpy()
-    w = w / w.mean()
-    if "resp_id" not in data.columns:
-        raise WeightingError(f"{clean_path}: column 'resp_id' missing")
-    frame = pd.DataFrame({"resp_id": data["resp_id"].astype(str).to_numpy(), "weight": w})
-    report = result.diagnostics.to_dict()
     report["targets_file"] = Path(targets_path).name
-    report["margin_names"] = margins
     write_parquet(out_weights, frame)
     write_json(out_diagnostics, report)

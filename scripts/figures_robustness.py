@@ -1,0 +1,8 @@
+"""Rule figures_robustness: specification curves (reads only the estimates file)."""
+
+
+from analysis.figures.robustness import make_robustness_figures
+from paperkit.rules import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, make_robustness_figures, estimates_path=smk.input.estimates, out_dir=smk.output[0])

@@ -1,0 +1,21 @@
+"""Rule robustness_batch: every claim and headline estimate in one batch of specifications."""
+
+
+from analysis.robustness.compute import run_batch
+from paperkit.rules import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    run_batch,
+    config=smk.params.config,
+    batch=smk.wildcards.batch,
+    survey_path=smk.input.survey,
+    flags_path=smk.input.flags,
+    shared_path=smk.input.shared,
+    claims_path=smk.input.claims,
+    targets_path=smk.input.targets,
+    published_path=smk.input.published,
+    extra_stages={"overlap": smk.input.overlap, "residents": smk.input.residents},
+    out_json=smk.output[0],
+)

@@ -1,0 +1,11 @@
+"""Rule robustness_shared: clean once for every exclusion set, tally once per coder."""
+
+from analysis.robustness.compute import prepare_shared
+from paperkit.rules import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(smk, prepare_shared, config=smk.params.config,
+    files={**{name: path for name, path in smk.input.items() if name != "participants"},
+           "participants": list(smk.input.participants)},
+    registered=smk.params.registered, out_survey=smk.output.survey,
+    out_flags=smk.output.flags, out_shared=smk.output.shared)

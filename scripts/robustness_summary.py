@@ -1,0 +1,20 @@
+"""Rule robustness_summary: claims.csv, estimates.parquet and the appendix tables."""
+
+
+from analysis.robustness.summary import summarise
+from paperkit.rules import run
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+run(
+    smk,
+    summarise,
+    batch_paths=list(smk.input.batches),
+    claims_path=smk.input.claims,
+    headline=smk.params.headline,
+    grid=smk.params.grid,
+    out_claims=smk.output.claims,
+    out_estimates=smk.output.estimates,
+    out_specs=smk.output.specifications,
+    out_summary=smk.output.summary,
+    out_tables=smk.output.tables,
+)

@@ -154,6 +154,11 @@ class _Batch:
         self.cache: dict[tuple, Any] = {}
         rob = config["robustness"]
         wanted = {p[1] for p in _claim_and_headline_names(config, claims) if p[0] == "models"}
+        # the Brant summary (models.brant_test) is computed from the last model's tests
+        self.brant = "brant_test" in wanted
+        wanted.discard("brant_test")
+        if self.brant:
+            wanted.add(config["models"]["models"][-1]["id"])
         self.model_ids = sorted(str(w) for w in wanted)
         self.variants = rob["model_variants"]
 
@@ -190,7 +195,8 @@ class _Batch:
         spec_models = self._model_spec(choice["model"])
         status, models = self._memo(
             ("models", key, choice["variance"], choice["model"]),
-            lambda: fit_models(frame, spec_models, weighting, only=self.model_ids, extras=False))
+            lambda: fit_models(frame, spec_models, weighting, only=self.model_ids, extras=False,
+                               brant=self.brant))
         if status != "ok":
             return status, models
         interviews = self.shared["interviews"][choice["coder"]]

@@ -94,13 +94,15 @@ def _variance(frame: pd.DataFrame, spec: Mapping[str, Any],
 
 def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
                weighting: Mapping[str, Any] | None = None, *,
-               only: Collection[str] | None = None, extras: bool = True) -> dict[str, Any]:
+               only: Collection[str] | None = None, extras: bool = True,
+               brant: bool | None = None) -> dict[str, Any]:
     """Fit every nested model on the common sample; return the JSON-ready results.
 
     ``frame`` holds every raked respondent; ``weighting`` (the config section) gives the
     survey design of the sampling-weight SEs (without it: the sandwich of the sample alone).
     The robustness grid fits ``only`` the models its claims read, without the ``extras``
-    (Brant tests, predicted curves, the SE comparison) that only the paper's tables show.
+    (predicted curves, the SE comparison) that only the paper's tables show, and with the
+    Brant tests only when a claim reads them (``brant``; default: with the extras).
     """
     keep = sample_mask(frame, spec)
     sample = frame.loc[keep].reset_index(drop=True)
@@ -121,7 +123,7 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
             max_iter=spec["max_iter"], **variance,
         )
         results[m["id"]] = res
-        entry = res.to_dict(brant=extras)
+        entry = res.to_dict(brant=extras if brant is None else brant)
         entry.update({"label": m.get("label", m["id"]), "terms": terms})
         out["models"][m["id"]] = entry
     if not extras:

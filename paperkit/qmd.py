@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paperkit import ipynb
 from paperkit.io import YamlError, parse_yaml
 
 # {{< name args >}}; the optional extra braces of {{{< x >}}} (Quarto's literal escape).
@@ -418,34 +419,29 @@ def read_notebook(path: Path) -> Document:
     leading raw cell (or the top of the first markdown cell), markdown cells as markdown,
     code cells as ```{python} cells (with their `#|` options) whose stored outputs are
     kept in ``Document.outputs``. Lines are numbered within their cell:
-    ``index.ipynb, cell 3:2``."""
-    import json
-
+    ``index.ipynb, cell 3:2``. The cells are read by :mod:`paperkit.ipynb`."""
     path = Path(path)
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise QmdError(f"{path}:{exc.lineno}: not a valid notebook (JSON): {exc.msg}") from exc
+        notebook = ipynb.read_notebook(path)
+    except ipynb.NotebookReadError as exc:
+        raise QmdError(str(exc)) from exc
     front: dict[str, Any] = {}
     front_lines: list[Line] = []
     body: list[Line] = []
     outputs: dict[Line, list[Any]] = {}
-    language = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language", "python")
-    for k, cell in enumerate(nb.get("cells", []), start=1):
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        where = Path(f"{path}, cell {k}")
-        lines = [Line(t, where, i) for i, t in enumerate(source.split("\n"), start=1)]
-        kind = cell.get("cell_type")
-        if kind in ("raw", "markdown") and k == 1 and lines[0].text.strip() == "---":
+    for cell in notebook.cells:
+        where = Path(f"{path}, cell {cell.number}")
+        lines = [Line(t, where, i) for i, t in enumerate(cell.source.split("\n"), start=1)]
+        if cell.kind in ("raw", "markdown") and cell.number == 1 and \
+                lines[0].text.strip() == "---":
             # front matter: a leading raw cell, or the top of the first markdown cell
             front_lines, start = split_front_matter(lines)
             front = parse_front_matter(front_lines, where)
-            lines = lines[start:] if kind == "markdown" else []
-        if kind == "markdown" and lines:
+            lines = lines[start:] if cell.kind == "markdown" else []
+        if cell.kind == "markdown" and lines:
             body += [*lines, Line("", where, len(lines))]
-        elif kind == "code":
-            fence = Line("```{" + language + "}", where, 1)
-            outputs[fence] = list(cell.get("outputs", []))
+        elif cell.kind == "code":
+            fence = Line("```{" + notebook.language + "}", where, 1)
+            outputs[fence] = list(cell.outputs)
             body += [fence, *lines, Line("```", where, len(lines)), Line("", where, len(lines))]
     return Document(path, front, front_lines, body, outputs)

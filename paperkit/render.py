@@ -35,9 +35,9 @@ from typing import Any
 
 import yaml
 
-from paperkit import layout, qmd, quarto, render_features
+from paperkit import ipynb, layout, qmd, quarto, render_features
 from paperkit.cells import embed_cell, execute_cells
-from paperkit.io import YamlError, atomic_path, parse_yaml, read_yaml, replace_dir
+from paperkit.io import YamlError, atomic_path, read_yaml, replace_dir
 
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
@@ -388,23 +388,6 @@ def _expand_body(project: ManuscriptProject, work: Path) -> list[SourceLine]:
 # ----------------------------------------------------------------------------- embed
 
 
-def _cell_options(source: str) -> dict[str, Any]:
-    option_lines = []
-    for raw in source.splitlines():
-        if not raw.startswith("#|"):
-            break
-        option_lines.append(raw[2:].removeprefix(" "))
-    if not option_lines:
-        return {}
-    try:
-        options = parse_yaml("\n".join(option_lines), "cell options")
-    except YamlError as exc:
-        if "duplicate key" in str(exc):  # two captions, say: which one would Quarto print?
-            raise RenderError(f"notebook cell {option_lines[0]!r}...: {exc}") from exc
-        return {}
-    return options if isinstance(options, dict) else {}
-
-
 def _joined(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
@@ -420,40 +403,25 @@ def _embed(embed: qmd.Embed, project: ManuscriptProject, work: Path) -> list[str
         return ["", *embed_cell(nb_path, label, echo, work, line.where), ""]
     render_features.refuse_notebook(nb_path, line.where, "embedded notebook")
     try:
-        notebook = json.loads(nb_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RenderError(f"{line.where}: notebook {nb_path} is not valid JSON: {exc}") from exc
-    cells = {}
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") == "code":
-            options = _cell_options(_joined(cell.get("source", "")))
-            if "label" in options:
-                cells[str(options["label"])] = (cell, options)
+        notebook = ipynb.read_notebook(nb_path)
+    except ipynb.NotebookReadError as exc:
+        raise RenderError(f"{line.where}: {exc}") from exc
+    cells = notebook.labelled()
     if label not in cells:
         raise RenderError(
             f"{line.where}: notebook {nb_ref} has no cell labelled '{label}'"
             f" (labels: {', '.join(sorted(cells)) or 'none'})"
         )
-    cell, options = cells[label]
-    body = _cell_markdown(cell, options, label, nb_path, line, work)
+    cell = cells[label]
+    body = _cell_markdown(cell, label, nb_path, line, work)
     if flags.get("echo", "false").lower() == "true":
-        lang = (notebook.get("metadata", {}).get("kernelspec", {}) or {}).get("language", "python")
-        body = ["", f"```{lang}", *_code_without_options(cell), "```", "", *body]
+        body = ["", f"```{notebook.language}", *cell.code.splitlines(), "```", "", *body]
     return ["", *body, ""]
 
 
-def _code_without_options(cell: dict[str, Any]) -> list[str]:
-    lines = _joined(cell.get("source", "")).splitlines()
-    while lines and lines[0].startswith("#|"):
-        lines.pop(0)
-    return lines
-
-
-def _cell_markdown(
-    cell: dict[str, Any], options: dict[str, Any], label: str, nb_path: Path,
-    line: SourceLine, work: Path,
-) -> list[str]:
-    outputs = cell.get("outputs", [])
+def _cell_markdown(cell: ipynb.Cell, label: str, nb_path: Path, line: SourceLine, work: Path
+                   ) -> list[str]:
+    outputs, options = cell.outputs, cell.options
     for out in outputs:
         if out.get("output_type") == "error":
             raise RenderError(

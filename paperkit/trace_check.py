@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from paperkit.io import read_yaml
+from paperkit.notebooks import stage_assets
 from paperkit.prose_check import (
     _LITERAL,
     _claim_allows,
@@ -151,3 +152,12 @@ def render_traced(project_dir: Path, formats: Sequence[str], out_dir: Path | Non
                 Path(path).unlink(missing_ok=True)
             raise RenderError(str(exc)) from exc
     return outputs
+
+
+def render_paper(assets: Sequence[str], stage: str | Path, source: str | Path,
+                 formats: Sequence[str], out_dir: str | Path, engine: str) -> dict[str, Path]:
+    """The workflow's render step: put the images the article shows into the stage, then
+    render it; every number of the HTML must be traceable, or nothing of this run is left."""
+    stage_assets(assets, stage)
+    return render_traced(Path(stage), list(formats), Path(out_dir), engine=engine,
+                         source_dir=Path(source))

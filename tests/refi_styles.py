@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.interviews.qdpx import Project
+from analysis.qda.qdpx import Project
 
 STATUS = ("participant", "non_participant", "model_city")
 FAMILY = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu")

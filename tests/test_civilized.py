@@ -13,8 +13,8 @@ from analysis.civilized.documents import read_documents
 from analysis.civilized.overlap import analyse, tally_overlap
 from analysis.civilized.residents import analyse as analyse_residents
 from analysis.civilized.residents import read_residents, tally_residents
-from analysis.interviews.qdpx import read_qdpx
 from analysis.project import PROJECT_ROOT, load_config
+from analysis.qda.qdpx import read_qdpx
 from paperkit.io import read_json
 from tests.robustness.corpus import _rewrite_project_xml, coding_on_the_root_code
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.interviews.qdpx import read_qdpx, validate_qde
 from analysis.interviews.study import build_study
 from analysis.interviews.themes import analyse, load_barrier_codebook, load_study_mapping
 from analysis.project import PROJECT_ROOT, load_config
+from analysis.qda.qdpx import read_qdpx, validate_qde
 from paperkit.__main__ import main
 from paperkit.deidentify import Options, band_age, deidentify_project
 from paperkit.leakgate import Secrets, scan

@@ -55,6 +55,29 @@ def test_paperkit_imports_nothing_of_the_study():
     assert {m: d for m, d in offenders.items() if d} == {}
 
 
+STRANDS = ("analysis.survey", "analysis.interviews", "analysis.civilized")
+
+
+def test_no_strand_imports_another_they_meet_only_in_shared_layers():
+    """Survey, interviews and civilized cities share code through analysis.stats,
+    analysis.qda and paperkit, never through each other's modules."""
+    graph = _graph()
+    crossings = {m: sorted(d) for m in graph for strand in STRANDS if m.startswith(strand)
+                 if (d := {i for i in graph[m] if i.startswith(STRANDS)
+                           and not i.startswith(strand)})}
+    assert crossings == {}
+
+
+def test_figures_take_their_labels_from_the_labels_module_not_from_estimation_code():
+    allowed = ("analysis.survey", "analysis.survey.labels", "analysis.survey.codebook",
+               "analysis.survey.status")  # labels, codes and the data's own status
+    graph = _graph()
+    figures = {m: sorted(d) for m in graph if m.startswith("analysis.figures")
+               if (d := {i for i in graph[m] if i.startswith(STRANDS)
+                         and i not in allowed and i.rsplit(".", 1)[0] not in allowed})}
+    assert figures == {}
+
+
 def test_the_import_graph_has_no_cycles():
     graph = _graph()
     state: dict[str, int] = {}
@@ -84,7 +107,8 @@ def test_stats_holds_estimators_only():
 
 
 def _rule_scripts() -> list[Path]:
-    return sorted((ROOT / "scripts").glob("[a-z]*.py"))
+    return sorted([*(ROOT / "scripts").glob("[a-z]*.py"),
+                   *(ROOT / "paperkit/workflow/scripts").glob("[a-z]*.py")])
 
 
 @pytest.mark.parametrize("script", _rule_scripts(), ids=lambda p: p.stem)
@@ -146,7 +170,7 @@ def test_every_rule_depends_on_every_module_its_script_loads():
     inputs = _rule_inputs()
     checked = 0
     for script in _rule_scripts():
-        rules = [r for r in inputs if f"scripts/{script.name}" in inputs[r]]
+        rules = [r for r in inputs if script.relative_to(ROOT).as_posix() in inputs[r]]
         assert rules, f"no rule runs {script.name}"
         loaded = _loaded_modules(script)
         assert loaded, script.name

@@ -1,4 +1,4 @@
-"""Tests of the REFI-QDA reader and the tidy-export readers (analysis/interviews/qdpx.py)."""
+"""Tests of the REFI-QDA reader and the tidy-export readers (analysis/qda/qdpx.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.interviews.qdpx import (
+from analysis.project import PROJECT_ROOT
+from analysis.qda.qdpx import (
     QdpxError,
     read_case_code_csv,
     read_participants,
@@ -16,7 +17,6 @@ from analysis.interviews.qdpx import (
     read_segments_csv,
     validate_qde,
 )
-from analysis.project import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "refi"
 XSD = FIXTURES / "Project-mrt2019.xsd"

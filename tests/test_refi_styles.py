@@ -18,8 +18,6 @@ import pytest
 import yaml
 
 from analysis.interviews.mapping import MappingError
-from analysis.interviews.positions import on_boundary
-from analysis.interviews.qdpx import QdpxError, read_qdc, read_qdpx, source_kinds, validate_qde
 from analysis.interviews.study import StudyError, build_study
 from analysis.interviews.themes import (
     ThemesError,
@@ -28,6 +26,8 @@ from analysis.interviews.themes import (
     load_study_mapping,
 )
 from analysis.project import PROJECT_ROOT, load_config
+from analysis.qda.positions import on_boundary
+from analysis.qda.qdpx import QdpxError, read_qdc, read_qdpx, source_kinds, validate_qde
 from paperkit.deidentify import deidentify_project
 from tests.refi_styles import STYLES, mapping_for, stand_in_interviews, write_style
 

@@ -13,8 +13,8 @@ import pytest
 from analysis.civilized.codebook import load_civilized_codebook
 from analysis.civilized.residents import analyse as analyse_residents
 from analysis.civilized.residents import read_residents
-from analysis.interviews.qdpx import read_qdc, read_qdpx
 from analysis.project import PROJECT_ROOT, load_config
+from analysis.qda.qdpx import read_qdc, read_qdpx
 from analysis.standin.civilized import FILES, ZIP_DATE, build_files, read_regions, write_stand_in
 from paperkit.io import read_yaml
 

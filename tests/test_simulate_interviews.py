@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
-from analysis.interviews.qdpx import read_qdpx
 from analysis.interviews.themes import analyse, load_barrier_codebook, load_study_mapping
 from analysis.project import PROJECT_ROOT, load_config
+from analysis.qda.qdpx import read_qdpx
 from analysis.standin.interviews import (
     BARRIER_COUNTS,
     N_DOUBLE_CODED,

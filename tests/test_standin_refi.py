@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from analysis.interviews.qdpx import read_qdc, read_qdpx, validate_qde
 from analysis.project import PROJECT_ROOT
+from analysis.qda.qdpx import read_qdc, read_qdpx, validate_qde
 from analysis.standin import refi
 from analysis.standin.refi import Code, Text
 

@@ -13,18 +13,17 @@ import pytest
 
 from analysis.figures.themes import FIGURE_STEMS, make_theme_figures
 from analysis.interviews.mapping import MappingError
-from analysis.interviews.qdpx import read_qdpx
 from analysis.interviews.study import StudyError, build_study
 from analysis.interviews.themes import (
-    ThemesError,
     analyse,
-    case_code_matrix,
     load_barrier_codebook,
     load_study_mapping,
     project_from_tidy,
     tally_themes,
 )
 from analysis.project import PROJECT_ROOT, ConfigError, load_config, validate_config
+from analysis.qda.coding import QdaError, case_code_matrix
+from analysis.qda.qdpx import read_qdpx
 from paperkit.io import read_json, read_yaml
 
 RAW = PROJECT_ROOT / "data" / "raw" / "interviews"
@@ -137,7 +136,7 @@ def test_union_of_coders_counts_at_least_the_primary_coding(project, codebook):
 
 
 def test_unknown_tally_coder_is_an_error(project, codebook):
-    with pytest.raises(ThemesError, match="'Coder Z' is not a coder"):
+    with pytest.raises(QdaError, match=r"themes\.tally_coder: 'Coder Z' is not a coder"):
         _analyse(project, codebook, tally_coder="Coder Z")
 
 
@@ -287,7 +286,7 @@ def test_config_themes_section_rejects_unknown_denominator():
 
 
 def test_case_code_export_gives_table1_among_non_participants(codebook):
-    from analysis.interviews.qdpx import read_case_code_csv
+    from analysis.qda.qdpx import read_case_code_csv
 
     labels = {b["label"]: k for k, b in codebook.barriers.items()}
     raw_mapping = read_yaml(PROJECT_ROOT / SETTINGS["mapping"])["status"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.interviews.qdpx import Project
+from analysis.qda.qdpx import Project
 from paperkit.io import read_yaml
 
 

@@ -30,7 +30,7 @@ from analysis.civilized.codebook import (
     raise_if,
     unmapped_codings,
 )
-from analysis.interviews.qdpx import Project, read_qdpx
+from analysis.qda.qdpx import Project, read_qdpx
 
 MANUAL_COLUMNS = ("item_id", "category_id", "category_zh", "category_en", "subcategory_id",
                   "subcategory_zh", "subcategory_en", "item_zh", "item_en", "page")

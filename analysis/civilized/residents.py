@@ -29,9 +29,9 @@ from analysis.civilized.codebook import (
     share,
     unmapped_codings,
 )
-from analysis.interviews.qdpx import Project, read_qdpx
-from analysis.interviews.themes import case_code_matrix, coder_ranking, reliability, select_coding
 from analysis.project import REGISTER_COMMAND
+from analysis.qda.coding import case_code_matrix, coder_ranking, reliability, select_coding
+from analysis.qda.qdpx import Project, read_qdpx
 from paperkit.io import write_json, write_text
 from paperkit.manifest import verify_registered
 from paperkit.tables import pipe_table
@@ -100,13 +100,12 @@ def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook:
         raise CivilizedError([f"config civilized.tally_coder: rule: {rule!r} is not a coder of "
                               f"{project.path} {coder_ranking(long)}"])
     keys = list(codebook.codes)
-    chosen, coders = select_coding(long, rule)
+    chosen, coders = select_coding(long, rule, "civilized.tally_coder")
     m = case_code_matrix(chosen, list(cases.index), keys)
     n = len(m)
     both = (m["knows_ncca"] == 1) & (m["knows_scs"] == 1)
-    rel = reliability(long, keys)
-    if rel.get("n_cases"):
-        rel["unit"] = "interviewee x code presence over the double-coded interviewees"
+    rel = reliability(long, keys, "interviewee x code presence over the double-coded "
+                                  "interviewees")
     return {
         "design": {
             "n_interviews": n, "n_cities": int(cases["city"].nunique()),

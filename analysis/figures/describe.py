@@ -27,7 +27,7 @@ from analysis.figures.style import (
     set_theme,
 )
 from analysis.survey import status
-from analysis.survey.describe import (
+from analysis.survey.labels import (
     ADV_ITEMS,
     APPROVAL_GROUPS,
     APPROVAL_LEVELS,

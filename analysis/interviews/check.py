@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from analysis.interviews.mapping import Mapping, MappingError, match_codes
-from analysis.interviews.qdpx import Project, QdpxError, read_qdpx, source_kinds
 from analysis.interviews.study import StudyError, account, interviewees
 from analysis.interviews.themes import (
     BarrierCodebook,
@@ -31,6 +30,7 @@ from analysis.interviews.themes import (
     load_study_mapping,
 )
 from analysis.project import project_path
+from analysis.qda.qdpx import Project, QdpxError, read_qdpx, source_kinds
 
 
 def _describe_project(project: Project) -> list[str]:

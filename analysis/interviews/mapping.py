@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analysis.interviews.qdpx import Code, Project
 from analysis.project import PROJECT_ROOT
+from analysis.qda.qdpx import Code, Project
 from paperkit.config import ConfigError, load_config
 
 SCHEMA_PATH = PROJECT_ROOT / "config" / "interview_mapping.schema.yaml"

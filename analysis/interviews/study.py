@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.interviews.mapping import Mapping, excluded, resolve_codes
-from analysis.interviews.qdpx import Project, Segment, open_csv
+from analysis.qda.qdpx import Project, Segment, open_csv
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 5

@@ -27,7 +27,20 @@ from typing import Any
 import pandas as pd
 
 from analysis.interviews.mapping import Mapping, load_mapping
-from analysis.interviews.qdpx import (
+from analysis.interviews.study import (
+    Study,
+    build_study,
+    demographics,
+    status_from_variables,
+)
+from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
+from analysis.qda.coding import (
+    QdaError,
+    case_code_matrix,
+    reliability,
+    select_coding,
+)
+from analysis.qda.qdpx import (
     Case,
     Code,
     Project,
@@ -38,20 +51,13 @@ from analysis.interviews.qdpx import (
     read_segments_csv,
     source_kinds,
 )
-from analysis.interviews.study import (
-    Study,
-    build_study,
-    demographics,
-    status_from_variables,
-)
-from analysis.project import PROJECT_ROOT, REGISTER_COMMAND
-from analysis.stats.agreement import two_coder_agreement
 from paperkit.io import read_yaml, write_json, write_text
 from paperkit.manifest import verify_registered
 from paperkit.tables import pipe_table
 
 log = logging.getLogger(__name__)
 STATUS_KEYS = ("participant", "non_participant", "model_city")
+RELIABILITY_UNIT = "case x code presence over the double-coded cases and the barrier codes"
 UNIT_OF_ANALYSIS = (
     "interviewee x code presence: a code counts once per interviewee if the coder applied "
     "it to at least one segment of that interviewee's transcript"
@@ -64,7 +70,7 @@ DENOMINATOR_LABELS = {
 }
 
 
-class ThemesError(ValueError):
+class ThemesError(QdaError):
     """The coded interviews, the mapping and the codebook do not fit together."""
 
 
@@ -98,32 +104,6 @@ def load_study_mapping(path: str | Path, codebook: BarrierCodebook) -> Mapping:
     return load_mapping(path, list(codebook.barriers), list(codebook.demographics))
 
 
-def coder_ranking(long: pd.DataFrame) -> list[str]:
-    """Coders by number of cases coded (descending), ties by name: rank 1 is 'primary'."""
-    counts = long.groupby("coder")["case"].nunique()
-    return sorted(counts.index, key=lambda c: (-counts[c], c))
-
-
-def select_coding(long: pd.DataFrame, rule: str) -> tuple[pd.DataFrame, list[str]]:
-    """Keep the coding that counts: per case the top-ranked coder, the union, or one coder."""
-    ranking = coder_ranking(long)
-    if rule == "union":
-        return long, ranking
-    if rule == "primary":
-        rank = {c: i for i, c in enumerate(ranking)}
-        best = long.assign(r=long["coder"].map(rank)).groupby("case")["r"].transform("min")
-        return long[long["coder"].map(rank) == best], ranking[:1]
-    if rule not in ranking:
-        raise ThemesError(f"themes.tally_coder: {rule!r} is not a coder in the project {ranking}")
-    return long[long["coder"] == rule], [rule]
-
-
-def case_code_matrix(long: pd.DataFrame, cases: list[str], codes: list[str]) -> pd.DataFrame:
-    """Cases x codes, 1 if the code is present for the case (any segment), else 0."""
-    matrix = pd.crosstab(long["case"], long["code"]).clip(upper=1)
-    return matrix.reindex(index=cases, columns=codes, fill_value=0).astype(int)
-
-
 def add_status_variables(
     matrix: pd.DataFrame, project: Project, study: Study, mapping: Mapping,
     participants: str | None,
@@ -151,28 +131,6 @@ def participation(matrix: pd.DataFrame, study: Study, mapping: Mapping) -> pd.Se
     return part.astype(bool)
 
 
-def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
-    """Agreement, kappa per code and overall alpha on cases coded by the top two coders."""
-    ranking = coder_ranking(long)
-    coded = long.groupby("coder")["case"].apply(set)
-    pairs = [(a, b) for i, a in enumerate(ranking) for b in ranking[i + 1 :]]
-    if not pairs:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
-    a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
-    shared = sorted(coded[a] & coded[b])
-    if not shared:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
-    ma = case_code_matrix(long[long["coder"] == a], shared, codes)
-    mb = case_code_matrix(long[long["coder"] == b], shared, codes)
-    agreement = two_coder_agreement(ma.to_numpy(), mb.to_numpy(), codes)
-    return {
-        "coders": [a, b],
-        "n_cases": len(shared),
-        "unit": "case x code presence over the double-coded cases and the barrier codes",
-        **agreement,
-    }
-
-
 def analyse(
     project: Project, codebook: BarrierCodebook, settings: dict[str, Any], mapping: Mapping
 ) -> dict[str, Any]:
@@ -181,7 +139,8 @@ def analyse(
     long, cases = study.long, study.units
     barrier_keys = list(codebook.barriers)
     all_keys = barrier_keys + [f"status:{k}" for k in STATUS_KEYS]
-    chosen, tally_coders = select_coding(long, settings.get("tally_coder", "primary"))
+    chosen, tally_coders = select_coding(long, settings.get("tally_coder", "primary"),
+                                         "themes.tally_coder")
     matrix = add_status_variables(case_code_matrix(chosen, cases, all_keys), project, study,
                                   mapping, settings.get("participants"))
     is_part = participation(matrix, study, mapping)
@@ -217,7 +176,7 @@ def analyse(
             "codes": barrier_keys,
             "matrix": (x.T @ x).to_numpy().astype(int).tolist(),
         },
-        "reliability": reliability(long, barrier_keys),
+        "reliability": reliability(long, barrier_keys, RELIABILITY_UNIT),
         "tally_coder": {"rule": settings.get("tally_coder", "primary"), "coders": tally_coders},
         "unit_of_analysis": UNIT_OF_ANALYSIS,
         "notes": [NOT_EXCLUSIVE],

@@ -27,11 +27,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.interviews.study import build_study
-from analysis.interviews.themes import ThemesError, analyse, coder_ranking
+from analysis.interviews.themes import analyse
 from analysis.interviews.themes import load_inputs as load_interviews
 from analysis.paper.fidelity import FidelityError
 from analysis.paper.numbers import assemble
 from analysis.project import REGISTER_COMMAND
+from analysis.qda.coding import QdaError, coder_ranking
 from analysis.robustness.evaluate import evaluate_claims, headline_estimates, headline_paths
 from analysis.robustness.grid import RobustnessConfigError, Spec, batches, build_grid
 from analysis.stats.ordinal import ModelError
@@ -133,7 +134,7 @@ def _interviews(config: Mapping[str, Any], coders: Sequence[str], files: Mapping
         try:
             out[coder] = {"status": "ok", "result": analyse(
                 project, codebook, {**resolved, "tally_coder": coder}, mapping)}
-        except ThemesError as exc:
+        except QdaError as exc:
             out[coder] = {"status": "infeasible", "reason": f"coder {coder}: {exc}"}
     return out
 

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from paperkit.rules import run
-from paperkit.workflow.steps import render_paper
+from paperkit.trace_check import render_paper
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
 # Fixed build date, so that rebuilding the same sources gives the same documents.

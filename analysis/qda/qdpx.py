@@ -18,7 +18,7 @@ What the tools write, and how it is read:
 * Text files under ``sources/`` or ``Sources/``, named ``internal://x.txt`` or plain
   ``x.txt``; ``relative://`` and ``absolute://`` paths point outside the ZIP and are
   refused with that reason.
-* Positions in the convention the tool used (analysis/interviews/positions.py): found from
+* Positions in the convention the tool used (analysis/qda/positions.py): found from
   the text and reported, never assumed.
 * Cases from ``SourceRef`` (whole sources), ``SelectionRef`` (single selections) and
   ``CodeRef`` (everything coded with a case code, NVivo's way); a source may be in two
@@ -40,7 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from analysis.interviews.positions import (
+from analysis.qda.positions import (
     Convention,
     Detected,
     PositionError,
@@ -533,7 +533,7 @@ def read_qdpx(
 ) -> Project:
     """Read a .qdpx project (REFI-QDA 0.x/1.x): codebook, users, sources, cases, codings.
 
-    ``positions`` is a convention key of analysis/interviews/positions.py or "auto".
+    ``positions`` is a convention key of analysis/qda/positions.py or "auto".
     """
     path = Path(path)
     try:

@@ -58,8 +58,8 @@ rule all:
         RESULTS,
 
 
-# Before any job is planned: inputs whose content changed (whatever their file time) are
-# marked as new, a killed build's lock is released, the raw data are verified.
+# Before any job is planned: a killed build's lock is released, the raw data are verified,
+# outputs not built from the current content (whatever the file times) are deleted.
 preflight_workflow()
 
 
@@ -68,4 +68,5 @@ onsuccess:
 
 
 onerror:
-    print("\nThe build stopped. The message above names the failing step; its log is in logs/.")
+    paper_out_of_date()
+    print("\nThe build stopped. The message above names the failing step; its log is in logs/. The paper in build/paper/_manuscript/ was removed (it may not match the inputs).")

@@ -6,7 +6,8 @@ from operator import attrgetter
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT, REGISTER_COMMAND, configure_workflow
-from paperkit.preflight import preflight
+from paperkit.freshness import mark_paper_out_of_date
+from paperkit.preflight import preflight, workflow_outputs
 from paperkit.deps import code_closure
 from paperkit.render import EXTENSIONS
 
@@ -121,21 +122,18 @@ def workflow_rules(wildcards):
 
 
 def preflight_workflow():
-    """Before any job: content-changed inputs marked as new, raw data verified (every file
-    under the manifest's folder, so an unregistered change anywhere stops the build)."""
+    """Before any job (in the main Snakemake process only): raw data verified (every file
+    under the manifest's folder, so an unregistered change anywhere stops the build), and
+    every output not built from the current content deleted (paperkit/preflight.py)."""
+    if not workflow.is_main_process:
+        return
     manifest = Path(PATHS["raw_manifest"])
     raw = [p.as_posix() for p in manifest.parent.rglob("*") if p.is_file() and p != manifest]
-    preflight(PROJECT_ROOT, [*source_files(), *raw], PATHS["raw_manifest"], REGISTER_COMMAND)
+    preflight(PROJECT_ROOT, raw, PATHS["raw_manifest"], REGISTER_COMMAND,
+              outputs=workflow_outputs(workflow.rules), paper=manuscript_outputs())
 
 
-def source_files():
-    """Every file the workflow reads but does not write (raw data, the files the config
-    names, paper sources, notebooks, code). Their content, not their mtime, decides what
-    reruns (paperkit/preflight.py)."""
-    files = set()
-    for r in workflow.rules:
-        files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f))
-    for name in NOTEBOOK_INPUTS:
-        files.add(f"notebooks/{name}.ipynb")
-        files.update(code("notebook", f"notebooks/{name}.ipynb"))
-    return sorted(f for f in files if not any(r.is_producer(f) for r in workflow.rules))
+def paper_out_of_date():
+    """After a failed build: the paper in build/paper/_manuscript/ may not match."""
+    mark_paper_out_of_date(PROJECT_ROOT, manuscript_outputs(),
+                           "the last build stopped with an error (see its message and logs/)")

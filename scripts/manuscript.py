@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+from paperkit.freshness import clear_out_of_date
 from paperkit.render import render_manuscript
 from paperkit.rules import run
 
@@ -20,3 +21,4 @@ run(
     engine=smk.params.engine,
     source_dir=Path("paper"),
 )
+clear_out_of_date(Path(smk.output[0]).parent)

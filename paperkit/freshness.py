@@ -165,14 +165,19 @@ def stale_outputs(root: str | Path, known: Iterable[str], digests: Digests,
     """Output -> why it is stale, for every existing output among ``known``.
 
     Stale: the content of an input differs from the content its record says the job
-    read, or no record names the output (built by an earlier version, or by hand).
+    read, or no record names the output (built by an earlier version, or by hand). An
+    input that is absent does not make its consumers stale: it is rebuilt first, and a
+    new file reruns them as usual.
     """
     root = Path(root)
     known = {Path(k).as_posix() for k in known}
     recorded: dict[str, str] = {}
     stale: dict[str, str] = {}
     for record in read_records(root):
-        changed = sorted(p for p, d in record["inputs"].items() if digests(p) != d)
+        # An input that is missing now is being rebuilt (its job's output was stale): the
+        # content that job makes decides in this build, through Snakemake's file times.
+        changed = sorted(p for p, d in record["inputs"].items()
+                         if digests(p) is not None and digests(p) != d)
         for out in record["outputs"]:
             recorded[out] = ", ".join(changed)
     for out in sorted(known):

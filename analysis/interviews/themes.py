@@ -149,17 +149,27 @@ def participation(matrix: pd.DataFrame, study: Study, mapping: Mapping) -> pd.Se
     return part.astype(bool)
 
 
-def reliability(long: pd.DataFrame, codes: list[str]) -> dict[str, Any]:
-    """Agreement, kappa per code and overall alpha on cases coded by the top two coders."""
+def reliability(long: pd.DataFrame, codes: list[str], source: str = "the project"
+                ) -> dict[str, Any]:
+    """Agreement, kappa per code and overall alpha on cases coded by the top two coders.
+
+    The paper reports intercoder agreement, so a project without a second coder stops
+    here, naming ``source`` and the coders found, rather than printing no value or an
+    alpha computed over nothing.
+    """
     ranking = coder_ranking(long)
     coded = long.groupby("coder")["case"].apply(set)
     pairs = [(a, b) for i, a in enumerate(ranking) for b in ranking[i + 1 :]]
-    if not pairs:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
-    a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
-    shared = sorted(coded[a] & coded[b])
+    shared = []
+    if pairs:
+        a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
+        shared = sorted(coded[a] & coded[b])
     if not shared:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
+        raise ThemesError(
+            f"{source}: intercoder reliability: no transcript was coded by two coders "
+            f"(coders with codings: {', '.join(map(repr, ranking)) or 'none'}); the paper "
+            "reports agreement between two coders: add the second coder's codings to the "
+            "project (docs/INTERVIEWS.md)")
     ma = case_code_matrix(long[long["coder"] == a], shared, codes)
     mb = case_code_matrix(long[long["coder"] == b], shared, codes)
     agreement = two_coder_agreement(ma.to_numpy(), mb.to_numpy(), codes)
@@ -215,7 +225,7 @@ def analyse(
             "codes": barrier_keys,
             "matrix": (x.T @ x).to_numpy().astype(int).tolist(),
         },
-        "reliability": reliability(long, barrier_keys),
+        "reliability": reliability(long, barrier_keys, str(project.path)),
         "tally_coder": {"rule": settings.get("tally_coder", "primary"), "coders": tally_coders},
         "unit_of_analysis": UNIT_OF_ANALYSIS,
         "notes": [NOT_EXCLUSIVE],

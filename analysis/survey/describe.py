@@ -315,12 +315,18 @@ def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str
     shares = {}
     for key, label in HEADLINE_SHARES.items():
         se = {d.method: approval[key]["se"], other: redone[key]["se"]}
+        # A share of 0% or 100% has no sampling variance: the ratio is undefined (null),
+        # and a sentence quoting it stops the build (a null variable), not a crash.
+        ratio = (json_round(se["calibrated"] / se["fixed"])
+                 if se["fixed"] and se["calibrated"] is not None else None)
         shares[key] = {"label": label, "pct": approval[key]["pct"],
                        "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
-                       "ratio": json_round(se["calibrated"] / se["fixed"])}
-    ratios = [s["ratio"] for s in shares.values()]
-    return {"shares": shares, "order": list(HEADLINE_SHARES), "ratio_min": min(ratios),
-            "ratio_max": max(ratios)}
+                       "ratio": ratio}
+    ratios = [s["ratio"] for s in shares.values() if s["ratio"] is not None]
+    return {"shares": shares, "order": list(HEADLINE_SHARES),
+            "ratio_min": min(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "undefined": [k for k, s in shares.items() if s["ratio"] is None]}
 
 
 def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]

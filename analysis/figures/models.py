@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figure, set_theme
 from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from paperkit.io import read_json
+from paperkit.variables import FORMATTERS
 
 
 def _note_text(results: dict[str, Any]) -> str:
@@ -20,8 +21,13 @@ def _note_text(results: dict[str, Any]) -> str:
     return f"{weighted}. N = {results['common_sample_n']:,}. Simulated data."
 
 
+def _level(results: dict[str, Any]) -> str:
+    """The confidence level the model results were computed at ("95%")."""
+    return FORMATTERS["level"](results["ci_level"])
+
+
 def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Log-odds with 95% CIs of the full (last) model, top to bottom in table order."""
+    """Log-odds with their CIs (at ``ci_level``) of the full (last) model, top to bottom."""
     model = results["models"][results["model_order"][-1]]
     labels = results.get("labels", {})
     names = model["coefficient_order"]
@@ -34,7 +40,7 @@ def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", ms=3, lw=1, color=OKABE_ITO[0])
     ax.axvline(0, color="#666666", lw=0.8, ls="--")
     ax.set_yticks(y, [labels.get(n, n) for n in names])
-    ax.set_xlabel("Log-odds of higher approval (95% CI)")
+    ax.set_xlabel(f"Log-odds of higher approval ({_level(results)} CI)")
     ax.set_title(f"Model {len(results['model_order'])}: {model.get('label', '')}".rstrip(": "))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     note(fig, _note_text(results))
@@ -77,7 +83,7 @@ def predicted_plot(results: dict[str, Any], out_dir: Path,
     fig.legend(handles, labs, title="Approval", loc="upper center", ncol=min(len(labs), 5),
                bbox_to_anchor=(0.5, 1.12), frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    note(fig, _note_text(results) + " Other covariates at observed values; 95% CIs.")
+    note(fig, _note_text(results) + f" Other covariates at observed values; {_level(results)} CIs.")
     return save_figure(fig, out_dir / "predicted_probabilities")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import yaml
 
 from analysis.civilized.codebook import CivilizedError
 from analysis.civilized.residents import tally_residents
+from analysis.figures.models import outcome_labels
 from analysis.interviews.mapping import MappingError
 from analysis.interviews.qdpx import read_qdpx
 from analysis.interviews.study import build_study
@@ -30,6 +32,10 @@ from analysis.interviews.themes import (
 )
 from analysis.project import load_config
 from analysis.survey import describe as ds
+from analysis.survey.codebook import load_survey_codebook
+from paperkit.claims import check_claims
+from paperkit.io import read_yaml
+from paperkit.prose_check import load_allowlist, scan_document
 from tests.test_describe import synthetic_clean, synthetic_weights
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,3 +197,125 @@ def test_case_membership_never_comes_from_a_code_mapped_to_a_theme():
     project.cases[case.guid] = dataclasses.replace(case, codes=(*case.codes, ABUSE))
     assert project.cases_of_segments() != original  # read as a case code, it moves codings
     assert project.cases_of_segments({ABUSE}) == original
+
+
+# --------------------------------------------------------------------------- number check
+
+PAPER = ROOT / "paper"
+
+
+def _paper_with(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the paper's sources with one edit of paper/index.qmd."""
+    copy = tmp_path / "paper"
+    shutil.copytree(PAPER, copy)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    text = (copy / "index.qmd").read_text(encoding="utf-8")
+    assert old in text, old
+    (copy / "index.qmd").write_text(text.replace(old, new, 1), encoding="utf-8")
+    return copy
+
+
+def _number_findings(paper: Path) -> list[str]:
+    allow = load_allowlist(paper / "_number_allowlist.yml")
+    claims = read_yaml(paper / "claims.yml")
+    result = scan_document(paper / "index.qmd", allow, claims=claims,
+                           notebook_dir=paper.parent / "notebooks")
+    return [f.message for f in result.findings]
+
+
+def test_the_paper_as_committed_passes_the_tightened_number_check(tmp_path: Path):
+    assert _number_findings(_paper_with(tmp_path, "", "")) == []
+
+
+METHODS = "**Weighting.** The valid sample was raked"
+NUMBER_LOOPHOLES = {
+    "raw html block": (METHODS, "```{=html}\n<p>61.3% approve</p>\n```\n\n" + METHODS,
+                       r"index.qmd:\d+: literal '61.3%'"),
+    "displayed code block": (METHODS, "```\napproval 61.3\n```\n\n" + METHODS,
+                             r"index.qmd:\d+: literal '61.3'"),
+    "chinese numerals": (METHODS, "支持率为百分之五十七。\n\n" + METHODS,
+                         r"index.qmd:\d+: number in words '百分之五十七'"),
+    "english number words": (METHODS, "Two thousand two hundred respondents took part.\n\n"
+                             + METHODS, r"number in words 'Two thousand two hundred'"),
+    "a year used as a count": (METHODS, "Of the 2022 respondents, most approve.\n\n" + METHODS,
+                               r"index.qmd:\d+: literal '2022'"),
+    "front-matter keywords": ("keywords: [social credit system,",
+                              "keywords: [61% approval, social credit system,",
+                              r"index.qmd:\d+: literal '61%'"),
+}
+
+
+@pytest.mark.parametrize("name", list(NUMBER_LOOPHOLES))
+def test_a_hand_typed_number_anywhere_the_paper_prints_is_caught(tmp_path: Path, name: str):
+    old, new, pattern = NUMBER_LOOPHOLES[name]
+    found = _number_findings(_paper_with(tmp_path, old, new))
+    assert any(re.search(pattern, f) for f in found), found
+
+
+# --------------------------------------------------------------------------- claims
+
+URBAN = "survey.approval.approve_urban.pct"
+RURAL = "survey.approval.approve_rural.pct"
+
+
+def _claim_problems(tmp_path: Path, text: str, assertion: str) -> list[str]:
+    (tmp_path / "p.qmd").write_text(text, encoding="utf-8")
+    (tmp_path / "c.yml").write_text(yaml.safe_dump({"clm-x": {"text": "x", "assert": assertion}}))
+    numbers = {"survey": {"approval": {"approve_urban": {"pct": 68.5},
+                                       "approve_rural": {"pct": 81.9}}}}
+    (tmp_path / "n.json").write_text(json.dumps(numbers))
+    results = check_claims(tmp_path / "p.qmd", tmp_path / "c.yml", tmp_path / "n.json")
+    return [r.message for r in results if not r.ok]
+
+
+def test_two_values_swapped_inside_a_claims_sentence_stop_the_check(tmp_path: Path):
+    text = (f"[Approval is lower in cities]{{.claim #clm-x}} ({{{{< var {RURAL} >}}}} "
+            f"against {{{{< var {URBAN} >}}}}).\n")
+    problems = _claim_problems(tmp_path, text, f"{URBAN} < {RURAL}")
+    assert any(f"prints {RURAL} before {URBAN}" in p for p in problems), problems
+    text_ok = text.replace(RURAL, "@@").replace(URBAN, RURAL).replace("@@", URBAN)
+    assert _claim_problems(tmp_path, text_ok, f"{URBAN} < {RURAL}") == []
+
+
+def test_a_claim_printing_a_value_its_assertion_does_not_read_stops_the_check(
+        tmp_path: Path):
+    text = f"[Most approve in villages]{{.claim #clm-x}} ({{{{< var {URBAN} >}}}}).\n"
+    problems = _claim_problems(tmp_path, text, f"{RURAL} > 50")
+    assert any(f"prints {{{{< var {URBAN} >}}}}" in p and "does not read" in p
+               for p in problems), problems
+
+
+@pytest.mark.parametrize("assertion", [f"{URBAN} >= {URBAN}", f"{URBAN} > 99 or 2 > 1",
+                                       f"{URBAN} > 0 or {URBAN} <= 0", f"abs({URBAN}) >= 0",
+                                       f"{URBAN} > 50 and True"])
+def test_an_assertion_true_whatever_the_data_is_refused(tmp_path: Path, assertion: str):
+    text = f"[Many approve]{{.claim #clm-x}} ({{{{< var {URBAN} >}}}}).\n"
+    problems = _claim_problems(tmp_path, text, assertion)
+    assert any("whatever" in p for p in problems), problems
+
+
+# --------------------------------------------------------------------------- codebooks
+
+
+def test_swapped_barrier_labels_stop_naming_the_codebook_and_key(tmp_path: Path):
+    book = (ROOT / "data/codebook/interview_codebook.yaml").read_text(encoding="utf-8")
+    a, b = "Possible use of SCSs to abuse power", "Fear of deductions and their consequences"
+    swapped = book.replace(a, "@@").replace(b, a).replace("@@", b)
+    (tmp_path / "book.yaml").write_text(swapped, encoding="utf-8")
+    with pytest.raises(ThemesError, match=r"book.yaml: barriers.concerns_fear_deduction: label "
+                       r"'Possible use of SCSs to abuse power' does not name what the key says"):
+        load_barrier_codebook(tmp_path / "book.yaml")
+
+
+def test_reversed_approval_labels_stop_naming_the_codebook_and_variable(tmp_path: Path):
+    book = (ROOT / "data/codebook/survey_codebook.yaml").read_text(encoding="utf-8")
+    reversed_book = book.replace(
+        "      1: strongly disapprove\n      2: somewhat disapprove\n      3: neither\n"
+        "      4: somewhat approve\n      5: strongly approve\n",
+        "      1: strongly approve\n      2: somewhat approve\n      3: neither\n"
+        "      4: somewhat disapprove\n      5: strongly disapprove\n")
+    assert reversed_book != book
+    (tmp_path / "survey.yaml").write_text(reversed_book, encoding="utf-8")
+    with pytest.raises(ValueError, match=r"survey.yaml: variable 'q21_approval': codes: code 5 "
+                       r"is labelled 'strongly disapprove'[\s\S]*higher codes as more approval"):
+        outcome_labels(load_survey_codebook(tmp_path / "survey.yaml"), "approval")

@@ -59,7 +59,7 @@ rule all:
 
 
 # Before any job is planned: a killed build's lock is released, the raw data are verified,
-# outputs not built from the current content (whatever the file times) are deleted.
+# outputs not built from the current content (whatever the file times) are rebuilt.
 preflight_workflow()
 
 
@@ -69,4 +69,4 @@ onsuccess:
 
 onerror:
     paper_out_of_date()
-    print("\nThe build stopped. The message above names the failing step; its log is in logs/. The paper in build/paper/_manuscript/ was removed (it may not match the inputs).")
+    print("\nThe build stopped. The message above names the failing step; its log is in logs/. build/paper/_manuscript/OUT_OF_DATE.txt marks the paper there as out of date.")

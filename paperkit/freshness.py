@@ -7,9 +7,11 @@ the job ran and again after it; a change in between fails the job): a *build rec
 under ``.snakemake/paperkit/built/``, one per job. Before a build,
 :func:`stale_outputs` compares every record with the content the files have now. An
 output whose record differs, or that has no record at all, is *stale*: the pre-flight
-deletes it (never an input, never raw data), so that Snakemake reruns the job that makes
-it. Nothing is marked as seen before a job has used it, so any interleaving of copies,
-dry runs and interrupted builds ends with outputs built from the files as they are now.
+gives it an old modification time (:func:`invalidate`; its own time comes back if the
+inputs are put back before it was rebuilt), so that Snakemake reruns the job that makes
+it; it never touches an input or the raw data. Nothing is marked as seen before a job
+has used it, so any interleaving of copies, dry runs and interrupted builds ends with
+outputs built from the files as they are now.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from paperkit.manifest import sha256_file
 BUILT = Path(".snakemake/paperkit/built")
 CACHE = Path(".snakemake/paperkit/digests.json")
 OUT_OF_DATE = "OUT_OF_DATE.txt"
+NO_RECORD = "no record of what it was built from"
+_STALE_NOTE = "The paper in this folder is out of date:"
+_FAILED_NOTE = ("The last build stopped with an error, so the paper in this folder may be "
+                "out of date:")
 
 
 class InputChangedDuringJob(RuntimeError):
@@ -184,7 +190,7 @@ def stale_outputs(root: str | Path, known: Iterable[str], digests: Digests,
         if not (root / out).exists():
             continue
         if out not in recorded:
-            stale[out] = "no record of what it was built from"
+            stale[out] = NO_RECORD
         elif recorded[out]:
             stale[out] = f"built from other content of {recorded[out]}"
     return stale
@@ -206,6 +212,60 @@ def downstream(root: str | Path, outputs: Iterable[str]) -> set[str]:
     return reached
 
 
+#: The modification time given to a stale output: older than any input, so Snakemake
+#: reruns its job (an input newer than the output whose content differs from what
+#: Snakemake recorded). Reversible: the original time is kept in INVALIDATED.
+STALE_MTIME_NS = 1_000_000_000
+INVALIDATED = Path(".snakemake/paperkit/invalidated.json")
+
+
+def _time_carrier(path: Path) -> Path:
+    """The file whose time Snakemake reads for an output (a folder output: its
+    ``.snakemake_timestamp``)."""
+    stamp = path / ".snakemake_timestamp"
+    return stamp if path.is_dir() and stamp.exists() else path
+
+
+def _read_invalidated(root: Path) -> dict[str, int]:
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads((root / INVALIDATED).read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return {str(k): int(v) for k, v in data.items()}
+    return {}
+
+
+def invalidate(root: str | Path, stale: Mapping[str, str]) -> None:
+    """Make Snakemake rerun the jobs of ``stale`` outputs without touching their bytes.
+
+    A stale output gets an old modification time (its own time is kept); an output that
+    is no longer stale (its input was put back, as a dry run or an interrupted build may
+    leave it) gets its own time back, so that nothing reruns without cause. An output
+    without any record cannot be compared and is deleted instead.
+    """
+    root = Path(root)
+    kept = _read_invalidated(root)
+    for rel, mtime in list(kept.items()):
+        carrier = _time_carrier(root / rel)
+        if rel in stale:
+            continue
+        with contextlib.suppress(OSError):
+            if carrier.stat().st_mtime_ns == STALE_MTIME_NS:
+                os.utime(carrier, ns=(mtime, mtime))
+        del kept[rel]
+    for rel, why in stale.items():
+        if why == NO_RECORD:
+            remove_output(root, rel)
+            kept.pop(rel, None)
+            continue
+        carrier = _time_carrier(root / rel)
+        st = carrier.stat()
+        if st.st_mtime_ns != STALE_MTIME_NS:
+            kept[rel] = st.st_mtime_ns
+            os.utime(carrier, ns=(STALE_MTIME_NS, STALE_MTIME_NS))
+    if kept != _read_invalidated(root):
+        write_json(root / INVALIDATED, kept)
+
+
 def remove_output(root: str | Path, rel: str) -> None:
     """Delete one stale output (a file or a folder output)."""
     path = Path(root) / rel
@@ -215,19 +275,27 @@ def remove_output(root: str | Path, rel: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def mark_paper_out_of_date(root: str | Path, paper: Iterable[str], why: str) -> None:
-    """Remove the rendered paper and say why in its folder: a paper that may not match
-    the current inputs is never left looking finished."""
+def mark_paper_out_of_date(root: str | Path, paper: Iterable[str], why: str,
+                           failed: bool = True) -> None:
+    """Say in the paper's folder that the paper there does not match the inputs (a failed
+    build, or ``failed=False``: inputs it depends on changed since it was rendered)."""
     root = Path(root)
-    folders = set()
-    for rel in paper:
-        remove_output(root, rel)
-        folders.add((root / rel).parent)
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_text(folder / OUT_OF_DATE,
-                   "The paper that was here is out of date and has been removed:\n"
-                   f"{why.strip()}\n\nRun `make paper` to build it from the current inputs.\n")
+    head = _FAILED_NOTE if failed else _STALE_NOTE
+    for folder in {(root / rel).parent for rel in paper}:
+        if not folder.is_dir():
+            continue
+        write_text(folder / OUT_OF_DATE, f"{head}\n{why.strip()}\n\nRun `make paper` to "
+                   "build it from the current inputs.\n")
+
+
+def clear_stale_note(root: str | Path, paper: Iterable[str]) -> None:
+    """The paper's inputs are current again: the pre-flight's note goes (a failed
+    build's note stays until a build of the paper succeeds)."""
+    for folder in {(Path(root) / rel).parent for rel in paper}:
+        note = folder / OUT_OF_DATE
+        with contextlib.suppress(OSError):
+            if note.read_text(encoding="utf-8").startswith(_STALE_NOTE):
+                note.unlink()
 
 
 def clear_out_of_date(folder: str | Path) -> None:

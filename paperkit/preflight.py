@@ -6,8 +6,9 @@ A file whose content changed while its modification time did not move forward --
 copy with ``cp -p``, ``rsync -a``, an unpacked archive -- is invisible to that rule.
 Every job records the content it was built from when it finishes
 (:mod:`paperkit.freshness`); :func:`preflight` verifies the raw data against their
-manifest, then deletes every output whose record no longer matches the files (or that
-has no record), so that Snakemake rebuilds it. It writes nothing next to the inputs (a
+manifest, then gives every output whose record no longer matches the files an old
+modification time (kept, and given back when the files match again), so that Snakemake
+rebuilds it; an output with no record at all is deleted. It writes nothing next to the inputs (a
 read-only ``data/raw`` builds) and marks nothing as seen: a dry run, ``make lint`` or a
 build stopped after the pre-flight leaves the next build the same decision.
 
@@ -27,9 +28,10 @@ from pathlib import Path
 from paperkit.freshness import (
     CACHE,
     Digests,
+    clear_stale_note,
     downstream,
+    invalidate,
     mark_paper_out_of_date,
-    remove_output,
     stale_outputs,
 )
 from paperkit.manifest import ManifestError, verify_manifest
@@ -126,9 +128,9 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
     Refuses a second build while one runs; names this process as the build (rule scripts
     die with it, paperkit.rules); releases a stale lock; verifies the raw data -- an
     unregistered change stops the build here, naming the files and ``register_command``
-    -- and deletes every output in ``outputs`` that is not built from the current
+    -- and invalidates every output in ``outputs`` that is not built from the current
     content. When anything the ``paper`` was built from is stale, or the raw data stop
-    the build, the rendered paper is removed and its folder says why.
+    the build, the paper's folder says so (OUT_OF_DATE.txt), until its inputs match again.
     """
     root = Path(root)
     _refuse_second_build(root)
@@ -144,14 +146,16 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
                         register_hint=register_command)
     except ManifestError as exc:
         if paper:
-            mark_paper_out_of_date(root, paper, f"the raw data changed: {exc}")
+            mark_paper_out_of_date(root, paper, f"the raw data changed: {exc}", failed=False)
         raise
     stale = stale_outputs(root, outputs, digests)
     digests.save()
     if paper and (set(paper) & set(stale) or downstream(root, stale) & set(paper)):
         mark_paper_out_of_date(root, paper, "it depends on outputs that are stale:\n" + "\n".join(
-            f"  {rel}: {why}" for rel, why in sorted(stale.items())))
+            f"  {rel}: {why}" for rel, why in sorted(stale.items())), failed=False)
+    elif paper:
+        clear_stale_note(root, paper)
+    invalidate(root, stale)
     for rel, why in stale.items():
-        remove_output(root, rel)
         print(f"preflight: {rel}: {why}; rebuilding it", file=sys.stderr)
     return stale

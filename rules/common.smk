@@ -6,7 +6,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from analysis.project import PROJECT_ROOT, REGISTER_COMMAND, configure_workflow
-from paperkit.freshness import mark_paper_out_of_date
+from paperkit.freshness import clear_out_of_date, mark_paper_out_of_date
 from paperkit.preflight import preflight, workflow_outputs
 from paperkit.deps import code_closure
 from paperkit.render import EXTENSIONS
@@ -88,6 +88,7 @@ def done_message(target_rules):
     """What a finished run made: the paper, or (for `paper_inputs`, as `make preview` and
     Quarto's pre-render hook run it, or any other target) only what was asked for."""
     if {"all", "manuscript"} & set(target_rules):
+        clear_out_of_date(Path(manuscript_outputs()[0]).parent)  # the paper is current
         return ("\nDone. The paper is in build/paper/_manuscript/ ("
                 + ", ".join(Path(p).name for p in manuscript_outputs())
                 + "); results in results/, figures in figures/.")
@@ -136,4 +137,4 @@ def preflight_workflow():
 def paper_out_of_date():
     """After a failed build: the paper in build/paper/_manuscript/ may not match."""
     mark_paper_out_of_date(PROJECT_ROOT, manuscript_outputs(),
-                           "the last build stopped with an error (see its message and logs/)")
+                           "see the build's message and logs/")

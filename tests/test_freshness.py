@@ -31,8 +31,10 @@ MANIFEST = "data/raw/MANIFEST.sha256"
 SNAKEFILE = """
 from paperkit.preflight import preflight, workflow_outputs
 
+# As the project's `all`: every intermediate is a target, so that one a failed job
+# took away is rebuilt (and its downstream with it).
 rule all:
-    input: "out/paper.txt"
+    input: "out/paper.txt", "out/clean.txt"
 
 rule clean:
     input: raw="data/raw/x.csv", code="steps.py"
@@ -51,6 +53,10 @@ if workflow.is_main_process:
 onerror:
     from paperkit.freshness import mark_paper_out_of_date
     mark_paper_out_of_date(".", ["out/paper.txt"], "the last build stopped")
+
+onsuccess:
+    from paperkit.freshness import clear_out_of_date
+    clear_out_of_date("out")
 """
 STEPS = """
 from pathlib import Path
@@ -156,24 +162,46 @@ def test_the_preflight_never_writes_into_the_raw_data_and_a_read_only_copy_build
         raw.chmod(raw.stat().st_mode | stat.S_IWUSR)
 
 
-def test_an_unregistered_change_stops_the_build_and_the_old_paper_is_removed(flow: Path):
+def test_an_unregistered_change_stops_the_build_and_marks_the_paper_out_of_date(
+        flow: Path):
     _build(flow)
     _cp_p(flow, b"five\n")
     proc = _smk(flow)
     assert proc.returncode != 0
     assert "data/raw/x.csv: changed since it was registered" in proc.stderr
-    assert not (flow / "out/paper.txt").exists()
     assert "make paper" in (flow / "out" / OUT_OF_DATE).read_text()
+    _cp_p(flow, b"one\n")  # put back: the paper matches its inputs again
+    assert "Nothing to be done" in _smk(flow, "-n").stdout
+    assert not (flow / "out" / OUT_OF_DATE).exists()
 
 
-def test_a_failed_job_leaves_no_paper_and_a_note_that_it_is_out_of_date(flow: Path):
+def test_a_dry_run_on_changed_content_changes_nothing_once_the_content_is_back(
+        flow: Path):
+    _build(flow)
+    before = {p: (flow / p).stat().st_mtime_ns for p in ("out/clean.txt", "out/paper.txt")}
+    _cp_p(flow, b"six\n")
+    register([], MANIFEST, flow)
+    planned = _smk(flow, "-n")
+    assert "clean" in planned.stdout and (flow / "out" / OUT_OF_DATE).is_file()
+    _cp_p(flow, b"one\n")
+    register([], MANIFEST, flow)
+    assert "Nothing to be done" in _smk(flow, "-n").stdout
+    assert {p: (flow / p).stat().st_mtime_ns for p in before} == before
+    assert not (flow / "out" / OUT_OF_DATE).exists()
+
+
+def test_a_failed_job_leaves_a_note_that_the_paper_is_out_of_date(flow: Path):
     _build(flow)
     _cp_p(flow, b"bad\n")
     register([], MANIFEST, flow)
     proc = _smk(flow)
     assert proc.returncode != 0 and "data/raw/x.csv: line 1: bad value" in proc.stderr
-    assert not (flow / "out/paper.txt").exists()
-    assert (flow / "out" / OUT_OF_DATE).is_file()
+    assert "stopped with an error" in (flow / "out" / OUT_OF_DATE).read_text()
+    _cp_p(flow, b"seven\n")
+    register([], MANIFEST, flow)
+    _build(flow)
+    assert _paper(flow) == "paper:clean:seven\n"
+    assert not (flow / "out" / OUT_OF_DATE).exists()
 
 
 def test_an_output_without_a_record_is_rebuilt_once(flow: Path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperkit.freshness import Digests, write_record
+from paperkit.freshness import STALE_MTIME_NS, Digests, write_record
 from paperkit.manifest import ManifestError, register
 from paperkit.preflight import preflight
 
@@ -29,16 +29,22 @@ def _built(root: Path, out: str, *inputs: str) -> None:
     write_record([out], {rel: digests(rel) for rel in inputs}, root)
 
 
-def test_an_output_built_from_other_content_is_removed_under_an_old_mtime(tmp_path: Path):
+def test_an_output_built_from_other_content_is_invalidated_until_the_content_is_back(
+        tmp_path: Path):
     _file(tmp_path, "data/a.csv", b"1,2\n")
     register([], "data/raw/MANIFEST.sha256", tmp_path)
     _built(tmp_path, "out/a.txt", "data/a.csv")
+    made = (tmp_path / "out/a.txt").stat().st_mtime_ns
     assert preflight(tmp_path, [], "data/raw/MANIFEST.sha256", "x", outputs=["out/a.txt"]) == {}
     _file(tmp_path, "data/a.csv", b"1,3\n")  # `cp -p`: new bytes, the old mtime
     assert list(preflight(tmp_path, [], "data/raw/MANIFEST.sha256", "x",
                           outputs=["out/a.txt"])) == ["out/a.txt"]
-    assert not (tmp_path / "out/a.txt").exists()
+    assert (tmp_path / "out/a.txt").stat().st_mtime_ns == STALE_MTIME_NS  # older than any input
+    assert (tmp_path / "out/a.txt").read_bytes() == b"made"
     assert (tmp_path / "data/a.csv").stat().st_mtime_ns == OLD  # the input untouched
+    _file(tmp_path, "data/a.csv", b"1,2\n")  # put back before any rebuild
+    assert preflight(tmp_path, [], "data/raw/MANIFEST.sha256", "x", outputs=["out/a.txt"]) == {}
+    assert (tmp_path / "out/a.txt").stat().st_mtime_ns == made
 
 
 def test_touching_an_input_without_changing_it_keeps_the_output(tmp_path: Path):
@@ -59,7 +65,6 @@ def test_an_output_downstream_of_a_stale_one_takes_the_paper_with_it(tmp_path: P
     stale = preflight(tmp_path, [], "data/raw/MANIFEST.sha256", "x",
                       outputs=["mid.txt", "paper/p.html"], paper=["paper/p.html"])
     assert list(stale) == ["mid.txt"]
-    assert not (tmp_path / "paper/p.html").exists()
     assert "a.txt" in (tmp_path / "paper/OUT_OF_DATE.txt").read_text()
 
 

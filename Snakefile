@@ -69,4 +69,5 @@ onsuccess:
 
 onerror:
     paper_out_of_date()
-    print("\nThe build stopped. The message above names the failing step; its log is in logs/. build/paper/_manuscript/OUT_OF_DATE.txt marks the paper there as out of date.")
+    print("\nThe build stopped. The message above names the failing step; its log is in logs/."
+          "\nbuild/paper/_manuscript/OUT_OF_DATE.txt marks the paper there as out of date.")

@@ -14,13 +14,15 @@ build stopped after the pre-flight leaves the next build the same decision.
 
 :func:`release_stale_lock` removes the lock of a build that was killed (``kill -9``),
 but only when no Snakemake process of the project is alive; a second build while one
-runs is refused here, with a message that names the running one.
+runs is refused here, with a message that names the running one (a dry run or
+``--lint`` next to it is allowed, and changes nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -110,14 +112,32 @@ def workflow_outputs(rules: Iterable) -> list[str]:
 # --------------------------------------------------------------------------- entry
 
 
-def _refuse_second_build(root: Path) -> None:
-    others = live_snakemake(root)
-    if others:
-        shown = ", ".join(f"{pid} ({' '.join(_argv(str(pid))[:4]).strip()})" for pid in others)
-        raise BuildRunning(
-            f"another build is running in {root} (process {shown}). Wait until it has "
-            "finished (or stop it), then run the command again. Do not remove its lock: "
-            "the running build would go on writing outputs that no record describes.")
+#: Snakemake options that only look at the workflow: such a run builds nothing.
+_LOOK_ONLY = frozenset({
+    "--dry-run", "--dryrun", "--lint", "--list", "--list-rules", "--list-target-rules",
+    "--lt", "--rulegraph", "--dag", "--filegraph", "--d3dag", "--summary",
+    "--detailed-summary", "--list-changes", "--lc", "--list-input-changes", "--li",
+    "--list-params-changes", "--lp", "--list-code-changes", "--print-compilation",
+    "--list-untracked", "--report", "--containerize", "--export-cwl",
+})
+
+
+def builds(argv: list[str]) -> bool:
+    """Does the Snakemake command line ``argv`` run jobs (not ``-n``, ``--lint``, ...)?"""
+    for arg in argv[1:]:
+        if arg.split("=", 1)[0] in _LOOK_ONLY:
+            return False
+        if re.fullmatch(r"-[A-Za-z]+", arg) and ("n" in arg or arg in ("-l", "-S", "-D")):
+            return False
+    return True
+
+
+def _refuse_second_build(root: Path, others: list[int]) -> None:
+    shown = ", ".join(f"{pid} ({' '.join(_argv(str(pid))[:4]).strip()})" for pid in others)
+    raise BuildRunning(
+        f"another build is running in {root} (process {shown}). Wait until it has "
+        "finished (or stop it), then run the command again. Do not remove its lock: the "
+        "running build would go on writing outputs that no record describes.")
 
 
 def preflight(root: str | Path, raw: Iterable[str], manifest: str,
@@ -133,7 +153,9 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
     the build, the paper's folder says so (OUT_OF_DATE.txt), until its inputs match again.
     """
     root = Path(root)
-    _refuse_second_build(root)
+    others = live_snakemake(root)
+    if others and builds(sys.argv):
+        _refuse_second_build(root, others)
     os.environ[BUILD_PID_ENV] = str(os.getpid())
     if release_stale_lock(root):
         print("preflight: removed the lock of an earlier build that was killed",
@@ -148,6 +170,8 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
         if paper:
             mark_paper_out_of_date(root, paper, f"the raw data changed: {exc}", failed=False)
         raise
+    if others:  # a dry run or --lint next to a running build: look, change nothing
+        return {}
     stale = stale_outputs(root, outputs, digests)
     digests.save()
     if paper and (set(paper) & set(stale) or downstream(root, stale) & set(paper)):

@@ -125,7 +125,7 @@ def workflow_rules(wildcards):
 def preflight_workflow():
     """Before any job (in the main Snakemake process only): raw data verified (every file
     under the manifest's folder, so an unregistered change anywhere stops the build), and
-    every output not built from the current content deleted (paperkit/preflight.py)."""
+    every output not built from the current content rebuilt (paperkit/preflight.py)."""
     if not workflow.is_main_process:
         return
     manifest = Path(PATHS["raw_manifest"])

@@ -234,6 +234,20 @@ def test_stale_outputs_compare_records_with_content_not_times(tmp_path: Path):
 def test_a_second_build_is_refused_without_suggesting_to_remove_the_lock(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr("paperkit.preflight.live_snakemake", lambda root: [4242])
+    monkeypatch.setattr(sys, "argv", ["snakemake", "--cores", "2"])
     with pytest.raises(BuildRunning, match=r"another build is running[\s\S]*Wait until") as err:
         preflight(tmp_path, [], MANIFEST, "make register-data")
     assert "--unlock" not in str(err.value)
+
+
+def test_a_dry_run_next_to_a_running_build_is_allowed_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    _file(tmp_path, "in.txt", b"a")
+    _file(tmp_path, "out.txt", b"A")
+    write_record(["out.txt"], {"in.txt": "another digest"}, tmp_path)
+    register([], MANIFEST, tmp_path)
+    monkeypatch.setattr("paperkit.preflight.live_snakemake", lambda root: [4242])
+    for argv in (["snakemake", "-n"], ["snakemake", "--lint"], ["snakemake", "-np"]):
+        monkeypatch.setattr(sys, "argv", argv)
+        assert preflight(tmp_path, [], MANIFEST, "x", outputs=["out.txt"]) == {}
+    assert (tmp_path / "out.txt").stat().st_mtime_ns == OLD

@@ -20,6 +20,7 @@ import yaml
 
 from analysis.civilized.codebook import CivilizedError
 from analysis.civilized.residents import tally_residents
+from analysis.figures import describe as fig_describe
 from analysis.figures.models import outcome_labels
 from analysis.interviews.mapping import MappingError
 from analysis.interviews.qdpx import read_qdpx
@@ -319,3 +320,30 @@ def test_reversed_approval_labels_stop_naming_the_codebook_and_variable(tmp_path
     with pytest.raises(ValueError, match=r"survey.yaml: variable 'q21_approval': codes: code 5 "
                        r"is labelled 'strongly disapprove'[\s\S]*higher codes as more approval"):
         outcome_labels(load_survey_codebook(tmp_path / "survey.yaml"), "approval")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_a_90_percent_ci_level_reaches_every_table_header_and_figure_note(tmp_path: Path):
+    frame = synthetic_clean()
+    clean, weights, targets = (tmp_path / "c.parquet", tmp_path / "w.parquet",
+                               tmp_path / "t.yaml")
+    frame.to_parquet(clean, index=False)
+    synthetic_weights(frame).to_parquet(weights, index=False)
+    targets.write_text(yaml.safe_dump({"margins": TARGETS, "source": "test"}))
+    config = load_config()
+    settings = {**config["describe"], "ci_level": 0.9}
+    ds.describe_survey(clean, weights, targets, settings, tmp_path / "d.json",
+                       tmp_path / "tables", weighting=config["weighting"])
+    headers = "".join(p.read_text(encoding="utf-8").splitlines()[0]
+                      for p in (tmp_path / "tables").glob("*.csv"))
+    assert "90% CI" in headers and "95%" not in headers
+    notes = []
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(fig_describe, "note", lambda fig, text: notes.append(text))
+    try:
+        fig_describe.make_descriptive_figures(tmp_path / "d.json", tmp_path / "figures")
+    finally:
+        monkey.undo()
+    assert notes and all("90% CIs" in n and "95%" not in n for n in notes), notes

@@ -152,7 +152,7 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
     content. When anything the ``paper`` was built from is stale, or the raw data stop
     the build, the paper's folder says so (OUT_OF_DATE.txt), until its inputs match again.
     """
-    root = Path(root)
+    root, outputs = Path(root), list(outputs)
     others = live_snakemake(root)
     if others and builds(sys.argv):
         _refuse_second_build(root, others)
@@ -180,6 +180,24 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str,
     elif paper:
         clear_stale_note(root, paper)
     invalidate(root, stale)
-    for rel, why in stale.items():
-        print(f"preflight: {rel}: {why}; rebuilding it", file=sys.stderr)
+    _report(stale, set(outputs))
     return stale
+
+
+def _report(stale: dict[str, str], outputs: set[str]) -> None:
+    """One line naming the changed files the author knows (never a staged copy or an
+    intermediate result), one for outputs without a record."""
+    prefix = "built from other content of "
+    changed = sorted({name for why in stale.values() if why.startswith(prefix)
+                      for name in why[len(prefix):].split(", ")} - outputs)
+    n_changed = sum(why.startswith(prefix) for why in stale.values())
+    if changed:
+        print(f"preflight: changed since the outputs were built from them: "
+              f"{', '.join(changed)} (rebuilding what depends on them)", file=sys.stderr)
+    elif n_changed:
+        print("preflight: intermediate results changed since the outputs were built from "
+              "them (an interrupted build?); rebuilding what depends on them", file=sys.stderr)
+    unrecorded = len(stale) - n_changed
+    if unrecorded:
+        print(f"preflight: {unrecorded} output(s) have no record of what they were built "
+              "from (made by an earlier version or by hand); rebuilding them", file=sys.stderr)

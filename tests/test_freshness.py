@@ -208,7 +208,7 @@ def test_an_output_without_a_record_is_rebuilt_once(flow: Path):
     _build(flow)
     shutil.rmtree(flow / BUILT)
     proc = _smk(flow, "-n")
-    assert "no record of what it was built from" in proc.stderr
+    assert "2 output(s) have no record of what they were built from" in proc.stderr
     _build(flow)
     assert "Nothing to be done" in _smk(flow).stdout + _smk(flow).stderr
 

@@ -25,6 +25,8 @@ import argparse
 import ast
 import math
 import operator
+import random
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -229,7 +231,70 @@ def parse_assertion(expr: str) -> Assertion:
             f"in {expr!r}: refers to no result value; an assertion must test at least one "
             "value of numbers.json (one over constants alone, such as 1 == 1, checks nothing)"
         )
-    return Assertion(expr.strip(), tree, tuple(names))
+    _refuse_constant_tests(tree.body, expr)
+    assertion = Assertion(expr.strip(), tree, tuple(names))
+    _refuse_tautology(assertion)
+    return assertion
+
+
+_BOOL_FUNCTIONS = ("all_positive", "all_negative", "between")
+
+
+def _reads_data(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name | ast.Attribute | ast.Subscript) and not (
+        isinstance(n, ast.Name) and n.id in FUNCTIONS) for n in ast.walk(node))
+
+
+def _is_test(node: ast.AST) -> bool:
+    """A node whose value is true or false (not a number)."""
+    return (isinstance(node, ast.Compare | ast.BoolOp)
+            or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+            or isinstance(node, ast.Constant) and isinstance(node.value, bool)
+            or isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in _BOOL_FUNCTIONS)
+
+
+def _refuse_constant_tests(node: ast.AST, expr: str) -> None:
+    """A test over constants alone (``2 > 1``, ``True``, ``between(5, 1, 9)``) and a
+    comparison of an expression with itself (``x >= x``) decide nothing about the data:
+    an assertion holding one would be true (or false) whatever the results say."""
+    for sub in ast.walk(node):
+        if _is_test(sub) and not _reads_data(sub):
+            raise UnsafeExpressionError(
+                f"in {expr!r}: '{ast.unparse(sub)}' is a constant sub-expression: it is the "
+                "same whatever the data; an assertion must test result values")
+        if isinstance(sub, ast.BoolOp) or not isinstance(sub, ast.Compare):
+            continue
+        sides = [sub.left, *sub.comparators]
+        for left, right in zip(sides, sides[1:], strict=False):
+            if ast.dump(left) == ast.dump(right):
+                raise UnsafeExpressionError(
+                    f"in {expr!r}: '{ast.unparse(sub)}' compares "
+                    f"'{ast.unparse(left)}' with itself: it is the same whatever the data")
+
+
+def _refuse_tautology(assertion: Assertion, draws: int = 400) -> None:
+    """Refuse an assertion that no values of the names it reads can make false (``x > 0
+    or x <= 0``, ``abs(x) >= 0``): tried on values from -1e6 to 1e6, zero, and equal
+    values, it never fails (deterministic: a fixed seed)."""
+    rng = random.Random(20251207)
+    pool = [0.0, 1.0, -1.0, 0.5, 100.0, -100.0, 1e6, -1e6, 1e-9]
+    for i in range(draws):
+        if i < len(pool):
+            values = {p: pool[i] for p in assertion.names}
+        else:
+            values = {p: rng.choice(pool) if rng.random() < 0.3 else rng.uniform(-1e3, 1e3)
+                      for p in assertion.names}
+        try:
+            result = _eval(assertion.tree, values)
+        except (ArithmeticError, ValueError, TypeError):
+            continue
+        if result is not True:  # false, or not a test at all (evaluate() says so)
+            return
+    raise UnsafeExpressionError(
+        f"in {assertion.source!r}: true whatever the values of "
+        f"{', '.join(format_path(p) for p in assertion.names)} (it never failed on "
+        f"{draws} trial values): it checks nothing; test what the claim says about the data")
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -412,6 +477,84 @@ def _span_text(text: str, span: ClaimSpan) -> str:
     return " ".join(text[span.text_start : span.text_end].split())
 
 
+_VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
+_SENTENCE_END = re.compile(r"(?<![A-Za-z]\.[a-z])(?<!\be\.g)(?<!\bi\.e)[.!?](?=\s)|\n[ \t]*\n")
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets of the sentence around ``text[start:end]`` (a claim span): from the end
+    of the previous sentence (or paragraph) to the end of the one holding the span."""
+    begin = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        begin = m.end()
+    m = _SENTENCE_END.search(text, end)
+    return begin, m.start() if m else len(text)
+
+
+def _reads(claim: Claim) -> list[str]:
+    """Dotted keys the claim's assertions read, in the order they first read them."""
+    out: list[str] = []
+    for expr in claim.asserts:
+        try:
+            names = parse_assertion(expr).names
+        except UnsafeExpressionError:
+            continue  # reported by the claim's own check
+        out += [k for k in map(format_path, names) if k not in out]
+    return out
+
+
+def sentence_problems(text: str, path: str, spans: Sequence[ClaimSpan],
+                      claims: dict[str, Claim]) -> list[ClaimResult]:
+    """A claim's sentence prints only values its assertion reads, in the order it reads
+    them: "higher in cities (68.5% against 81.9%)" with the two keys swapped, or a number
+    the assertion never looks at, would read as checked while saying something else."""
+    problems: list[ClaimResult] = []
+    by_sentence: dict[tuple[int, int], list[ClaimSpan]] = {}
+    for span in spans:
+        if span.claim_id in claims and "claim" in span.classes:
+            by_sentence.setdefault(sentence_bounds(text, span.start, span.end), []).append(span)
+    for (begin, end), members in by_sentence.items():
+        printed = [m.group(1) for m in _VAR.finditer(text, begin, end)]
+        reads = {sp.claim_id: _reads(claims[sp.claim_id]) for sp in members}
+        for sp in members:
+            loc = (f"{path}:{sp.line}",)
+            for key in dict.fromkeys(_VAR.findall(text, sp.start, _claim_end(text, sp))):
+                if key not in reads[sp.claim_id]:
+                    problems.append(ClaimResult(
+                        sp.claim_id or "", "error", locations=loc, detail=(
+                            f"the claim prints {{{{< var {key} >}}}} (in its span or the "
+                            "parenthesis after it), a value its assertion does not read: "
+                            "test it in the assertion or move it out of the claim")))
+        loc = (f"{path}:{members[0].line}",)
+        for cid, keys in reads.items():
+            order = [keys.index(k) for k in printed if k in keys]
+            for a, b in zip(order, order[1:], strict=False):
+                if b < a:
+                    problems.append(ClaimResult(cid, "error", locations=loc, detail=(
+                        f"its sentence prints {keys[a]} before {keys[b]}, but the assertion "
+                        f"reads {keys[b]} first: print the values in the order the assertion "
+                        "reads them (swapped, they say the opposite)")))
+                    break
+    return problems
+
+
+def _claim_end(text: str, span: ClaimSpan) -> int:
+    """End of what a claim states: its span, and a parenthesis right after it (the values
+    it quotes, "[... higher in cities]{.claim #id} (x against y)")."""
+    m = re.match(r"[ \t]*\n?[ \t]*\(", text[span.end:span.end + 8])
+    if not m:
+        return span.end
+    depth, i = 0, span.end + m.end() - 1
+    while i < len(text):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+        if text.startswith("\n\n", i):
+            break
+        i += 1
+    return span.end
+
+
 def _collect_spans(qmd_path: str | Path) -> tuple[list[tuple[ClaimSpan, str]], list[str]]:
     """Claim spans of the document and of the files it includes, with their text."""
     out: list[tuple[ClaimSpan, str]] = []
@@ -490,7 +633,12 @@ def check_claims(
         numbers = read_json(numbers_json_path)
     except ValueError as exc:
         raise ClaimsError(f"{numbers_json_path}: not valid JSON: {exc}") from exc
-    spans, _ = _collect_spans(qmd_path)
+    spans, files = _collect_spans(qmd_path)
+    sentences = []
+    for file in files:
+        text = Path(file).read_text(encoding="utf-8")
+        sentences += sentence_problems(text, file, [s for s, _ in spans if s.path == file],
+                                       claims)
     results = []
     for cid, claim in claims.items():
         used = [(s, t) for s, t in spans if s.claim_id == cid and "claim" in s.classes]
@@ -507,7 +655,7 @@ def check_claims(
             continue
         where = tuple(f"{s.path}:{s.line}" for s, _ in used)
         results.append(_check_one(claim, numbers, where, used[0][1]))
-    return results + _span_problems(spans, claims)
+    return results + _span_problems(spans, claims) + sentences
 
 
 def format_results(results: Sequence[ClaimResult], qmd_path: str | Path) -> str:

@@ -3,109 +3,47 @@
 Snakemake reruns a rule when an input is newer than the rule's outputs (and, for files
 under its checksum limit, only when the content also differs from what it recorded).
 A file whose content changed while its modification time did not move forward -- a
-copy with ``cp -p``, ``rsync -a``, an unpacked archive -- is invisible to that rule:
-the build says "Nothing to be done" and the paper stays stale. Here
-:func:`scan_inputs` hashes the workflow's source files against the content each had at
-the previous build (a record under ``.snakemake/``), and :func:`mark_changed` marks every
-file whose content changed as new (its mtime set to now), so that Snakemake's own mtime
-and checksum logic reruns exactly what depends on it. Files whose size, times and inode
-are unchanged are not hashed again, so a build with nothing to do stays fast.
+copy with ``cp -p``, ``rsync -a``, an unpacked archive -- is invisible to that rule.
+Every job records the content it was built from when it finishes
+(:mod:`paperkit.freshness`); :func:`preflight` verifies the raw data against their
+manifest, then gives every output whose record no longer matches the files an old
+modification time (kept, and given back when the files match again), so that Snakemake
+rebuilds it; an output with no record at all is deleted. It writes nothing next to the inputs (a
+read-only ``data/raw`` builds) and marks nothing as seen: a dry run, ``make lint`` or a
+build stopped after the pre-flight leaves the next build the same decision.
 
 :func:`release_stale_lock` removes the lock of a build that was killed (``kill -9``),
-but only when no Snakemake process of the project is alive; :func:`preflight` runs both
-and verifies the raw data against their manifest before any job starts.
+but only when no Snakemake process of the project is alive; a second build while one
+runs is refused here, with a message that names the running one (a dry run or
+``--lint`` next to it is allowed, and changes nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import stat
+import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperkit.io import write_json
-from paperkit.manifest import sha256_file, verify_manifest
+from paperkit.freshness import (
+    CACHE,
+    Digests,
+    clear_stale_note,
+    downstream,
+    invalidate,
+    mark_paper_out_of_date,
+    stale_outputs,
+)
+from paperkit.manifest import ManifestError, verify_manifest
 from paperkit.rules import BUILD_PID_ENV
 
-RECORD = Path(".snakemake/paperkit/content.json")
 LOCKS = Path(".snakemake/locks")
-METADATA = Path(".snakemake/metadata")
 
 
-@dataclass
-class Scan:
-    """What :func:`scan_inputs` found: the files whose content changed since the record,
-    every file's digest, and the record to write once they are marked."""
-
-    changed: list[str] = field(default_factory=list)
-    digests: dict[str, str] = field(default_factory=dict)
-    record: dict[str, dict] = field(default_factory=dict)
-
-
-def _stat_key(st: os.stat_result) -> list[int]:
-    """Changes whenever the content may have: a write always moves ctime, which no tool
-    can set back (``cp -p`` and ``touch -d`` restore mtime only)."""
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
-def _read_record(path: Path) -> dict[str, dict] | None:
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    files = record.get("files") if isinstance(record, dict) else None
-    return files if isinstance(files, dict) else None
-
-
-def _has_built(root: Path) -> bool:
-    """True when Snakemake recorded outputs here before (a build ran without a record)."""
-    with contextlib.suppress(OSError), os.scandir(root / METADATA) as entries:
-        return next(entries, None) is not None
-    return False
-
-
-def scan_inputs(paths: Iterable[str], root: str | Path, record: Path = RECORD) -> Scan:
-    """Hash ``paths`` (relative to ``root``) and compare them with the record; touch nothing.
-
-    Missing files and directories are skipped (the rules that need them report them).
-    Without a record but with an earlier build every file counts as changed, once:
-    Snakemake's checksums then decide which outputs are stale.
-    """
-    root = Path(root)
-    old = _read_record(root / record)
-    all_changed = old is None and _has_built(root)
-    scan = Scan(record=dict(old or {}))
-    for rel in sorted(set(paths)):
-        path = root / rel
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        prev = scan.record.get(rel)
-        same = isinstance(prev, dict) and prev.get("stat") == _stat_key(st)
-        digest = prev["sha256"] if same else sha256_file(path)
-        if all_changed or (isinstance(prev, dict) and prev.get("sha256") != digest):
-            scan.changed.append(rel)
-        scan.digests[rel] = digest
-        scan.record[rel] = {"sha256": digest, "stat": _stat_key(st)}
-    return scan
-
-
-def mark_changed(scan: Scan, root: str | Path, record: Path = RECORD) -> None:
-    """Set the mtime of every changed file to now, so Snakemake reruns what depends on it,
-    and record the content each file has now."""
-    root = Path(root)
-    for rel in scan.changed:
-        os.utime(root / rel)
-        scan.record[rel]["stat"] = _stat_key((root / rel).stat())
-    if scan.record != _read_record(root / record):
-        write_json(root / record, {"files": scan.record})
+class BuildRunning(RuntimeError):
+    """Another Snakemake process works in the same project folder."""
 
 
 # --------------------------------------------------------------------------- locks
@@ -150,28 +88,117 @@ def release_stale_lock(root: str | Path) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- outputs
+
+
+def workflow_outputs(rules: Iterable) -> list[str]:
+    """Every output the workflow's rules can make that exists now (log files aside); a
+    rule with wildcards contributes the files that match its output pattern."""
+    from snakemake.io import expand, glob_wildcards
+
+    found: set[str] = set()
+    for rule in rules:
+        for pattern in rule.output:
+            pattern = str(pattern)
+            if "{" not in pattern:
+                found.add(pattern)
+                continue
+            matches = glob_wildcards(pattern)
+            names = matches._fields
+            found.update(expand(pattern, zip, **{n: getattr(matches, n) for n in names}))
+    return sorted(found)
+
+
 # --------------------------------------------------------------------------- entry
 
 
-def preflight(root: str | Path, inputs: Iterable[str], manifest: str | None,
-              register_command: str) -> Scan:
-    """Everything a build must do before its jobs are planned.
+#: Snakemake options that only look at the workflow: such a run builds nothing.
+_LOOK_ONLY = frozenset({
+    "--dry-run", "--dryrun", "--lint", "--list", "--list-rules", "--list-target-rules",
+    "--lt", "--rulegraph", "--dag", "--filegraph", "--d3dag", "--summary",
+    "--detailed-summary", "--list-changes", "--lc", "--list-input-changes", "--li",
+    "--list-params-changes", "--lp", "--list-code-changes", "--print-compilation",
+    "--list-untracked", "--report", "--containerize", "--export-cwl",
+})
 
-    Names this process as the build (rule scripts die with it, paperkit.rules), releases
-    a stale lock, verifies the raw data -- an unregistered change stops the build here,
-    naming the files and ``register_command``, before anything is touched -- and marks
-    the inputs whose content changed as new.
+
+def builds(argv: list[str]) -> bool:
+    """Does the Snakemake command line ``argv`` run jobs (not ``-n``, ``--lint``, ...)?"""
+    for arg in argv[1:]:
+        if arg.split("=", 1)[0] in _LOOK_ONLY:
+            return False
+        if re.fullmatch(r"-[A-Za-z]+", arg) and ("n" in arg or arg in ("-l", "-S", "-D")):
+            return False
+    return True
+
+
+def _refuse_second_build(root: Path, others: list[int]) -> None:
+    shown = ", ".join(f"{pid} ({' '.join(_argv(str(pid))[:4]).strip()})" for pid in others)
+    raise BuildRunning(
+        f"another build is running in {root} (process {shown}). Wait until it has "
+        "finished (or stop it), then run the command again. Do not remove its lock: the "
+        "running build would go on writing outputs that no record describes.")
+
+
+def preflight(root: str | Path, raw: Iterable[str], manifest: str | None,
+              register_command: str, outputs: Iterable[str] = (),
+              paper: Iterable[str] = ()) -> dict[str, str]:
+    """Everything a build must do before its jobs are planned; returns the stale outputs.
+
+    Refuses a second build while one runs; names this process as the build (rule scripts
+    die with it, paperkit.rules); releases a stale lock; verifies the raw data -- an
+    unregistered change stops the build here, naming the files and ``register_command``
+    -- and invalidates every output in ``outputs`` that is not built from the current
+    content. When anything the ``paper`` was built from is stale, or the raw data stop
+    the build, the paper's folder says so (OUT_OF_DATE.txt), until its inputs match again.
     """
-    root = Path(root)
+    root, outputs = Path(root), list(outputs)
+    others = live_snakemake(root)
+    if others and builds(sys.argv):
+        _refuse_second_build(root, others)
     os.environ[BUILD_PID_ENV] = str(os.getpid())
     if release_stale_lock(root):
         print("preflight: removed the lock of an earlier build that was killed",
               file=sys.stderr)
-    scan = scan_inputs(inputs, root)
-    if manifest:  # a paper without raw data to register has no manifest
-        verify_manifest(manifest, root, digests=scan.digests, register_hint=register_command)
-    mark_changed(scan, root)
-    if scan.changed:
-        print("preflight: content changed since the last build (rebuilding what depends on "
-              "it): " + ", ".join(scan.changed), file=sys.stderr)
-    return scan
+    paper = list(paper)
+    digests = Digests(root, CACHE)
+    current = {rel: digests(rel) for rel in sorted(set(raw))}
+    try:
+        if manifest:  # a paper without raw data to register has no manifest
+            verify_manifest(manifest, root, digests={k: v for k, v in current.items() if v},
+                            register_hint=register_command)
+    except ManifestError as exc:
+        if paper:
+            mark_paper_out_of_date(root, paper, f"the raw data changed: {exc}", failed=False)
+        raise
+    if others:  # a dry run or --lint next to a running build: look, change nothing
+        return {}
+    stale = stale_outputs(root, outputs, digests)
+    digests.save()
+    if paper and (set(paper) & set(stale) or downstream(root, stale) & set(paper)):
+        mark_paper_out_of_date(root, paper, "it depends on outputs that are stale:\n" + "\n".join(
+            f"  {rel}: {why}" for rel, why in sorted(stale.items())), failed=False)
+    elif paper:
+        clear_stale_note(root, paper)
+    invalidate(root, stale)
+    _report(stale, set(outputs))
+    return stale
+
+
+def _report(stale: dict[str, str], outputs: set[str]) -> None:
+    """One line naming the changed files the author knows (never a staged copy or an
+    intermediate result), one for outputs without a record."""
+    prefix = "built from other content of "
+    changed = sorted({name for why in stale.values() if why.startswith(prefix)
+                      for name in why[len(prefix):].split(", ")} - outputs)
+    n_changed = sum(why.startswith(prefix) for why in stale.values())
+    if changed:
+        print(f"preflight: changed since the outputs were built from them: "
+              f"{', '.join(changed)} (rebuilding what depends on them)", file=sys.stderr)
+    elif n_changed:
+        print("preflight: intermediate results changed since the outputs were built from "
+              "them (an interrupted build?); rebuilding what depends on them", file=sys.stderr)
+    unrecorded = len(stale) - n_changed
+    if unrecorded:
+        print(f"preflight: {unrecorded} output(s) have no record of what they were built "
+              "from (made by an earlier version or by hand); rebuilding them", file=sys.stderr)

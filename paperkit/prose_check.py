@@ -3,9 +3,11 @@
 Numbers may enter ``paper/index.qmd`` only through ``{{< var key >}}`` shortcodes that
 read the variables file the ``numbers`` stage writes. A number typed by hand goes stale
 the moment the data or a model changes, silently. This module finds every hand-typed
-numeric literal in the prose, inline code, the figure and table captions (those of the
-notebooks the manuscript embeds included) and the title, subtitle and abstract, and fails
-the build on each one that an explicit allowlist does not excuse.
+numeric literal in the prose, inline code, displayed code and raw blocks, the figure and
+table captions (those of the notebooks the manuscript embeds included) and the
+front-matter fields that reach an output (title, abstract, keywords, ...), in digits, in
+English number words and in Chinese numerals, and fails the build on each one that an
+explicit allowlist does not excuse.
 
 Spelled-out proportions ("four in five", "two thirds", "a majority") encode results as
 well but cannot be told apart from harmless words by form alone; they must sit inside a
@@ -13,8 +15,8 @@ claim span ``[...]{.claim #clm-id}`` so that :mod:`paperkit.claims` checks them.
 
 Allowlist format (``paper/_number_allowlist.yml``), every entry with a reason::
 
-    literals:                 # exact tokens allowed anywhere
-      - {value: "2018", reason: survey fieldwork year (design fact)}
+    literals:                 # exact tokens, allowed anywhere or only inside ``context``
+      - {value: "2018", reason: survey fieldwork year, context: '\\b(?:in|spring) 2018\\b'}
     patterns:                 # regexes; literals inside a match are allowed
       - {regex: '\\b[Mm]odels? \\d+(?:(?:, | and | to )\\d+)*', reason: model numbers}
 """
@@ -36,12 +38,20 @@ import yaml
 from paperkit import ipynb, qmd
 from paperkit.io import read_yaml, write_json
 
-FRONT_MATTER_FIELDS = ("title", "subtitle", "abstract")
+#: Front-matter fields whose text reaches an output (the title block, the PDF/HTML/JATS
+#: metadata): every number in them is checked. Author blocks (names, ORCID iDs,
+#: affiliations) and settings (format, bibliography, ...) are not prose of results; a
+#: ``date`` is checked unless it is a plain calendar date or a Quarto keyword.
+FRONT_MATTER_FIELDS = ("title", "subtitle", "abstract", "keywords", "description",
+                       "subject", "summary", "thanks", "abstract-title", "date", "notes",
+                       "pagetitle", "title-meta", "subtitle-meta", "description-meta")
+_PLAIN_DATE = re.compile(r"^\s*[\"']?(?:\d{4}-\d{2}-\d{2}|today|last-modified|now)[\"']?\s*$")
 CAPTION_OPTIONS = ("fig-cap", "tbl-cap", "fig-subcap", "tbl-subcap", "fig-alt", "lst-cap")
 
 KIND_LITERAL = "literal"
 KIND_SPELLED = "spelled-proportion"
 KIND_VAR = "unknown-var"
+KIND_WORDS = "number-in-words"
 
 
 class ProseCheckError(ValueError):
@@ -68,6 +78,10 @@ class Finding:
         where = f"{self.path}:{self.line}"
         if self.kind == KIND_VAR:
             return f"{where}: {{{{< var {self.literal} >}}}} {self.context}"
+        if self.kind == KIND_WORDS:
+            return (f"{where}: number in words '{self.literal}' is not produced by the "
+                    "pipeline; write it with {{< var key >}}, or put it in a claim span "
+                    "[...]{.claim #clm-id} whose assertion checks it")
         if self.kind == KIND_SPELLED:
             return (
                 f"{where}: spelled-out proportion '{self.literal}' encodes a result; mark it "
@@ -130,15 +144,24 @@ def validate_allowlist(allow: Any, source: str = "<allowlist>") -> dict[str, lis
             raise AllowlistError(f"{source}: '{section}' must be a list")
         for i, entry in enumerate(entries):
             where = f"{source}: {section}[{i}]"
-            if not isinstance(entry, dict) or set(entry) != {key, "reason"}:
-                raise AllowlistError(f"{where}: needs exactly the keys '{key}' and 'reason'")
+            optional = {"context"} if section == "literals" else set()
+            if not isinstance(entry, dict) or not {key, "reason"} <= set(entry) <= {
+                    key, "reason", *optional}:
+                extra = " (and optionally 'context')" if optional else ""
+                raise AllowlistError(f"{where}: needs exactly the keys '{key}' and "
+                                     f"'reason'{extra}")
             reason = entry["reason"]
             if not isinstance(reason, str) or not reason.strip():
                 raise AllowlistError(f"{where}: 'reason' must be a non-empty string")
             value = str(entry[key])
             if section == "patterns":
                 _check_pattern(value, where)
-            out[section].append({key: value, "reason": reason})
+            clean = {key: value, "reason": reason}
+            if "context" in entry:
+                context = str(entry["context"])
+                _check_pattern(context, f"{where}: context")
+                clean["context"] = context
+            out[section].append(clean)
     return out
 
 
@@ -214,6 +237,9 @@ def _mask_front_matter(lines: list[str], fields: Sequence[str]) -> None:
         if m:
             current = m.group(1)
         if 0 < i < end and current in fields:
+            if m and current == "date" and _PLAIN_DATE.match(m.group(2)):
+                lines[i] = _blank(line)
+                continue
             if m:
                 value = m.group(2)
                 value = _blank(value) if _BLOCK_HEADER.match(value) else value
@@ -227,15 +253,41 @@ def _mask_front_matter(lines: list[str], fields: Sequence[str]) -> None:
 _CELL_CAPTION = re.compile(r"^(\s*#\|\s*(?:" + "|".join(CAPTION_OPTIONS) + r")\s*:)(.*)$", re.S)
 
 
+def _fence_kind(opening: str) -> str:
+    """'cell' (```{python}: executed, its code hidden or computing), 'raw' (```{=html}:
+    passed to the output as written) or 'display' (``` or ```text: shown as written)."""
+    m = qmd.FENCE_OPEN.match(opening.rstrip("\r\n"))
+    info = m.group(3).strip() if m else ""
+    if info.startswith("{="):
+        return "raw"
+    return "cell" if info.startswith("{") else "display"
+
+
 def _mask_fenced_code(lines: list[str], start: int, keep_captions: bool) -> None:
-    """Blank fenced code blocks; optionally keep the text of caption cell options."""
+    """Blank fenced code blocks; with ``keep_captions`` (the prose check) keep what the
+    reader sees as written: caption cell options, raw blocks (``{=html}``: their tags
+    are masked later) and the numbers of displayed code blocks."""
     for open_i, close_i in qmd.fence_spans(lines, start):
+        kind = _fence_kind(lines[open_i]) if keep_captions else "cell"
         lines[open_i] = _blank(lines[open_i])
         for i in range(open_i + 1, min(close_i, len(lines))):
+            if kind == "raw":
+                continue
+            if kind == "display":
+                lines[i] = _keep_numbers(lines[i])
+                continue
             cap = _CELL_CAPTION.match(lines[i]) if keep_captions else None
             lines[i] = _blank(cap.group(1)) + cap.group(2) if cap else _blank(lines[i])
         if close_i < len(lines):
             lines[close_i] = _blank(lines[close_i])
+
+
+def _keep_numbers(code: str) -> str:
+    """Blank code except the numbers standing on their own in it."""
+    out = list(_blank(code))
+    for num in _CODE_NUMBER.finditer(code):
+        out[num.start():num.end()] = code[num.start():num.end()]
+    return "".join(out)
 
 
 def mask_code(text: str) -> str:
@@ -280,14 +332,7 @@ def _mask_inline_code(text: str) -> str:
     """Blank inline code except the numbers in it: `` `61.3%` `` or `` `{python} 0.613` ``
     shows a hand-typed number in the paper as surely as prose does."""
 
-    def repl(m: re.Match[str]) -> str:
-        code = m.group(0)
-        out = list(_blank(code))
-        for num in _CODE_NUMBER.finditer(code):
-            out[num.start():num.end()] = code[num.start():num.end()]
-        return "".join(out)
-
-    return _INLINE_CODE.sub(repl, text)
+    return _INLINE_CODE.sub(lambda m: _keep_numbers(m.group(0)), text)
 
 
 def _mask_list_markers(text: str) -> str:
@@ -412,6 +457,34 @@ _SPELLED = re.compile(
 )
 
 
+#: Numbers written in words that no prose needs for anything but a quantity: English
+#: words from thirteen up (compounds such as "fifty-seven", "two thousand"), any number
+#: word with "percent", and Chinese numerals (五十七, 两千二百零九, 百分之五十七, 三点五).
+_BIG_WORD = (r"(?:thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|"
+             r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|"
+             r"billion)")
+_SMALL_WORD = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_ANY_WORD = rf"(?:{_BIG_WORD}|{_SMALL_WORD})"
+_WORDS = re.compile(
+    rf"\b(?:{_ANY_WORD}(?:(?:[ -]|\s+and\s+){_ANY_WORD})*\s+(?:per\s?cent|percent)"
+    rf"|(?:{_ANY_WORD}[ -])*{_BIG_WORD}(?:(?:[ -]|\s+and\s+){_ANY_WORD})*)\b",
+    re.I,
+)
+_ZH_DIGIT = "零〇一二三四五六七八九两"
+_ZH_NUMBER = re.compile(
+    rf"百分之[{_ZH_DIGIT}十百千万亿点]+"
+    rf"|[{_ZH_DIGIT}]*[十百千万亿][{_ZH_DIGIT}十百千万亿点]*"
+    rf"|[{_ZH_DIGIT}]+点[{_ZH_DIGIT}]+"
+    rf"|[{_ZH_DIGIT}]{{2,}}(?=[成%％个人名位岁年])"
+)
+
+
+def _numbers_in_words(masked: str) -> list[re.Match[str]]:
+    """English number words (thirteen and up, or with 'percent') and Chinese numerals."""
+    zh = [m for m in _ZH_NUMBER.finditer(masked) if len(m.group(0)) >= 2]
+    return [*_WORDS.finditer(masked), *zh]
+
+
 def _numeric_value(literal: str) -> float | None:
     m = re.search(r"\d+(?:[.,]\d+)*|\.\d+", literal)
     if not m or re.search(r"[^\W\d_]", literal):
@@ -476,10 +549,15 @@ def _scan_text(
         for m in re.finditer(e["regex"], masked, re.M)
     ]
     exact = {e["value"]: e for e in allow["literals"]}
+    # A literal with a context is excused only inside a match of its context (a year
+    # "in 2018", not "the 2018 respondents").
+    contexts = {e["value"]: [m.span() for m in re.finditer(e["context"], masked, re.M)]
+                for e in allow["literals"] if "context" in e}
     spans = [s for s in find_claim_spans(text, path) if s.claim_id]
 
     def excuse(s: int, e: int, literal: str) -> tuple[str, str] | None:
-        if literal in exact:
+        if literal in exact and (literal not in contexts or any(
+                cs <= s and e <= ce for cs, ce in contexts[literal])):
             return _entry_label("literals", exact[literal]), exact[literal]["reason"]
         for ws, we, label, reason in windows:
             if ws <= s and e <= we:
@@ -497,6 +575,12 @@ def _scan_text(
             in_claim = any(sp.text_start <= m.start() and m.end() <= sp.text_end for sp in spans)
             if not in_claim:
                 hits.append((m, KIND_SPELLED))
+    proportions = [m.span() for m in _SPELLED.finditer(masked)]
+    for m in _numbers_in_words(masked):
+        in_claim = any(sp.text_start <= m.start() and m.end() <= sp.text_end for sp in spans)
+        overlaps = any(s < m.end() and m.start() < e for s, e in proportions)
+        if not in_claim and not overlaps:  # a spelled proportion is reported as such
+            hits.append((m, KIND_WORDS))
     for m, kind in sorted(hits, key=lambda h: h[0].start()):
         literal = re.sub(r"\s+", " ", m.group(0))
         line, col = loc(m.start())

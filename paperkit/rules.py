@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from paperkit.freshness import check_unchanged, input_digests, write_record
+
 log = logging.getLogger("paperkit")
 
 
@@ -146,6 +148,7 @@ def _record_reads(rule: str, wildcards: dict[str, str]) -> None:
     folder = os.environ.get(AUDIT_ENV)
     if not folder or _READS:
         return
+
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event != "open" or not args or not isinstance(args[0], str | bytes | os.PathLike):
             return
@@ -165,9 +168,20 @@ def _record_reads(rule: str, wildcards: dict[str, str]) -> None:
     atexit.register(write)
 
 
+def _inputs_before(smk: Any) -> dict[str, str | None] | None:
+    """The content of the job's inputs before it runs (paperkit.freshness), when the job
+    belongs to a build (the pre-flight named it); ``None`` outside a build."""
+    if not os.environ.get(BUILD_PID_ENV) or not hasattr(smk, "input"):
+        return None
+    return input_digests(str(p) for p in smk.input)
+
+
 def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | None = None,
         **kwargs: Any) -> Any:
     """Call ``func(**kwargs)`` for the Snakemake job ``smk``; exit 1 with a clean message.
+
+    When it succeeded, the job records the content of the inputs it was built from
+    (:mod:`paperkit.freshness`), which the next build's pre-flight compares.
 
     ``staged`` (staging folder -> source folder) makes the message name source files.
     """
@@ -178,7 +192,11 @@ def run(smk: Any, func: Callable[..., Any], /, *, staged: Mapping[str, str] | No
     started = time.perf_counter()
     log.info("rule %s: %s", smk.rule, func.__module__ + "." + func.__qualname__)
     try:
+        built_from = _inputs_before(smk)
         result = func(**kwargs)
+        if built_from is not None:
+            check_unchanged(built_from)
+            write_record(list(smk.output), built_from)
     except Exception as exc:  # noqa: BLE001 - every failure must end the job cleanly
         log.error("%s", traceback.format_exc())
         where = f" (details in {log_path})" if log_path else ""

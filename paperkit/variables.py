@@ -48,6 +48,8 @@ FORMATTERS: dict[str, Callable[[Any], str]] = {
     "percent2": lambda v: f"{v:.2f}%",
     "fraction_percent": lambda v: f"{100 * v:.1f}%",
     "fraction_percent2": lambda v: f"{100 * v:.2f}%",
+    # a confidence level (0.95 -> "95%", 0.9 -> "90%", 0.995 -> "99.5%")
+    "level": lambda v: f"{100 * v:g}%",
     "decimal1": lambda v: f"{v:,.1f}",
     "decimal2": lambda v: f"{v:,.2f}",
     "decimal3": lambda v: f"{v:,.3f}",

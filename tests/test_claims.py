@@ -171,7 +171,7 @@ def test_wrong_arity_is_rejected() -> None:
         ),
         ('all_negative(models.m7.coef["income[T.>4000]"].estimate, -1)', True),
         ("between(survey.approval.approve_any.pct, 75, 85)", True),
-        ("-survey.n_valid < 0 and +1 == 1", True),
+        ("-survey.n_valid < 0 and +survey.n_valid > 1", True),
     ],
 )
 def test_assertion_language_evaluates_correctly(expr: str, expected: bool) -> None:

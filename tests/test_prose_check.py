@@ -119,12 +119,13 @@ def test_literals_in_prose_are_found(tmp_path: Path, snippet: str, literal: str)
     assert _literals(_doc(tmp_path, snippet + "\n")) == [(1, literal)]
 
 
-def test_code_blocks_are_skipped_but_caption_cell_options_are_checked(tmp_path: Path) -> None:
+def test_executed_cells_are_skipped_but_captions_and_displayed_code_are_checked(
+        tmp_path: Path) -> None:
     body = (
         'Text.\n\n```{python}\n#| label: fig-x\n#| fig-cap: "Approval of 80% of users"\n'
         "x = 2209 * 0.8\n```\n\n~~~~\n1234\n~~~~\n"
     )
-    assert _literals(_doc(tmp_path, body)) == [(5, "80%")]
+    assert _literals(_doc(tmp_path, body)) == [(5, "80%"), (10, "1234")]
 
 
 def test_ordered_list_markers_are_not_literals_but_numbers_in_items_are(tmp_path: Path) -> None:

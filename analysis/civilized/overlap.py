@@ -95,11 +95,15 @@ def tally(documents: Documents, codebook: CivilizedCodebook, coders: list[str]) 
     return out
 
 
-def reliability(documents: Documents, dims: list[str]) -> dict[str, Any]:
+def reliability(documents: Documents, dims: list[str], source: str = "the coded documents"
+                ) -> dict[str, Any]:
     """Agreement of the two coders with most codings over every unit x dimension."""
     ranked = coder_ranking(documents)
-    if len(ranked) < 2:
-        return {"n_cases": 0, "note": "the documents were coded by one coder only"}
+    if len(ranked) < 2:  # the paper reports agreement between two coders
+        raise CivilizedError([
+            f"{source}: rule: intercoder reliability needs two coders; the coded documents "
+            f"hold codings of {', '.join(map(repr, ranked)) or 'no coder'} only: add the "
+            "second coder's codings"])
     a, b = ranked[:2]
     first = presence_matrix(documents, [a], dims).to_numpy()
     second = presence_matrix(documents, [b], dims).to_numpy()
@@ -108,8 +112,8 @@ def reliability(documents: Documents, dims: list[str]) -> dict[str, Any]:
             **two_coder_agreement(first, second, dims)}
 
 
-def analyse(documents: Documents, codebook: CivilizedCodebook, settings: dict[str, Any]
-            ) -> dict[str, Any]:
+def analyse(documents: Documents, codebook: CivilizedCodebook, settings: dict[str, Any],
+            source: str = "the coded documents") -> dict[str, Any]:
     """Everything results/overlap.json holds, computed before anything is written."""
     dims = list(codebook.dimensions)
     coders = tally_coder(documents, settings["tally_coder"])
@@ -129,7 +133,7 @@ def analyse(documents: Documents, codebook: CivilizedCodebook, settings: dict[st
         },
         "dimension_order": dims,
         "category_order": list(documents.categories),
-        "reliability": reliability(documents, dims),
+        "reliability": reliability(documents, dims, source),
         "tally_coder": {"rule": settings["tally_coder"], "coders": coders},
         "accounting": {k: v for k, v in documents.accounting.items() if k != "pages"},
         "unit_of_analysis": UNIT_OF_ANALYSIS,
@@ -199,7 +203,7 @@ def tally_overlap(manual_csv: str | Path, websites_csv: str | Path, qdpx_path: s
         verify_registered(registered, register_hint=REGISTER_COMMAND)
     codebook = load_civilized_codebook(codebook_path)
     documents = read_documents(manual_csv, websites_csv, qdpx_path, codebook)
-    result = analyse(documents, codebook, settings)
+    result = analyse(documents, codebook, settings, source=str(qdpx_path))
     result["source"]["sha256"] = {
         Path(p).name: hashlib.sha256(Path(p).read_bytes()).hexdigest()
         for p in (manual_csv, websites_csv, qdpx_path)}

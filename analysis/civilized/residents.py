@@ -77,6 +77,28 @@ def validate_cases(project: Project, codebook: CivilizedCodebook, regions: dict[
     return pd.DataFrame.from_dict(rows, orient="index"), problems
 
 
+def one_resident_per_transcript(project: Project) -> list[str]:
+    """Each coded transcript belongs to exactly one interviewee (Case): a transcript in no
+    Case, or in two, would give its codings to nobody or to an arbitrary one of them."""
+    holders: dict[str, list[str]] = {}
+    for case in sorted(project.cases.values(), key=lambda c: c.name):
+        for src in case.sources:
+            holders.setdefault(src, []).append(f"{case.name!r} (GUID {case.guid})")
+    problems = []
+    for src in sorted({s.source for s in project.segments}):
+        name = project.sources[src].name if src in project.sources else src
+        where = f"{project.path}: transcript {name!r} (GUID {src})"
+        cases = holders.get(src, [])
+        if len(cases) > 1:
+            problems.append(f"{where}: rule: one interviewee per transcript: it is held by "
+                            f"{len(cases)} Cases, {', '.join(cases)}; keep it in one Case "
+                            "(split a joint interview into one transcript per resident)")
+        elif not cases and project.cases:
+            problems.append(f"{where}: rule: every coded transcript belongs to an "
+                            "interviewee: no Case holds it; add it to its resident's Case")
+    return problems
+
+
 def read_residents(qdpx: str | Path, codebook: CivilizedCodebook, provinces: str | Path
                    ) -> tuple[Project, pd.DataFrame, pd.DataFrame]:
     """The project, the interviewees' case variables and the long coding table."""
@@ -84,7 +106,7 @@ def read_residents(qdpx: str | Path, codebook: CivilizedCodebook, provinces: str
     keys, problems = match_codes(project, codebook.code_paths, codebook.path)
     problems += unmapped_codings(project, keys)
     cases, more = validate_cases(project, codebook, read_regions(provinces), str(provinces))
-    problems += more
+    problems += more + one_resident_per_transcript(project)
     raise_if(problems)
     case_of = project.case_of_source()
     long = pd.DataFrame(sorted({(case_of[s.source], coder_name(project, s.coder), keys[s.code])
@@ -104,8 +126,8 @@ def analyse(project: Project, cases: pd.DataFrame, long: pd.DataFrame, codebook:
     m = case_code_matrix(chosen, list(cases.index), keys)
     n = len(m)
     both = (m["knows_ncca"] == 1) & (m["knows_scs"] == 1)
-    rel = reliability(long, keys, "interviewee x code presence over the double-coded "
-                                  "interviewees")
+    rel = reliability(long, keys, str(project.path),
+                      "interviewee x code presence over the double-coded interviewees")
     return {
         "design": {
             "n_interviews": n, "n_cities": int(cases["city"].nunique()),

@@ -2,8 +2,9 @@
 
 This is the cheap step of the build: it never reads the microdata, so restyling a figure
 does not re-run the estimation. Every figure is a horizontal bar chart of weighted
-percentages with 95% confidence intervals (Okabe-Ito colours, sized for a journal column)
-and carries a note naming the weighting, the unweighted N and that the data are simulated.
+percentages with confidence intervals (Okabe-Ito colours, sized for a journal column) and
+carries a note naming the confidence level the intervals were computed at
+(``describe.ci_level``, from the results), the unweighted N and that the data are simulated.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from analysis.survey.labels import (
     WHO_SHOULD_RUN,
 )
 from paperkit.io import read_json
-from paperkit.variables import format_p
+from paperkit.variables import FORMATTERS, format_p
 
 RESPONSIBLE_LABELS = {
     "central_government": "Central government",
@@ -86,9 +87,12 @@ def _bars(ax: plt.Axes, data: pd.DataFrame, hue: str | None = None,
     ax.set_ylabel("")
 
 
-def _note(fig: plt.Figure, n: int, base: str, data_note: str, ci_method: str) -> None:
-    """Wrap the note to the figure width and keep room for it under the axes."""
-    text = f"Weighted percentages, 95% CIs ({ci_method}). {base}: N = {n:,}. {data_note}"
+def _note(fig: plt.Figure, n: int, base: str, data_note: str, meta: dict) -> None:
+    """Wrap the note to the figure width and keep room for it under the axes; the
+    confidence level is the one the intervals were computed at (describe.ci_level)."""
+    level = FORMATTERS["level"](meta["ci_level"])
+    text = (f"Weighted percentages, {level} CIs ({meta['ci_method']}). {base}: N = {n:,}. "
+            f"{data_note}")
     width_in, height_in = fig.get_size_inches()
     lines = textwrap.wrap(text, width=int(width_in * 19))
     bottom = (0.12 * len(lines) + 0.05) / height_in
@@ -107,7 +111,7 @@ def _bar_figure(res: Mapping[str, Any], data: pd.DataFrame, title: str, data_not
     _bars(ax, data)
     ax.set_title(title)
     n = int(data["n"].max()) if n is None else n
-    _note(fig, n, "Respondents", data_note, res["meta"]["ci_method"])
+    _note(fig, n, "Respondents", data_note, res["meta"])
     return fig
 
 
@@ -141,7 +145,7 @@ def fig_approval_by_group(res: Mapping[str, Any], data_note: str) -> plt.Figure:
         ax.set_xlabel("")
     fig.suptitle("Approve somewhat or strongly, by group (dashed: all respondents)", fontsize=9)
     _note(fig, res["design"]["n_valid"], "Respondents (group n in brackets)", data_note,
-          res["meta"]["ci_method"])
+          res["meta"])
     return fig
 
 
@@ -165,7 +169,7 @@ def fig_benefits_urban_rural(res: Mapping[str, Any], data_note: str) -> plt.Figu
     fig.legend(handles, names, loc="upper center", ncol=2, frameon=False,
                bbox_to_anchor=(0.5, 1.06))
     _note(fig, res["other"]["commercial_users_n"]["n"], "Commercial SCS users", data_note,
-          res["meta"]["ci_method"])
+          res["meta"])
     return fig
 
 

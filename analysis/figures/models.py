@@ -14,6 +14,7 @@ from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figur
 from analysis.survey import status
 from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
 from paperkit.io import read_json
+from paperkit.variables import FORMATTERS
 
 
 def _note_text(results: dict[str, Any]) -> str:
@@ -22,8 +23,13 @@ def _note_text(results: dict[str, Any]) -> str:
                               results["simulated"])
 
 
+def _level(results: dict[str, Any]) -> str:
+    """The confidence level the model results were computed at ("95%")."""
+    return FORMATTERS["level"](results["ci_level"])
+
+
 def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Log-odds with 95% CIs of the full (last) model, top to bottom in table order."""
+    """Log-odds with their CIs (at ``ci_level``) of the full (last) model, top to bottom."""
     model = results["models"][results["model_order"][-1]]
     labels = results.get("labels", {})
     names = model["coefficient_order"]
@@ -36,7 +42,7 @@ def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", ms=3, lw=1, color=OKABE_ITO[0])
     ax.axvline(0, color="#666666", lw=0.8, ls="--")
     ax.set_yticks(y, [labels.get(n, n) for n in names])
-    ax.set_xlabel("Log-odds of higher approval (95% CI)")
+    ax.set_xlabel(f"Log-odds of higher approval ({_level(results)} CI)")
     ax.set_title(f"Model {len(results['model_order'])}: {model.get('label', '')}".rstrip(": "))
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     note(fig, _note_text(results))
@@ -47,8 +53,25 @@ def outcome_labels(codebook: SurveyCodebook, outcome: str) -> dict[str, str]:
     """Code -> label of the outcome's scale ("5" -> "strongly approve"), from the codebook."""
     for variable in codebook.variables.values():
         if variable.clean_name == outcome:
-            return {str(code): label for code, label in variable.codes.items()}
+            labels = {str(code): label for code, label in variable.codes.items()}
+            check_direction(labels, f"{codebook.path}: variable {variable.name!r}")
+            return labels
     raise KeyError(f"{codebook.path}: no variable has clean_name {outcome!r} (the model outcome)")
+
+
+def check_direction(labels: dict[str, str], where: str) -> None:
+    """The models (and the text) read higher codes as more approval: on an approval
+    scale the highest code must be labelled as approving and the lowest as not."""
+    if not any("approv" in str(v).lower() for v in labels.values()):
+        return
+    codes = sorted(labels, key=float)
+    low, high = str(labels[codes[0]]).lower(), str(labels[codes[-1]]).lower()
+    if "disapprov" in high or "approv" not in high or "disapprov" not in low:
+        raise ValueError(
+            f"{where}: codes: code {codes[-1]} is labelled {labels[codes[-1]]!r} and code "
+            f"{codes[0]} {labels[codes[0]]!r}, but the models, the claims and the text read "
+            "higher codes as more approval (describe.approve_codes): fix the labels, or "
+            "recode the scale in the cleaning step")
 
 
 def predicted_plot(results: dict[str, Any], out_dir: Path,
@@ -79,7 +102,7 @@ def predicted_plot(results: dict[str, Any], out_dir: Path,
     fig.legend(handles, labs, title="Approval", loc="upper center", ncol=min(len(labs), 5),
                bbox_to_anchor=(0.5, 1.12), frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    note(fig, _note_text(results) + " Other covariates at observed values; 95% CIs.")
+    note(fig, _note_text(results) + f" Other covariates at observed values; {_level(results)} CIs.")
     return save_figure(fig, out_dir / "predicted_probabilities")
 
 

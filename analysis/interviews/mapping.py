@@ -152,9 +152,31 @@ def match_codes(
         found = _find(spec, project, index)
         if isinstance(found, str):
             problems.append(f"ignore_codes: {found}")
-        else:
-            ignored.update(found)
+            continue
+        for guid in found:
+            if guid in keys:  # a coding is counted one way: tallied or ignored, not both
+                problems.append(
+                    f"ignore_codes: code {'/'.join(project.codes[guid].path)!r} (GUID {guid}) "
+                    f"is also mapped to {_entry(keys[guid])}: remove it from one of the two")
+        ignored.update(found)
+    problems += case_codes_mapped(project, keys)
     return keys, ignored, problems
+
+
+def case_codes_mapped(project: Project, keys: dict[str, str]) -> list[str]:
+    """A code that stands for a case (NVivo's case nodes) and is also mapped to a study
+    key would count one way or the other depending on the tool: refuse it."""
+    problems = []
+    holders: dict[str, list[str]] = {}
+    for case in sorted(project.cases.values(), key=lambda c: c.name):
+        for code in case.codes:
+            holders.setdefault(code, []).append(repr(case.name))
+    for guid in sorted(set(holders) & set(keys)):
+        problems.append(
+            f"{_entry(keys[guid])}: code {'/'.join(project.codes[guid].path)!r} (GUID {guid}) "
+            f"is the case code of {', '.join(holders[guid])} in {project.where}: a code is "
+            "either a case (membership) or a study key, not both; map a separate code")
+    return problems
 
 
 def _entry(key: str) -> str:

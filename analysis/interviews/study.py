@@ -51,7 +51,7 @@ def excluded_documents(project: Project, mapping: Mapping) -> set[str]:
 
 
 def interviewees(
-    project: Project, mapping: Mapping
+    project: Project, mapping: Mapping, keys: dict[str, str] | None = None
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """Interviewee id -> name, and the documents/cases left out, by reason."""
     docs_out = excluded_documents(project, mapping)
@@ -69,7 +69,8 @@ def interviewees(
         else:
             units[guid] = case.name
     in_case = {s for case in project.cases.values() for s in case.sources}
-    in_case |= {s.source for s, cases in zip(project.segments, project.cases_of_segments(),
+    in_case |= {s.source for s, cases in zip(project.segments,
+                                                project.cases_of_segments(set(keys or ())),
                                                 strict=True) if cases}
     for guid in sorted(set(project.sources) - in_case - docs_out):
         left["document in no case"].append(project.sources[guid].name)
@@ -79,7 +80,7 @@ def interviewees(
 def build_study(project: Project, mapping: Mapping) -> Study:
     """Account for every coding; raise StudyError naming each one that cannot be placed."""
     keys, ignored = resolve_codes(project, mapping)
-    names, left = interviewees(project, mapping)
+    names, left = interviewees(project, mapping, keys)
     rows, counts, unplaced = account(project, mapping, keys, ignored, names)
     if unplaced:
         raise StudyError(_unplaced_message(project, mapping, unplaced))
@@ -97,7 +98,7 @@ def account(
     rows: set[tuple[str, str, str]] = set()
     counts: Counter[str] = Counter()
     unplaced: dict[tuple[str, str], list[Segment]] = defaultdict(list)
-    for seg, cases in zip(project.segments, project.cases_of_segments(), strict=True):
+    for seg, cases in zip(project.segments, project.cases_of_segments(set(keys)), strict=True):
         units = [c for c in cases if c in names]
         if seg.code in case_codes:
             counts["case membership (case codes)"] += 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +86,27 @@ class BarrierCodebook:
     demographics: dict[str, dict[str, str]]  # variable -> {band key: label}
 
 
+_STOP = {"of", "the", "and", "or", "to", "a", "an", "in", "on", "for", "by", "with"}
+
+
+def label_mismatch(key: str, category: str, label: str) -> str | None:
+    """Why the label does not print the barrier its key names (the text and the claims
+    refer to barriers by key: 'concerns_abuse_of_power' must not be labelled 'Fear of
+    deductions'), or None. The key is the category, then words of the label; a word
+    matches a label word with the same first five letters."""
+    words = key.split("_")
+    if words[0] != category.lower():
+        return (f"the key starts with {words[0]!r} but the barrier's category is "
+                f"{category!r}: keys are <category>_<words of the label>")
+    label_words = [w[:5] for w in re.findall(r"[a-z]+", label.lower())]
+    missing = [w for w in words[1:] if w not in _STOP and w[:5] not in label_words]
+    if missing:
+        return (f"label {label!r} does not name what the key says ({', '.join(missing)} "
+                "missing): two labels swapped? Tables and figures print the label, the text "
+                "and the claims use the key")
+    return None
+
+
 def load_barrier_codebook(path: str | Path) -> BarrierCodebook:
     """Read data/codebook/interview_codebook.yaml."""
     raw = read_yaml(path)
@@ -95,6 +117,9 @@ def load_barrier_codebook(path: str | Path) -> BarrierCodebook:
                 raise ThemesError(f"{path}: barriers.{key}: unknown category {b['category']!r}")
             if not str(b["label"]).strip():
                 raise ThemesError(f"{path}: barriers.{key}: empty label")
+            problem = label_mismatch(key, b["category"], str(b["label"]))
+            if problem:
+                raise ThemesError(f"{path}: barriers.{key}: {problem}")
         return BarrierCodebook(str(path), list(raw["categories"]), barriers, raw["demographics"])
     except (KeyError, TypeError) as exc:
         raise ThemesError(f"{path}: codebook lacks required key {exc}") from exc
@@ -176,7 +201,7 @@ def analyse(
             "codes": barrier_keys,
             "matrix": (x.T @ x).to_numpy().astype(int).tolist(),
         },
-        "reliability": reliability(long, barrier_keys, RELIABILITY_UNIT),
+        "reliability": reliability(long, barrier_keys, str(project.path), RELIABILITY_UNIT),
         "tally_coder": {"rule": settings.get("tally_coder", "primary"), "coders": tally_coders},
         "unit_of_analysis": UNIT_OF_ANALYSIS,
         "notes": [NOT_EXCLUSIVE],

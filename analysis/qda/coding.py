@@ -46,25 +46,29 @@ def case_code_matrix(long: pd.DataFrame, cases: list[str], codes: list[str]) -> 
     return matrix.reindex(index=cases, columns=codes, fill_value=0).astype(int)
 
 
-def reliability(long: pd.DataFrame, codes: list[str],
+def reliability(long: pd.DataFrame, codes: list[str], source: str,
                 unit: str = "case x code presence over the double-coded cases") -> dict[str, Any]:
     """Agreement, kappa per code and overall alpha on the cases coded by the two coders
-    who share the most cases (``unit`` says what was compared, for the report)."""
+    who share the most cases (``unit`` says what was compared, for the report).
+
+    The paper reports intercoder agreement, so a project without a second coder stops
+    here, naming ``source`` and the coders found, rather than printing no value or an
+    alpha computed over nothing.
+    """
     ranking = coder_ranking(long)
     coded = long.groupby("coder")["case"].apply(set)
     pairs = [(a, b) for i, a in enumerate(ranking) for b in ranking[i + 1 :]]
-    if not pairs:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
-    a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
-    shared = sorted(coded[a] & coded[b])
+    shared: list[str] = []
+    if pairs:
+        a, b = max(pairs, key=lambda p: len(coded[p[0]] & coded[p[1]]))
+        shared = sorted(coded[a] & coded[b])
     if not shared:
-        return {"n_cases": 0, "note": "no transcript was coded by two coders"}
+        raise QdaError(
+            f"{source}: intercoder reliability: no transcript was coded by two coders (coders with "
+            f"codings: {', '.join(map(repr, ranking)) or 'none'}); the paper reports "
+            "agreement between two coders: add the second coder's codings to the project "
+            "(docs/INTERVIEWS.md)")
     ma = case_code_matrix(long[long["coder"] == a], shared, codes)
     mb = case_code_matrix(long[long["coder"] == b], shared, codes)
     agreement = two_coder_agreement(ma.to_numpy(), mb.to_numpy(), codes)
-    return {
-        "coders": [a, b],
-        "n_cases": len(shared),
-        "unit": unit,
-        **agreement,
-    }
+    return {"coders": [a, b], "n_cases": len(shared), "unit": unit, **agreement}

@@ -147,13 +147,15 @@ class Project:
                 out.setdefault(src, case.guid)
         return out
 
-    def cases_of_segments(self) -> list[tuple[str, ...]]:
+    def cases_of_segments(self, not_cases: frozenset[str] | set[str] = frozenset()
+                          ) -> list[tuple[str, ...]]:
         """The cases each segment belongs to, most specific reference first.
 
         A selection named by Case/SelectionRef belongs to those cases; else to the cases
         whose case-code codings overlap it in the same source (NVivo codes a case's parts
         of a transcript with the case's node); else to the cases holding its source.
-        Without Cases every source is its own case.
+        Without Cases every source is its own case. Codes in ``not_cases`` (those a
+        mapping gives a study key) never make a segment a case's.
         """
         if not self.cases:
             return [(s.source,) for s in self.segments]
@@ -166,7 +168,8 @@ class Project:
             for src in case.sources:
                 by_source.setdefault(src, []).append(case.guid)
             for code in case.codes:
-                code_case.setdefault(code, []).append(case.guid)
+                if code not in not_cases:
+                    code_case.setdefault(code, []).append(case.guid)
         spans = [(s, code_case[s.code]) for s in self.segments if s.code in code_case]
         return [
             tuple(by_selection.get(seg.selection) or _overlapping(seg, spans)

@@ -32,6 +32,9 @@ from scipy.special import expit
 from analysis.stats import calibration as cal
 from analysis.stats.calibration import Z95
 
+#: Level of every interval the model results carry: conf_int's default alpha 0.05 and Z95.
+CI_LEVEL = 0.95
+
 WEIGHT_TYPES = ("frequency", "sampling")
 
 

@@ -90,6 +90,8 @@ class RakeDiagnostics:
     design_effect: float
     effective_n: float
     margin_of_error: float
+    #: The confidence level of ``margin_of_error`` (a sentence quoting it states this).
+    margin_of_error_level: float = 0.95
     margins: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     #: Respondents whose weight the cap holds down, by category of each margin: who the
     #: cap affects is a result a paper states, so it is recorded, not assumed.

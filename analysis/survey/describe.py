@@ -16,7 +16,7 @@ by tests/fixtures/r/make_describe_fixtures.R):
 * **Domains** (e.g. "among commercial users", "rural") are estimated on the subset of the
   design, as R ``svymean(~y, subset(design, domain))`` does for this design; rows with a
   missing answer are dropped from the base (the item's own non-response).
-* **95% confidence intervals.** ``ci_method = "logit"`` (default): R
+* **Confidence intervals** at ``ci_level`` (0.95 by default). ``ci_method = "logit"`` (default): R
   ``svyciprop(method = "logit")``, a Wald interval on the logit scale with t(n-1)
   quantiles, which stays inside [0, 100] for percentages near 0 (1% disapprove).
   ``ci_method = "wald"``: R ``confint(svymean(...))``, p +- z * SE.
@@ -67,7 +67,7 @@ from analysis.survey.labels import (
 from analysis.survey.weighting import read_targets
 from paperkit.io import write_json, write_text
 from paperkit.tables import cell, frame_table
-from paperkit.variables import p_digits
+from paperkit.variables import FORMATTERS, p_digits
 
 BINARY_COLUMNS = (
     "male", "urban", "use_sesame", "use_tencent", "use_local_pilot", "use_none",
@@ -254,12 +254,18 @@ def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str
     shares = {}
     for key, label in HEADLINE_SHARES.items():
         se = {d.method: approval[key]["se"], other: redone[key]["se"]}
+        # A share of 0% or 100% has no sampling variance: the ratio is undefined (null),
+        # and a sentence quoting it stops the build (a null variable), not a crash.
+        ratio = (json_round(se["calibrated"] / se["fixed"])
+                 if se["fixed"] and se["calibrated"] is not None else None)
         shares[key] = {"label": label, "pct": approval[key]["pct"],
                        "se_calibrated": se["calibrated"], "se_fixed": se["fixed"],
-                       "ratio": json_round(se["calibrated"] / se["fixed"])}
-    ratios = [s["ratio"] for s in shares.values()]
-    return {"shares": shares, "order": list(HEADLINE_SHARES), "ratio_min": min(ratios),
-            "ratio_max": max(ratios)}
+                       "ratio": ratio}
+    ratios = [s["ratio"] for s in shares.values() if s["ratio"] is not None]
+    return {"shares": shares, "order": list(HEADLINE_SHARES),
+            "ratio_min": min(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "undefined": [k for k, s in shares.items() if s["ratio"] is None]}
 
 
 def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]
@@ -473,7 +479,13 @@ def build_tables(res: Mapping[str, Any], decimals: int = 1) -> dict[str, pd.Data
     tables["other"] = _simple({k: v for k, v in res["other"].items() if "pct" in v},
                               {k: k.replace("_", " ").capitalize() for k in res["other"]},
                               "Indicator", dec)
-    return tables
+    return {name: _at_level(table, res["meta"]["ci_level"]) for name, table in tables.items()}
+
+
+def _at_level(table: pd.DataFrame, ci_level: float) -> pd.DataFrame:
+    """Headers name the level the intervals were computed at (``describe.ci_level``)."""
+    level = FORMATTERS["level"](ci_level)
+    return table.rename(columns=lambda c: c.replace("95% CI", f"{level} CI"))
 
 
 RAKED_CELL = "raked to target"
@@ -481,7 +493,7 @@ RAKED_CELL = "raked to target"
 
 def _composition_table(res: Mapping[str, Any], dec: int) -> pd.DataFrame:
     """Achieved weighted share against the target for the raking margins, with no interval
-    (raking fixes them); a 95% CI only for the shares raking leaves free."""
+    (raking fixes them); an interval only for the shares raking leaves free."""
     rows = []
     for var, cats in CATEGORY_KEYS.items():
         for level, key in cats.items():

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.stats import calibration as cal
 from analysis.stats.ordinal import (
+    CI_LEVEL,
     ModelError,
     OrderedLogitResults,
     fit_frame,
@@ -148,6 +149,9 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
         "sample_filter": dict(spec.get("sample_filter", {})),
         "labels": dict(spec.get("labels", {})),
         "significance": list(spec["significance"]),
+        # the level of every interval in models.json (OrderedLogitResults.conf_int and
+        # the delta-method curves): captions and axis labels state it from here
+        "ci_level": CI_LEVEL,
         "reference": {k: plain_scalar(v) for k, v in spec.get("reference", {}).items()},
     })
     return out

@@ -34,6 +34,8 @@ from typing import Any
 from paperkit import ipynb, qmd
 from paperkit.config import validate_paper
 from paperkit.deps import code_closure
+from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
+from paperkit.preflight import preflight, workflow_outputs
 
 HERE = Path(__file__).resolve().parent
 SNAKEFILE = str(HERE / "paper.smk")
@@ -175,23 +177,16 @@ def numbers_producer(rules: Iterable[Any], numbers: str) -> tuple[str, dict[str,
 
 def on_error(paper: Mapping[str, Any]) -> str:
     """After a failed build no file of an earlier run may be taken for the paper: the
-    output folder is emptied of every format. Returns what to tell the author."""
-    from paperkit.render import clear_earlier_run
+    output folder is emptied of every format, and a note there says why. Returns what to
+    tell the author."""
+    from paperkit.render import clear_earlier_run  # pandoc and typst: only after a failure
 
-    out_dir = Path(manuscript_outputs(validate(dict(paper)))[0]).parent
+    outputs = manuscript_outputs(validate(dict(paper)))
+    out_dir = Path(outputs[0]).parent
     clear_earlier_run(out_dir)
+    mark_paper_out_of_date(".", outputs, "see the build's message above and logs/")
     return (f"\nThe build stopped. The message above names the failing step; its log is in "
-            f"logs/. {out_dir}/ holds no paper until a build succeeds.")
-
-
-def source_files(rules: Iterable[Any], extra: Iterable[str] = ()) -> list[str]:
-    """Every file the workflow reads but does not write (raw data, files the config names,
-    paper sources, notebooks, code): their content, not their mtime, decides what reruns."""
-    rules = list(rules)
-    files = set(extra)
-    for r in rules:
-        files.update(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f))
-    return sorted(f for f in files if not any(r.is_producer(f) for r in rules))
+            f"logs/. {out_dir}/ holds no paper until a build succeeds ({OUT_OF_DATE}).")
 
 
 def raw_files(manifest: str | None) -> list[str]:
@@ -203,10 +198,12 @@ def raw_files(manifest: str | None) -> list[str]:
 
 
 def done_message(target_rules: Iterable[str], paper: Mapping[str, Any]) -> str:
-    """What a finished run made: the paper, only the paper's inputs, or other targets."""
+    """What a finished run made: the paper, only the paper's inputs, or other targets
+    (a rendered paper also clears the folder's out-of-date note)."""
     targets = set(target_rules)
     paper = validate(dict(paper))  # the defaults, where a study hands in its own settings
     if {"all", "manuscript"} & targets:
+        clear_out_of_date(Path(manuscript_outputs(paper)[0]).parent)  # the paper is current
         names = ", ".join(Path(p).name for p in manuscript_outputs(paper))
         return f"\nDone. The paper is in {paper['stage']}/_manuscript/ ({names})."
     if "paper_inputs" in targets:
@@ -216,15 +213,12 @@ def done_message(target_rules: Iterable[str], paper: Mapping[str, Any]) -> str:
 
 
 def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
-    """Before any job: a killed build's lock released, the raw data verified against the
-    manifest (every file under its folder, so an unregistered change anywhere stops the
-    build), and inputs whose content changed marked as new."""
-    from paperkit.preflight import preflight
-
-    notebooks = [f"{paper['notebooks']}/{name}.ipynb" for name in notebook_names(paper)]
-    extra = [*notebooks, *raw_files(paper["raw_manifest"])]
-    for nb in notebooks:
-        extra += code(HERE / "scripts" / "notebook.py", workflow.basedir,
-                      paper["code_packages"], nb)
-    preflight(workflow.basedir, source_files(workflow.rules, extra), paper["raw_manifest"],
-              paper["register_command"])
+    """Before any job (in the main Snakemake process only): a second build refused, a killed
+    build's lock released, the raw data verified against the manifest (every file under
+    its folder, so an unregistered change anywhere stops the build), and every output not
+    built from the current content rebuilt (paperkit/preflight.py, paperkit/freshness.py)."""
+    if not workflow.is_main_process:
+        return
+    preflight(workflow.basedir, raw_files(paper["raw_manifest"]), paper["raw_manifest"],
+              paper["register_command"], outputs=workflow_outputs(workflow.rules),
+              paper=manuscript_outputs(paper))

@@ -182,7 +182,7 @@ PAPER_LOOPHOLES = {
         ARTICLE, "Approval is high (@fig-approval)", "Approval is high (61.3%, @fig-approval)",
         "results/checks/numbers.json", rf"{ARTICLE}:\d+: literal '61.3%'"),
     "pattern allowing any number": (
-        "paper/_number_allowlist.yml", "patterns:\n",
+        "paper/_number_allowlist.yml", "patterns: []\n",
         "patterns:\n  - regex: '\\d+(?:\\.\\d+)?%?'\n    reason: every number\n",
         "results/checks/numbers.json",
         r"paper/_number_allowlist.yml: patterns\[0\]: pattern .* matches a bare number"),
@@ -246,3 +246,61 @@ def test_spss_file_whose_labels_reverse_the_codebook_stops_at_cleaning(
     assert re.search(r"column 'q1_gender': value 0 -- rule: value label: the file labels "
                      r"code 0 'male'", text)
     assert tree_digest(project / "data/raw") == raw
+
+
+# --------------------------------------------------------------------------- round two:
+# content-addressed freshness (paperkit/freshness.py), on the whole project.
+
+
+def _cp_p(raw: Path, data: bytes, stat: os.stat_result) -> None:
+    """What `cp -p` leaves: the new bytes under the old modification time."""
+    raw.write_bytes(data)
+    os.utime(raw, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_copies_registration_dry_runs_and_a_recopy_end_in_the_new_numbers(project: Path):
+    raw = project / SURVEY
+    before = _numbers(project)["cleaning"]
+    with Restore(project, SURVEY, MANIFEST):
+        stat = raw.stat()
+        changed = corrupt.set_cell(raw.read_bytes(), 0, "finished", "0")
+        _cp_p(raw, changed, stat)
+        make(project, "register-data")
+        snakemake(project, "--dry-run")
+        make(project, "dag")
+        _cp_p(raw, changed, stat)  # the sync script run a second time
+        proc = make(project)
+        assert "Nothing to be done" not in proc.stdout + proc.stderr
+        after = _numbers(project)["cleaning"]
+        assert after["completed"] == before["completed"] - 1
+        assert f"{after['completed']:,} were completed" in _text(project)
+        assert raw.stat().st_mtime_ns == stat.st_mtime_ns  # the pre-flight touched nothing
+    make(project)
+    assert _numbers(project)["cleaning"] == before
+
+
+def test_a_read_only_raw_data_folder_builds(project: Path):
+    raw_dir = project / "data/raw"
+    modes = {p: p.stat().st_mode for p in [raw_dir, *raw_dir.rglob("*")]}
+    try:
+        for path, mode in modes.items():
+            path.chmod(mode & ~0o222)
+        (project / HTML).unlink()  # something to do, so that the build really runs
+        make(project)
+        assert (project / HTML).is_file()
+    finally:
+        for path, mode in sorted(modes.items(), key=lambda kv: len(kv[0].parts)):
+            path.chmod(mode)
+
+
+def test_a_failed_build_marks_the_paper_out_of_date_until_a_build_succeeds(project: Path):
+    raw = project / SURVEY
+    note = (project / HTML).parent / "OUT_OF_DATE.txt"
+    with Restore(project, SURVEY, MANIFEST):
+        raw.write_bytes(corrupt.set_cell(raw.read_bytes(), 0, "q21_approval", "9"))
+        make(project, "register-data")
+        proc = make(project, check=False)
+        assert proc.returncode != 0
+        assert "make paper" in note.read_text(encoding="utf-8")
+    make(project)
+    assert (project / HTML).is_file() and not note.exists()

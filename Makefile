@@ -19,7 +19,7 @@ REPORT := build/paper/_manuscript/report.html
 SLURM_VENV  := .venv-slurm
 SLURM_STAMP := $(SLURM_VENV)/.installed
 
-.PHONY: paper preview report archive test lint dag register-data bench lock clean \
+.PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \
         check-interviews cluster-env diff
 
 paper: $(STAMP)
@@ -67,6 +67,11 @@ archive: $(STAMP)
 test: $(STAMP)
 	@bash scripts/install_system_deps.sh test
 	$(BIN)/pytest -n $(CORES) --dist loadgroup
+
+# The unit tests of the kit and the study (tests/paperkit, tests/analysis), without the
+# whole-workflow builds: for the edit-test loop. `make test` runs everything.
+test-fast: $(STAMP)
+	$(BIN)/pytest -n $(CORES) -m "not build and not slow" tests/paperkit tests/analysis
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SKIP = {".venv", ".venv-slurm", ".git", ".snakemake", "results", "build", "logs", "dist",
         ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "bench"}

@@ -14,7 +14,7 @@ READS = "logs/reads"
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """A scratch copy of the project, built once from raw data to the rendered paper (each
-    rule script recording what it reads, see tests/test_declared_inputs.py)."""
+    rule script recording what it reads, see tests/build/test_declared_inputs.py)."""
     project = copy_project(tmp_path_factory.mktemp("build") / "project")
     snakemake(project, **{AUDIT_ENV: str(project / READS)})
     return project

@@ -1,6 +1,6 @@
 """Weighted proportions, their standard errors and confidence intervals, Rao-Scott tests.
 
-Checked against R ``survey`` 4.1 in tests/test_describe.py (fixtures made by
+Checked against R ``survey`` 4.1 in tests/analysis/survey/test_describe.py (fixtures made by
 tests/fixtures/r/make_describe_fixtures.R):
 
 * **Percentages and standard errors.** Without a design (``design=None``) the weights are

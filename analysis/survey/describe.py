@@ -1,11 +1,11 @@
 """Weighted descriptive estimates of the survey, and the paper's descriptive results.
 
-Estimators (all checked against R ``survey`` 4.1 in tests/test_describe.py, fixtures made
+Estimators (all checked against R ``survey`` 4.1 in tests/analysis/survey/test_describe.py, fixtures made
 by tests/fixtures/r/make_describe_fixtures.R):
 
 * **Percentages and standard errors.** Linearization on the survey design of
   :mod:`analysis.survey.design` (config ``weighting``: ``variance``, ``cluster``,
-  ``strata``, ``fpc``; checked against R in tests/test_calibration.py). With
+  ``strata``, ``fpc``; checked against R in tests/analysis/stats/test_calibration.py). With
   ``variance: calibrated`` (the default) the SE knows that the weights were raked: R's
   calibrated design, ``svymean`` on ``calibrate(calfun = "raking")``; a share that raking
   fixes (gender, age band, region) then has an SE of zero. With ``variance: fixed`` the

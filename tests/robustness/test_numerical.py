@@ -20,9 +20,9 @@ from analysis.stats.ordinal import ModelError, SeparationError
 from analysis.stats.raking import WeightingError, rake
 from analysis.survey.models import fit_paper_models
 from analysis.survey.weighting import weight_survey
+from tests.analysis.survey.test_models import synthetic_clean
 from tests.buildutil import snakemake
 from tests.robustness.conftest import assert_failed_cleanly, replaced
-from tests.test_models import synthetic_clean
 
 SPEC = load_config()["models"]
 WEIGHTING = load_config()["weighting"]

@@ -1,4 +1,4 @@
-"""Property tests that complete the ones in tests/test_weighting.py and tests/test_models.py.
+"""Property tests that complete the ones in tests/analysis/stats/test_weighting.py and tests/analysis/survey/test_models.py.
 
 Already covered there (not repeated): raking meets the margins, gives positive weights
 within the cap and floor, and is invariant to row order and to scaling the base
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from analysis.stats import ordinal as O
 from analysis.stats.raking import rake
-from tests.test_weighting import assert_margins_met, rake_or_skip, raking_problems
+from tests.analysis.stats.test_weighting import assert_margins_met, rake_or_skip, raking_problems
 
 RAKE_SETTINGS = settings(max_examples=40, deadline=None,
                          suppress_health_check=[HealthCheck.filter_too_much])

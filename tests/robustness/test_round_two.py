@@ -38,7 +38,7 @@ from analysis.survey.codebook import load_survey_codebook
 from paperkit.claims import check_claims
 from paperkit.io import read_yaml
 from paperkit.prose_check import load_allowlist, scan_document
-from tests.test_describe import synthetic_clean, synthetic_weights
+from tests.analysis.survey.test_describe import synthetic_clean, synthetic_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {"age_band": {"14-30": 0.55, "31-50": 0.42, "51-65": 0.03},

@@ -1,0 +1,1 @@
+"""The test suite (a package, so that its sub-folders never shadow the project's)."""

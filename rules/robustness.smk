@@ -8,7 +8,8 @@ from analysis.robustness.compute import grid_batches
 
 # The config sections a specification reads: a change to any of them reruns the grid.
 ROBUSTNESS_CONFIG = {k: config[k] for k in (
-    "paths", "cleaning", "weighting", "describe", "models", "themes", "fidelity", "robustness")}
+    "paths", "cleaning", "weighting", "design", "describe", "models", "themes", "fidelity",
+    "robustness")}
 ROBUSTNESS_BATCHES = list(grid_batches(config))
 
 

@@ -35,8 +35,7 @@ rule weight:
         diagnostics="results/weighting.json",
     params:
         # the raking settings only: the variance settings are for describe and model
-        settings={k: v for k, v in config["weighting"].items()
-                  if k not in ("variance", "cluster", "strata", "fpc")},
+        settings={k: v for k, v in config["weighting"].items() if k != "variance"},
     log:
         "logs/weight.log",
     conda:
@@ -60,6 +59,7 @@ rule describe:
     params:
         settings=config["describe"],
         weighting=config["weighting"],
+        design=config["design"],
     log:
         "logs/describe.log",
     conda:
@@ -81,6 +81,7 @@ rule model:
     params:
         spec=config["models"],
         weighting=config["weighting"],
+        design=config["design"],
     threads: config["resources"]["model"]["threads"]
     resources:
         mem_mb=config["resources"]["model"]["mem_mb"],

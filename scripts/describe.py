@@ -13,6 +13,7 @@ run(
     targets_path=smk.input.targets,
     settings=smk.params.settings,
     weighting=smk.params.weighting,
+    design=smk.params.design,
     out_json=smk.output.results,
     out_tables_dir=smk.output.tables,
 )

@@ -12,5 +12,6 @@ run(
     weights_path=smk.input.weights,
     spec=smk.params.spec,
     weighting=smk.params.weighting,
+    design=smk.params.design,
     out_json=smk.output.results,
 )

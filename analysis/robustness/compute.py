@@ -190,14 +190,15 @@ class _Batch:
             return status, weights
         frame = attach_weights(clean, weights[0], "robustness weights")
         status, survey = self._memo(("describe", key, choice["variance"]), lambda: describe_frame(
-            frame, self.config["describe"], self.targets_all, weighting))
+            frame, self.config["describe"], self.targets_all, weighting,
+            self.config.get("design")))
         if status != "ok":
             return status, survey
         spec_models = self._model_spec(choice["model"])
         status, models = self._memo(
             ("models", key, choice["variance"], choice["model"]),
             lambda: fit_models(frame, spec_models, weighting, only=self.model_ids, extras=False,
-                               brant=self.brant))
+                               brant=self.brant, design=self.config.get("design")))
         if status != "ok":
             return status, models
         interviews = self.shared["interviews"][choice["coder"]]

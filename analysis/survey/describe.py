@@ -1,7 +1,7 @@
 """Weighted descriptive estimates of the survey, and the paper's descriptive results.
 
-Estimators (all checked against R ``survey`` 4.1 in tests/analysis/survey/test_describe.py, fixtures made
-by tests/fixtures/r/make_describe_fixtures.R):
+Estimators (all checked against R ``survey`` 4.1 in tests/analysis/survey/test_describe.py,
+fixtures made by tests/fixtures/r/make_describe_fixtures.R):
 
 * **Percentages and standard errors.** Linearization on the survey design of
   :mod:`analysis.survey.design` (config ``weighting``: ``variance``, ``cluster``,
@@ -200,18 +200,22 @@ def describe_frame(
     settings: Mapping[str, Any],
     targets: Mapping[str, Mapping[str, float]] | None = None,
     weighting: Mapping[str, Any] | None = None,
+    design: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every descriptive estimate of the paper as a nested dict (frame has ``weight``).
 
     ``settings`` is the validated ``describe`` section of the config (defaults filled);
     ``weighting`` (the config section) gives the raking margins and the variance settings
-    of :mod:`analysis.survey.design`; without it the weights are taken as given.
+    of :mod:`analysis.survey.design`, ``design`` the sampling design's columns; without
+    ``weighting`` the weights are taken as given.
     """
-    design = None if weighting is None else survey_design(frame, weighting)
+    columns = design
+    design = None if weighting is None else survey_design(frame, weighting, design=columns)
     method = "fixed" if weighting is None else variance_method(weighting)
     d = _Describer(frame, settings, design, method)
     raked = list(weighting["margins"]) if weighting else list(targets or {})
-    out: dict[str, Any] = {"meta": _meta(d, weighting, raked), "design": _design(frame)}
+    out: dict[str, Any] = {"meta": _meta(d, weighting, raked, columns),
+                           "design": _design(frame)}
     out.update(_composition(d, targets or {}, raked))
     out["use"] = _use(d)
     out["approval"] = _approval(d)
@@ -268,14 +272,14 @@ def _variance_comparison(d: _Describer, approval: Mapping[str, Any]) -> dict[str
             "undefined": [k for k, s in shares.items() if s["ratio"] is None]}
 
 
-def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str]
-          ) -> dict[str, Any]:
+def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str],
+          design: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {
         "ci_level": d.s["ci_level"],
         "ci_method": d.s["ci_method"],
         "units": "pct, se and ci in percent of the weighted base; n/count unweighted",
         "variance_method": d.method,
-        "variance": (describe_variance(weighting) if weighting else
+        "variance": (describe_variance(weighting, design) if weighting else
                      "linearization, weights as given (R svydesign(ids=~1, weights=~w))"),
         "raking_margins": raked,
         "test": "Rao-Scott second-order F (R svychisq statistic='F'), complete cases",
@@ -622,14 +626,16 @@ def describe_survey(
     out_json: str | Path,
     out_tables_dir: str | Path,
     weighting: Mapping[str, Any] | None = None,
+    design: Mapping[str, Any] | None = None,
 ) -> None:
     """Snakemake entry point: descriptives.json plus the descriptive tables (CSV + Markdown).
 
-    ``weighting``: the config section (raking margins, variance settings) for the SEs.
+    ``weighting`` (raking margins, variance convention) and ``design`` (the sampling
+    design's columns): the config sections behind the SEs.
     """
     frame = load_inputs(clean_path, weights_path)
     targets = read_targets(targets_path)
-    res = describe_frame(frame, settings, targets, weighting)
+    res = describe_frame(frame, settings, targets, weighting, design)
     res["meta"]["simulated"] = status.is_simulated(pd.read_parquet(clean_path), clean_path)
     tables = build_tables(res, int(settings["table_decimals"]))
     write_tables(tables, out_tables_dir, table_note(res))

@@ -85,18 +85,21 @@ def strongest_terms(res: OrderedLogitResults, data: pd.DataFrame, k: int) -> lis
 
 
 def _variance(frame: pd.DataFrame, spec: Mapping[str, Any],
-              weighting: Mapping[str, Any] | None, rows: np.ndarray) -> dict[str, Any]:
+              weighting: Mapping[str, Any] | None, rows: np.ndarray,
+              design: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Keyword arguments of the fit that give design SEs (none without weighting settings)."""
     if weighting is None or spec.get("weight_type") != "sampling" or not spec.get("weight"):
         return {}
-    return {"variance_design": survey_design(frame, weighting, weight=spec["weight"]),
+    return {"variance_design": survey_design(frame, weighting, weight=spec["weight"],
+                                             design=design),
             "sample_rows": rows, "variance_method": variance_method(weighting)}
 
 
 def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
                weighting: Mapping[str, Any] | None = None, *,
                only: Collection[str] | None = None, extras: bool = True,
-               brant: bool | None = None) -> dict[str, Any]:
+               brant: bool | None = None, design: Mapping[str, Any] | None = None
+               ) -> dict[str, Any]:
     """Fit every nested model on the common sample; return the JSON-ready results.
 
     ``frame`` holds every raked respondent; ``weighting`` (the config section) gives the
@@ -108,7 +111,7 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
     keep = sample_mask(frame, spec)
     sample = frame.loc[keep].reset_index(drop=True)
     weights = spec.get("weight")
-    variance = _variance(frame, spec, weighting, np.flatnonzero(keep))
+    variance = _variance(frame, spec, weighting, np.flatnonzero(keep), design)
     out: dict[str, Any] = {"models": {}, "model_order": [m["id"] for m in spec["models"]],
                            "n_models": len(spec["models"]),
                            "block_labels": [m.get("label", m["id"]) for m in spec["models"]]}
@@ -173,9 +176,10 @@ def _variance_comparison(res: OrderedLogitResults, variance: Mapping[str, Any], 
 
 def fit_paper_models(
     clean_path: str | Path, weights_path: str | Path, spec: dict, out_json: str | Path,
-    weighting: Mapping[str, Any] | None = None,
+    weighting: Mapping[str, Any] | None = None, design: Mapping[str, Any] | None = None,
 ) -> None:
-    """EXPENSIVE Snakemake step: fit the seven models and write results/models.json."""
+    """EXPENSIVE Snakemake step: fit the seven models and write results/models.json
+    (SEs on the survey design of ``weighting`` and ``design``, the config sections)."""
     clean = pd.read_parquet(clean_path)
     weights = pd.read_parquet(weights_path)
     for col in ("resp_id", "weight"):
@@ -196,6 +200,6 @@ def fit_paper_models(
             f"first resp_id {frame.loc[unweighted, 'resp_id'].iloc[0]!r} (rule: every cleaned "
             "respondent has a weight)"
         )
-    results = fit_models(frame, spec, weighting)
+    results = fit_models(frame, spec, weighting, design=design)
     results["simulated"] = status.is_simulated(clean, clean_path)
     write_json(out_json, results)

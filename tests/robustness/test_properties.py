@@ -1,4 +1,5 @@
-"""Property tests that complete the ones in tests/analysis/stats/test_weighting.py and tests/analysis/survey/test_models.py.
+"""Property tests that complete the ones in tests/analysis/stats/test_weighting.py and
+tests/analysis/survey/test_models.py.
 
 Already covered there (not repeated): raking meets the margins, gives positive weights
 within the cap and floor, and is invariant to row order and to scaling the base

@@ -11,7 +11,8 @@ from analysis.standin import refi
 from analysis.standin.refi import Code, Text
 
 XSD = PROJECT_ROOT / "tests" / "fixtures" / "refi" / "Project-mrt2019.xsd"
-ORIGIN = refi.Origin(prefix="test-refi", seed=7, origin="tests/analysis/standin/test_standin_refi.py",
+ORIGIN = refi.Origin(prefix="test-refi", seed=7,
+                     origin="tests/analysis/standin/test_standin_refi.py",
                      created="2024-01-02T03:04:05Z", zip_date=(2024, 1, 2, 0, 0, 0))
 PATHS = {"late": ("Barriers", "Time"), "privacy": ("Concerns", "Privacy"),
          "rules": ("Concerns", "Rules")}

@@ -2,7 +2,8 @@
 
 R fixtures on the pipeline's own cleaned data and weights (every valid respondent of the
 stand-in; tests/fixtures/r/calibration/make_pipeline_fixtures.R), and the stages' wiring of
-the ``weighting`` settings (variance, cluster, strata, fpc) of analysis/survey/design.py.
+the ``weighting`` (variance convention) and ``design`` (cluster, strata, fpc) settings of
+analysis/survey/design.py.
 """
 
 from __future__ import annotations
@@ -146,19 +147,22 @@ def test_a_configured_fpc_column_is_used_and_a_missing_one_is_named(inputs, tmp_
     frame = ds.load_inputs(inputs["clean"], inputs["weights"]).assign(fpc=20 * 800)
     approve = ds.indicator(frame["approval"], [4, 5])
     without = cal.weighted_mean_se(approve, survey_design(frame, WEIGHTING))
-    with_fpc = cal.weighted_mean_se(approve, survey_design(frame, {**WEIGHTING, "fpc": "fpc"}))
+    with_fpc = cal.weighted_mean_se(approve, survey_design(frame, WEIGHTING,
+                                                           design={"fpc": "fpc"}))
     assert with_fpc.se == pytest.approx(without.se * np.sqrt(1 - 1 / 20), rel=1e-10)
-    with pytest.raises(DesignError, match="weighting.strata: column 'stratum'"):
-        survey_design(frame, {**WEIGHTING, "strata": "stratum"})
+    with pytest.raises(DesignError, match="design.strata: column 'stratum'"):
+        survey_design(frame, WEIGHTING, design={"strata": "stratum"})
 
 
 def test_schema_defaults_to_calibrated_and_refuses_other_conventions():
     config = load_config()
     assert config["weighting"]["variance"] == "calibrated"
     bare = copy.deepcopy(config)
-    for key in ("variance", "cluster", "strata", "fpc"):
-        bare["weighting"].pop(key)
-    assert validate_config(bare)["weighting"]["variance"] == "calibrated"
+    bare["weighting"].pop("variance")
+    bare.pop("design")
+    filled = validate_config(bare)
+    assert filled["weighting"]["variance"] == "calibrated"
+    assert filled["design"] == {"cluster": None, "strata": None, "fpc": None}
     bare["weighting"]["variance"] = "replicate"
     with pytest.raises(ConfigError):
         validate_config(bare)

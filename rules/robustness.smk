@@ -108,6 +108,7 @@ rule figures_robustness:
         "figures: specification curves of the headline estimates"
     input:
         estimates=rules.robustness_summary.output.estimates,
+        cleaning=rules.clean.output.flow,
         code=code("figures_robustness"),
     output:
         report(directory("figures/robustness"), patterns=["{name}.png"], category="Robustness"),

@@ -5,4 +5,5 @@ from analysis.figures.robustness import make_robustness_figures
 from paperkit.rules import run
 
 smk = snakemake  # noqa: F821 - injected by Snakemake
-run(smk, make_robustness_figures, estimates_path=smk.input.estimates, out_dir=smk.output[0])
+run(smk, make_robustness_figures, estimates_path=smk.input.estimates,
+    cleaning_path=smk.input.cleaning, out_dir=smk.output[0])

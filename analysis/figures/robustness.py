@@ -1,6 +1,6 @@
 """Specification curves of the headline estimates (Simonsohn, Simmons and Nelson 2020).
 
-For each headline estimate: the estimate and its 95% interval in every feasible
+For each headline estimate: the estimate and its confidence interval in every feasible
 specification, sorted by size (the paper's own specification marked), and below it which
 alternative of each varying choice the specification used. Reads only
 results/robustness/estimates.parquet.
@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.figures.style import DOUBLE_COLUMN_IN, OKABE_ITO, note, save_figure, set_theme
+from analysis.survey import status
+from paperkit.io import read_json
 
 BASELINE = "s0000"
 META = ("spec", "estimate", "label", "status", "value", "lower", "upper")
@@ -53,7 +55,8 @@ def _curve(ax: plt.Axes, ind: plt.Axes, data: pd.DataFrame, rows: list[str],
     ind.grid(False)
 
 
-def fig_specification_curves(estimates: pd.DataFrame, columns: int = 2) -> plt.Figure:
+def fig_specification_curves(estimates: pd.DataFrame, columns: int = 2,
+                             simulated: bool | None = None) -> plt.Figure:
     """A panel per headline estimate (``columns`` side by side): the sorted curve above,
     the choices of each specification below."""
     ok = estimates[estimates["status"] == "ok"]
@@ -77,14 +80,20 @@ def fig_specification_curves(estimates: pd.DataFrame, columns: int = 2) -> plt.F
             continue
         _curve(top, bottom, data, rows, choices, first=k % columns == 0)
     n_spec, n_ok = estimates["spec"].nunique(), ok["spec"].nunique()
-    note(fig, f"{n_ok} of {n_spec} specifications feasible, each sorted by the estimate; bars: "
-              "95% intervals; diamond: the paper's own specification. Simulated data.")
+    note(fig, status.with_status(
+        f"{n_ok} of {n_spec} specifications feasible, each sorted by the estimate; bars: "
+        "confidence intervals at each estimate's own level; diamond: the paper's own "
+        "specification.", simulated))
     fig.tight_layout(rect=(0, 0.03, 1, 1), h_pad=0.4)
     return fig
 
 
-def make_robustness_figures(estimates_path: str | Path, out_dir: str | Path) -> list[Path]:
-    """Snakemake entry point: the specification-curve figure as png, pdf and svg."""
+def make_robustness_figures(estimates_path: str | Path, cleaning_path: str | Path,
+                            out_dir: str | Path) -> list[Path]:
+    """Snakemake entry point: the specification-curve figure as png, pdf and svg (the data
+    status in its note as the cleaning stage recorded it from the survey's codebook)."""
     set_theme()
     frame = pd.read_parquet(estimates_path)
-    return save_figure(fig_specification_curves(frame), Path(out_dir) / "specification_curves")
+    simulated = bool(read_json(cleaning_path)["source"]["simulated"])
+    return save_figure(fig_specification_curves(frame, simulated=simulated),
+                       Path(out_dir) / "specification_curves")

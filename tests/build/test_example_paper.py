@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.paperkit.test_render import html_text
 from tests.buildutil import ROOT, SNAKEMAKE, project_env
 
 EXAMPLE = ROOT / "examples" / "minimal-paper"
@@ -33,9 +34,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_example_builds_html_and_pdf_with_the_numbers_of_its_analysis(example):
     numbers = json.loads((example / "results/numbers.json").read_text())
-    html = (example / "build/paper/_manuscript/index.html").read_text()
-    html = html.replace("&nbsp;", " ").replace("\u00a0", " ")  # Quarto's "Figure&nbsp;1"
-    html = " ".join(re.sub(r"<[^>]+>", "", html).split())  # the text (values are elements)
+    html = html_text(example / "build/paper/_manuscript/index.html").replace("\u00a0", " ")
     assert (example / "build/paper/_manuscript/index.pdf").stat().st_size > 10_000
     assert f"We measured {numbers['n_trees']} trees" in html
     assert f"{numbers['slope_m_per_step']:.2f} m for every" in html

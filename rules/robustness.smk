@@ -28,6 +28,7 @@ rule robustness_shared:
         interviews=PATHS["interviews"],
         interview_codebook=config["themes"]["codebook"],
         mapping=config["themes"]["mapping"],
+        mapping_schema="config/interview_mapping.schema.yaml",
         participants=participants_file,
         code=code("robustness_shared"),
     output:

@@ -51,3 +51,12 @@ def number_sections(wildcards):
 def numbers_rule(wildcards):
     """The rule that writes the numbers file (it computes what no input holds)."""
     return pk.numbers_producer(workflow.rules, PAPER["numbers"])[0]
+
+
+def data_inputs(wildcards):
+    """Every data file a rule that computes numbers reads (not code), as the number records
+    list them with their checksums (the render and trace rules themselves aside)."""
+    table = pk.rule_table(workflow.rules, ROOT, PAPER["code_packages"])
+    skip = {"trace", "manuscript", "paper_inputs", "all"}
+    return sorted({f for name, rule in table.items() if name not in skip
+                   for f in rule["inputs"]})

@@ -150,6 +150,8 @@ rule trace:
         numbers=PAPER["numbers"],
         variables=VARIABLES,
         claims=rules.check_claims.output[0],
+        # every data file a number's record shows the checksum of
+        data=data_inputs,
         code=code("trace"),
     output:
         tables=directory(PAPER["traces"]),
@@ -171,6 +173,8 @@ rule manuscript:
         "paper: rendering {params.formats}"
     input:
         article=f"{PAPER['source']}/{PAPER['article']}",
+        # the allowlist and claims beside the article, read by the HTML's number check
+        sources=expand("{source}/{file}", source=PAPER["source"], file=SOURCES),
         staged=rules.stage_paper.output,
         variables=VARIABLES,
         traces=TRACES,

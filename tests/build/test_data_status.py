@@ -23,7 +23,7 @@ from analysis.survey.cleaning import clean_survey
 from analysis.survey.describe import describe_survey
 from analysis.survey.model_table import table_note
 from paperkit.io import read_json
-from paperkit.manifest import sha256_file
+from paperkit.manifest import registered, sha256_file
 
 RAW = "data/raw/survey/scs_survey_2018_export.csv"
 
@@ -40,8 +40,9 @@ def real_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     codebook["dataset"] = {"name": "scs_survey_2018_export", "simulated": False}
     (root / "codebook.yaml").write_text(yaml.safe_dump(codebook, allow_unicode=True), "utf-8")
     clean_survey(root / RAW, root / "codebook.yaml", PROJECT_ROOT / paths["provinces"],
-                 root / "MANIFEST.sha256", load_config()["cleaning"], root / "clean.parquet",
-                 root / "log.csv", root / "flow.json", root=root)
+                 registered(root / "MANIFEST.sha256", [root / RAW], root),
+                 load_config()["cleaning"], root / "clean.parquet",
+                 root / "log.csv", root / "flow.json")
     clean = pd.read_parquet(root / "clean.parquet")
     pd.DataFrame({"resp_id": clean["resp_id"], "weight": 1.0}).to_parquet(root / "w.parquet")
     describe_survey(root / "clean.parquet", root / "w.parquet",
@@ -133,15 +134,19 @@ def test_no_note_of_the_interview_and_civilized_strands_says_simulated_for_real_
     from analysis.interviews.themes import tally_themes
 
     config, paths = load_config(), load_config()["paths"]
+    themes = config["themes"]
     tally_themes(_real_project(PROJECT_ROOT / paths["interviews"], tmp_path / "i.qdpx"),
-                 config["themes"], tmp_path / "themes.json", tmp_path / "themes")
+                 PROJECT_ROOT / themes["codebook"], PROJECT_ROOT / themes["mapping"],
+                 themes, tmp_path / "themes.json", tmp_path / "themes")
     tally_overlap(PROJECT_ROOT / paths["civilized_manual"],
                   PROJECT_ROOT / paths["civilized_websites"],
                   _real_project(PROJECT_ROOT / paths["civilized_documents"], tmp_path / "d.qdpx"),
+                  PROJECT_ROOT / config["civilized"]["codebook"],
                   config["civilized"], tmp_path / "overlap.json", tmp_path / "overlap")
     tally_residents(_real_project(PROJECT_ROOT / paths["civilized_interviews"],
                                   tmp_path / "r.qdpx"),
-                    PROJECT_ROOT / paths["provinces"], config["civilized"],
+                    PROJECT_ROOT / paths["provinces"],
+                    PROJECT_ROOT / config["civilized"]["codebook"], config["civilized"],
                     tmp_path / "residents.json", tmp_path / "residents")
     results = {name: read_json(tmp_path / f"{name}.json")
                for name in ("themes", "overlap", "residents")}

@@ -27,8 +27,12 @@ from tests.robustness.conftest import MANIFEST, copy_of_build, register
 
 pytestmark = [pytest.mark.slow, pytest.mark.build, pytest.mark.xdist_group("build")]
 
-PAPER = {"numbers", "appendix_tables", "notebook", "stage_paper", "check_numbers",
-         "check_claims", "manuscript", "all"}
+# the staged sources are copies of paper/ alone: data and code never restage them
+PAPER = {"numbers", "variables", "appendix_tables", "notebook", "check_numbers",
+         "check_claims", "trace", "manuscript", "all"}
+# the robustness grid re-reads the raw survey, the interviews and the analysis settings
+GRID = {"robustness_batch", "robustness_summary", "figures_robustness"}
+ROBUST = {"robustness_shared"} | GRID
 MODEL_DOWN = {"model", "model_table", "figures_models"}
 WEIGHT_DOWN = {"weight", "describe", "figures_describe"} | MODEL_DOWN | PAPER
 SURVEY_DOWN = {"clean"} | WEIGHT_DOWN
@@ -65,19 +69,22 @@ def _set_config(section: str, key: str, value: object) -> Callable[[Path, str], 
 
 CHANGES = {
     "raw survey": ("data/raw/survey/scs_survey_2018_export.csv", _edit_survey_cell,
-                   SURVEY_DOWN),
-    "survey codebook": ("data/codebook/survey_codebook.yaml", COMMENT, SURVEY_DOWN),
-    "population targets": ("data/targets/population_margins.yaml", COMMENT, WEIGHT_DOWN),
+                   SURVEY_DOWN | ROBUST),
+    "survey codebook": ("data/codebook/survey_codebook.yaml", COMMENT, SURVEY_DOWN | ROBUST),
+    "population targets": ("data/targets/population_margins.yaml", COMMENT,
+                           WEIGHT_DOWN | GRID),
     "interview project": ("data/raw/interviews/scs_interviews.qdpx", _append(b"\0"),
-                          THEMES_DOWN),
-    "interview codebook": ("data/codebook/interview_codebook.yaml", COMMENT, THEMES_DOWN),
-    "interview mapping": ("data/codebook/interview_mapping.yaml", COMMENT, THEMES_DOWN),
+                          THEMES_DOWN | ROBUST),
+    "interview codebook": ("data/codebook/interview_codebook.yaml", COMMENT,
+                           THEMES_DOWN | ROBUST),
+    "interview mapping": ("data/codebook/interview_mapping.yaml", COMMENT,
+                          THEMES_DOWN | ROBUST),
     "model spec (models.max_iter)": ("config/config.yaml", _set_config("models", "max_iter", 150),
-                                     MODEL_DOWN | PAPER),
+                                     MODEL_DOWN | PAPER | ROBUST),
     "weight cap (weighting.cap)": ("config/config.yaml", _set_config("weighting", "cap", 2.5),
-                                   WEIGHT_DOWN),
+                                   WEIGHT_DOWN | ROBUST),
     "figure code": ("analysis/figures/themes.py", COMMENT, {"figures_themes", "notebook",
-                                                            "manuscript", "all"}),
+                                                            "trace", "manuscript", "all"}),
 }
 
 

@@ -64,12 +64,26 @@ def _is_snakemake(argv: list[str]) -> bool:
     return any(a == "-m" and b == "snakemake" for a, b in zip(head, head[1:], strict=False))
 
 
+def _ancestors(pid: int) -> set[int]:
+    """``pid`` and the processes that started it (``timeout snakemake``, ``time ...``)."""
+    chain = set()
+    while pid > 1 and pid not in chain:
+        chain.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return chain
+
+
 def live_snakemake(root: str | Path) -> list[int]:
-    """Pids of the other Snakemake processes working in ``root`` (from /proc)."""
-    here, own = Path(root).resolve(), os.getpid()
+    """Pids of the other Snakemake processes working in ``root`` (from /proc); this build's
+    own process and those that started it (a wrapper such as ``timeout``) are not others."""
+    here, own = Path(root).resolve(), _ancestors(os.getpid())
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == own or not _is_snakemake(_argv(entry)):
+        if not entry.isdigit() or int(entry) in own or not _is_snakemake(_argv(entry)):
             continue
         with contextlib.suppress(OSError):
             if Path(os.readlink(f"/proc/{entry}/cwd")).resolve() == here:

@@ -88,9 +88,17 @@ def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
                          if all(isinstance(t.get(k), (int, float)) and math.isfinite(t[k])
                                 for k in ("ddf", "ndf")) and t["ndf"] > 0})
     method = survey["meta"]["variance_method"]
+    whole = design_dfs == [n_valid - 1]
     return {
         "variance_method": method,
         "variance_words": VARIANCE_WORDS.get(method, method),
+        # R's svychisq on a subset of a calibrated design keeps the whole sample's df; with
+        # fixed weights each test's df are those of the respondents it compares
+        "calibrated": int(method == "calibrated"),
+        "whole_sample_df": int(whole),
+        "ddf_basis_words": ("the whole sample's design, also when a test compares groups "
+                            "within a subsample such as the commercial users") if whole else
+                           "the respondents each test compares",
         "n_tests": len(survey.get("tests", {})),
         "design_df_values": design_dfs,
         "design_df": design_dfs[0] if len(design_dfs) == 1 else None,

@@ -14,6 +14,7 @@ from typing import Any
 
 from paperkit.claims import (
     Claim,
+    ClaimsError,
     NameResolutionError,
     PathKey,
     UnsafeExpressionError,
@@ -42,7 +43,7 @@ def evaluate_claim(claim: Claim, numbers: Any) -> dict[str, Any]:
     """``{"status": holds|fails|missing|error, "missing": [...], "detail": ...}``."""
     try:
         parsed = [parse_assertion(expr) for expr in claim.asserts]
-    except UnsafeExpressionError as exc:
+    except (UnsafeExpressionError, ClaimsError) as exc:  # the claim check names the cause
         return {"status": "error", "missing": [], "detail": str(exc)}
     names = list(dict.fromkeys(p for a in parsed for p in a.names))
     missing = [format_path(p) for p in names if not present(numbers, p)]
@@ -50,7 +51,7 @@ def evaluate_claim(claim: Claim, numbers: Any) -> dict[str, Any]:
         return {"status": "missing", "missing": missing, "detail": ""}
     try:
         holds = all(evaluate(a, numbers)[0] for a in parsed)
-    except (NameResolutionError, UnsafeExpressionError) as exc:
+    except (NameResolutionError, UnsafeExpressionError, ClaimsError) as exc:
         return {"status": "error", "missing": [], "detail": str(exc)}
     return {"status": "holds" if holds else "fails", "missing": [], "detail": ""}
 

@@ -81,10 +81,12 @@ CHANGES = {
                           THEMES_DOWN | ROBUST),
     "model spec (models.max_iter)": ("config/config.yaml", _set_config("models", "max_iter", 150),
                                      MODEL_DOWN | PAPER | ROBUST),
+    # a cap the grid does not list becomes a further alternative (more specifications), and
+    # the provenance table lists the grid's batches
     "weight cap (weighting.cap)": ("config/config.yaml", _set_config("weighting", "cap", 2.5),
-                                   WEIGHT_DOWN | ROBUST),
+                                   WEIGHT_DOWN | ROBUST | {"provenance"}),
     "figure code": ("analysis/figures/themes.py", COMMENT, {"figures_themes", "notebook",
-                                                            "trace", "manuscript", "all"}),
+                                                            "manuscript", "all"}),
 }
 
 

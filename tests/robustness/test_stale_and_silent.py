@@ -9,7 +9,6 @@ writing nothing, with the raw data untouched. Inputs are restored after each cas
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -22,6 +21,7 @@ import yaml
 
 from tests.buildutil import make, snakemake
 from tests.fixtures.survey_bad import corrupt
+from tests.paperkit.test_render import html_text
 from tests.robustness.conftest import MANIFEST, copy_of_build, register, tree_digest
 from tests.robustness.corpus import SURVEY
 
@@ -59,9 +59,8 @@ class Restore:
 
 
 def _text(project: Path) -> str:
-    """The rendered HTML paper as plain words."""
-    raw = re.sub(r"<[^>]+>", " ", (project / HTML).read_text(encoding="utf-8"))
-    return " ".join(html.unescape(raw).split())
+    """The rendered HTML paper as plain words (as a reader sees it: no number tooltips)."""
+    return " ".join(html_text(project / HTML).split())
 
 
 def _numbers(project: Path) -> dict:

@@ -63,6 +63,14 @@ def _text(project: Path) -> str:
     return " ".join(html_text(project / HTML).split())
 
 
+def _names_staged_copy(text: str) -> list[str]:
+    """Messages about the paper that name the staged copy instead of the author's file
+    (Snakemake's own job listing names the staged inputs of a job; that is not a message)."""
+    return [line for line in text.splitlines()
+            if "build/paper/index.qmd" in line and not line.lstrip().startswith(
+                ("input:", "Reason:", "output:", "Input files", "Missing"))]
+
+
 def _numbers(project: Path) -> dict:
     return json.loads((project / "results/numbers.json").read_text(encoding="utf-8"))
 
@@ -132,7 +140,7 @@ def test_dropped_margin_and_raised_cap_stop_the_build_at_the_claims_they_falsify
         text = proc.stdout + proc.stderr
         assert proc.returncode != 0, "a paper claiming a binding cap built with no one at it"
         assert re.search(rf"clm-cap-binds-west \({ARTICLE}:\d+\)", text), text[-3000:]
-        assert "build/paper/index.qmd" not in text
+        assert not _names_staged_copy(text)
         variables = yaml.safe_load((project / "build/paper/_variables.yml").read_text())
         assert variables["weighting"]["margin_names"] == "age band and gender"
         assert variables["weighting"]["cap"] == "2.50"
@@ -163,7 +171,7 @@ def _check_fails(project: Path, target: str, pattern: str) -> str:
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0, f"{target} passed:\n{text[-2000:]}"
     assert re.search(pattern, text), f"{pattern!r} not in:\n{text[-3000:]}"
-    assert "build/paper/index.qmd" not in text, "the message names the staged copy"
+    assert not _names_staged_copy(text), "the message names the staged copy"
     return text
 
 

@@ -181,9 +181,24 @@ def software_versions(packages: Iterable[str]) -> dict[str, str]:
     return versions
 
 
+def _check_finite(tree: Any, path: str = "") -> None:
+    """A NaN or infinite value cannot be quoted (nor written as JSON): stop naming its key."""
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            _check_finite(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(tree, list):
+        for i, value in enumerate(tree):
+            _check_finite(value, f"{path}[{i}]")
+    elif isinstance(tree, float) and not math.isfinite(tree):
+        raise NumbersError(f"results value '{path}' is {tree}; the paper cannot quote it")
+
+
 def write_numbers(numbers: Mapping[str, Any], out_numbers: str) -> None:
-    """Write a study's numbers file (keys sanitised, as the ``var`` shortcodes spell them)."""
-    write_json(out_numbers, sanitize_tree(numbers))
+    """Write a study's numbers file (keys sanitised, as the ``var`` shortcodes spell them);
+    a NaN or infinite value stops it, naming the key, and nothing is written."""
+    clean = sanitize_tree(numbers)
+    _check_finite(clean)
+    write_json(out_numbers, clean)
 
 
 def write_variables(numbers_path: str, rules: list[Mapping[str, str]], out_variables: str

@@ -44,7 +44,13 @@ from analysis.survey.models import fit_models
 from analysis.survey.reader import read_survey
 from analysis.survey.validation import ID_COLUMN, validate_raw
 from analysis.survey.weighting import rake_frame, read_targets
-from paperkit.claims import Claim, load_claims, parse_assertion
+from paperkit.claims import (
+    Claim,
+    ClaimsError,
+    UnsafeExpressionError,
+    load_claims,
+    parse_assertion,
+)
 from paperkit.io import read_json, read_yaml, write_json, write_parquet
 from paperkit.manifest import verify_registered
 from paperkit.variables import sanitize_tree
@@ -236,8 +242,15 @@ class _Batch:
 
 def _claim_and_headline_names(config: Mapping[str, Any], claims: Mapping[str, Claim]
                               ) -> list[tuple]:
-    """Every numbers-tree name the claims and headline estimates read."""
-    names = [p for c in claims.values() for a in c.asserts for p in parse_assertion(a).names]
+    """Every numbers-tree name the claims and headline estimates read (an assertion the
+    claim check will refuse reads nothing here: the grid records it as an error)."""
+    names = []
+    for claim in claims.values():
+        for expr in claim.asserts:
+            try:
+                names += parse_assertion(expr).names
+            except (ClaimsError, UnsafeExpressionError):
+                continue
     return names + headline_paths(config["robustness"]["headline"])
 
 

@@ -111,6 +111,8 @@ rule check_claims:
         article=f"{PAPER['source']}/{PAPER['article']}",
         sources=expand("{source}/{file}", source=PAPER["source"], file=SOURCES),
         numbers=PAPER["numbers"],
+        # the values the claims' sentences print: formatted before the claims are judged
+        variables=VARIABLES,
         code=code("check_claims"),
     output:
         f"{PAPER['checks']}/claims.json",

@@ -140,7 +140,7 @@ def trace_vars(keys: Sequence[str], numbers: Any, variables: Any,
         if rule:
             spec = rules[rule]
             if rule not in functions:
-                functions[rule] = rule_function(root / spec["script"]) if spec["script"] else ""
+                functions[rule] = spec.get("function") or ""
             files = [f for f in spec.get("inputs", []) if (root / f).is_file()]
         else:
             files = [sections[section]]

@@ -96,7 +96,7 @@ def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
         # fixed weights each test's df are those of the respondents it compares
         "calibrated": int(method == "calibrated"),
         "whole_sample_df": int(whole),
-        "ddf_basis_words": ("the whole sample's design, also when a test compares groups "
+        "ddf_basis_words": ("the design of the whole sample, also when a test compares groups "
                             "within a subsample such as the commercial users") if whole else
                            "the respondents each test compares",
         "n_tests": len(survey.get("tests", {})),

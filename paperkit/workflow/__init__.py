@@ -36,6 +36,7 @@ from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
 from paperkit.preflight import preflight, workflow_outputs
+from paperkit.trace import rule_function
 
 HERE = Path(__file__).resolve().parent
 SNAKEFILE = str(HERE / "paper.smk")
@@ -145,6 +146,8 @@ def rule_table(rules: Iterable[Any], root: str | Path, packages: Iterable[str]
         table[r.name] = {
             "outputs": sorted(str(f) for f in r.output),
             "script": _script_path(r, root),
+            # what the script runs, read here so the trace rule never opens the scripts
+            "function": rule_function(Path(root) / _script_path(r, root)) if r.script else "",
             "code": sorted(str(f) for f in r.input if isinstance(f, str)
                            and (str(f).startswith(prefixes) or str(f) in modules)),
             "inputs": sorted(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f)

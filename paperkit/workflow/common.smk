@@ -55,9 +55,8 @@ def numbers_rule(wildcards):
 
 def data_inputs(wildcards):
     """Every data file a rule that computes numbers reads, as the number records list them
-    with their checksums, and the rules' scripts, which the records name the function of
-    (the render and trace rules themselves aside)."""
+    with their checksums (the render and trace rules themselves aside)."""
     table = pk.rule_table(workflow.rules, ROOT, PAPER["code_packages"])
     skip = {"trace", "manuscript", "paper_inputs", "all"}
     return sorted({f for name, rule in table.items() if name not in skip
-                   for f in [*rule["inputs"], rule["script"]] if f})
+                   for f in rule["inputs"]})

@@ -45,6 +45,7 @@ def project(tmp_path: Path) -> Path:
 
 RULES = {
     "describe": {"outputs": ["results/descriptives.json"], "script": "scripts/describe.py",
+                 "function": "analysis.survey.describe.describe_survey",
                  "inputs": ["results/clean.parquet"]},
     "numbers": {"outputs": ["results/numbers.json"], "script": "",
                 "inputs": ["results/descriptives.json"]},

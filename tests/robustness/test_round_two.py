@@ -77,16 +77,20 @@ def test_reversed_likert_with_an_empty_category_gives_an_undefined_ratio_not_a_c
 RESIDENTS = ROOT / "data/raw/civilized/civilized_interviews.qdpx"
 
 
-def _edit_qde(tmp_path: Path, edit) -> Path:
-    """A copy of the residents' project with its project.qde edited."""
-    with zipfile.ZipFile(RESIDENTS) as z:
+def _edited_copy(project: Path, out: Path, edit) -> Path:
+    """A copy of a REFI-QDA project with its project.qde edited."""
+    with zipfile.ZipFile(project) as z:
         files = {n: z.read(n) for n in z.namelist()}
     files["project.qde"] = edit(files["project.qde"].decode()).encode()
-    out = tmp_path / "residents.qdpx"
     with zipfile.ZipFile(out, "w") as z:
         for name, data in files.items():
             z.writestr(name, data)
     return out
+
+
+def _edit_qde(tmp_path: Path, edit) -> Path:
+    """A copy of the residents' project with its project.qde edited."""
+    return _edited_copy(RESIDENTS, tmp_path / "residents.qdpx", edit)
 
 
 def _tally(qdpx: Path, tmp_path: Path) -> None:
@@ -164,14 +168,7 @@ ABUSE = "03f3b2fc-0dad-5de2-9212-513df93f082b"  # Barriers/Concerns/...abuse pow
 
 
 def _interviews(tmp_path: Path, edit) -> Path:
-    with zipfile.ZipFile(INTERVIEWS) as z:
-        files = {n: z.read(n) for n in z.namelist()}
-    files["project.qde"] = edit(files["project.qde"].decode()).encode()
-    out = tmp_path / "interviews.qdpx"
-    with zipfile.ZipFile(out, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-    return out
+    return _edited_copy(INTERVIEWS, tmp_path / "interviews.qdpx", edit)
 
 
 def _themes(qdpx: Path, tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ class Options:
     engine: str = "auto"
     cores: int = 2
     formats: tuple[str, ...] = ("pdf", "docx")
+    keep: int = 3  # cached base builds kept (the most recently used)
 
 
 @dataclass
@@ -209,6 +210,7 @@ def base_build(opts: Options, commit: str) -> Build:
     if stamp.is_file():
         record = read_json(stamp)
         if record.get("ok"):
+            stamp.touch()  # its last use, for the pruning
             return Build(tree, True, cached=True)
     if not tree.is_dir():
         export(opts.root, commit, tree)
@@ -221,6 +223,19 @@ def base_build(opts: Options, commit: str) -> Build:
     write_text(stamp, json.dumps({"ok": result.ok, "failed_rule": result.failed_rule,
                                   "pending": result.pending}))
     return result
+
+
+def prune(cache: Path, keep: int, current: str) -> list[str]:
+    """Drop the cached base builds beyond the ``keep`` most recently used (each is a whole
+    copy of the project's build); the current one always stays. Returns what went."""
+    if not cache.is_dir():
+        return []
+    trees = [p for p in cache.iterdir() if p.is_dir() and p.name != current]
+    used = {p: (p / STAMP).stat().st_mtime if (p / STAMP).is_file() else 0.0 for p in trees}
+    gone = sorted(trees, key=lambda p: used[p], reverse=True)[max(keep - 1, 0):]
+    for tree in gone:
+        shutil.rmtree(tree)
+    return sorted(p.name for p in gone)
 
 
 class Describe:
@@ -597,6 +612,11 @@ def run(opts: Options) -> Report:
     clock = time.monotonic()
     base = base_build(opts, commit)
     base_s = time.monotonic() - clock
+    gone = prune(root / opts.cache, opts.keep, commit)
+    if gone:
+        print(f"diff: removed the cached base builds of {len(gone)} older revision(s) "
+              f"({', '.join(g[:10] for g in gone)}); the {opts.keep} most recently used are "
+              f"kept (--keep)", file=sys.stderr)
     if not base.ok:
         print(f"diff: warning: the base paper did not build: rule {base.failed_rule} failed "
               f"(log: {base.tree / 'logs'}); comparing what did build", file=sys.stderr)
@@ -744,10 +764,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument(f"--{name.replace('_', '-')}", default=getattr(Options, name),
                             help=f"{text} (default: %(default)s)")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", type=int, default=Options.keep,
+                        help="cached base builds to keep, the most recently used "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
     if not args.base:
         print("diff: error: name the revision to compare with: make diff BASE=<tag, branch or "
               "commit>", file=sys.stderr)
+        return 2
+    if args.keep < 1:
+        print(f"diff: error: --keep {args.keep}: at least the base being compared is kept "
+              f"(use 1 or more)", file=sys.stderr)
         return 2
     opts = Options(**{k: v for k, v in vars(args).items()})
     started = time.monotonic()

@@ -140,6 +140,9 @@ def trace_vars(keys: Sequence[str], numbers: Any, variables: Any,
         if rule:
             spec = rules[rule]
             if rule not in functions:
+                if spec.get("function_error"):
+                    raise TraceError(f"{key}: made by rule {rule}, whose function is not "
+                                     f"known: {spec['function_error']}")
                 functions[rule] = spec.get("function") or ""
             files = [f for f in spec.get("inputs", []) if (root / f).is_file()]
         else:

@@ -36,7 +36,7 @@ from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
 from paperkit.preflight import preflight, workflow_outputs
-from paperkit.trace import rule_function
+from paperkit.trace import TraceError, rule_function
 
 HERE = Path(__file__).resolve().parent
 SNAKEFILE = str(HERE / "paper.smk")
@@ -147,7 +147,7 @@ def rule_table(rules: Iterable[Any], root: str | Path, packages: Iterable[str]
             "outputs": sorted(str(f) for f in r.output),
             "script": _script_path(r, root),
             # what the script runs, read here so the trace rule never opens the scripts
-            "function": rule_function(Path(root) / _script_path(r, root)) if r.script else "",
+            **_function(r, root),
             "code": sorted(str(f) for f in r.input if isinstance(f, str)
                            and (str(f).startswith(prefixes) or str(f) in modules)),
             "inputs": sorted(str(f) for f in r.input if isinstance(f, str) and "{" not in str(f)
@@ -155,6 +155,17 @@ def rule_table(rules: Iterable[Any], root: str | Path, packages: Iterable[str]
                                       or str(f).endswith(".py"))),
         }
     return table
+
+
+def _function(rule: Any, root: str | Path) -> dict[str, str]:
+    """``function``, or ``function_error`` when the script does not say: the DAG still
+    builds (the rule itself fails, and says why), and the trace rule refuses to guess."""
+    if not rule.script:
+        return {"function": ""}
+    try:
+        return {"function": rule_function(Path(root) / _script_path(rule, root))}
+    except TraceError as exc:
+        return {"function": "", "function_error": str(exc)}
 
 
 def _script_path(rule: Any, root: str | Path) -> str:

@@ -88,6 +88,14 @@ def test_each_key_is_traced_to_its_rule_function_and_checksummed_inputs(project)
     assert traces["published.n"].inputs[0][0] == "published.yaml"
 
 
+def test_a_number_from_a_rule_whose_function_is_unknown_stops_the_trace_naming_both(project):
+    rules = {**RULES, "describe": {**RULES["describe"], "function": "",
+                                   "function_error": "scripts/describe.py: no call run"}}
+    with pytest.raises(TraceError, match=r"survey.share: made by rule describe, whose "
+                                         r"function is not known: scripts/describe.py"):
+        trace_vars(["survey.share"], NUMBERS, VARIABLES, SECTIONS, "numbers", rules, project)
+
+
 def test_a_key_missing_from_the_numbers_is_an_error_naming_it(project):
     with pytest.raises(TraceError, match="numbers file: no value 'survey.share'"):
         trace_vars(["survey.share"], {"survey": {}}, VARIABLES, SECTIONS, "numbers", RULES,

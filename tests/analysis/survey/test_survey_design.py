@@ -206,7 +206,8 @@ def test_the_sampling_design_and_interval_method_reach_the_words_the_methods_pri
     strat = rao_scott_design(describe(tmp_path / "s", {"strata": "region"}, "wald"), 800)
     assert strat["design_df_whole_sample"] == 800 - 3
     assert strat["design_words"] == "with strata from the column region"
-    assert strat["whole_sample_df_words"] == "the number of valid respondents less the number of strata"
+    assert strat["whole_sample_df_words"] == ("the number of valid respondents less the "
+                                              "number of strata")
     assert strat["ci_words"] == "as Wald intervals on the percentage scale"
     notes = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "s/tables").glob("*.md"))
     assert "as Wald intervals" in notes and "logit scale" not in notes

@@ -195,7 +195,7 @@ def test_variance_intervals_and_exclusion_rules_reach_the_methods_and_the_model_
                       "40% of the median"):
             assert stale not in text, stale
 
-        _set_config(project, lambda c: c["models"]["sample_filter"].update(urban=1))
+        _set_config(project, lambda c: c["models"]["sample_filter"].update(use_sesame=1))
         text = _check_fails(project, "results/checks/claims.json",
                             rf"clm-models-commercial-only \({ARTICLE}:\d+\)[\s\S]*"
                             r"models.n_sample_filters = 2")

@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from paperkit.io import read_json, read_yaml, write_json
-from paperkit.prose_check import ClaimSpan, find_claim_spans, find_includes
+from paperkit.prose_check import ClaimSpan, find_claim_spans, find_includes, mask_code
 from paperkit.safe_ast import COMPARISONS
 
 PathKey = tuple[str | int, ...]
@@ -478,17 +478,30 @@ def _span_text(text: str, span: ClaimSpan) -> str:
 
 
 _VAR = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
-_SENTENCE_END = re.compile(r"(?<![A-Za-z]\.[a-z])(?<!\be\.g)(?<!\bi\.e)[.!?](?=\s)|\n[ \t]*\n")
+# Words a full stop follows without ending the sentence ("et al. 2019", "cf. Table").
+_ABBREVIATIONS = ("al", "approx", "cf", "ch", "eq", "eqs", "etc", "fig", "figs", "ibid",
+                  "incl", "no", "nos", "p", "pp", "resp", "sec", "tab", "vol", "vs")
+_SENTENCE_END = re.compile(
+    # ., ? or ! -- not in "e.g." or "i.e.", not after an abbreviation or an initial --
+    r"(?<![A-Za-z]\.[A-Za-z])(?<!\b[A-Za-z]\.[A-Za-z])(?<!\b[A-Z])"
+    + "".join(rf"(?<!\b{a})(?<!\b{a.title()})" for a in _ABBREVIATIONS)
+    # then closing quotes, brackets, emphasis or a span's attributes, then white space;
+    + r"[.!?](?:[\]\)\"'\u201d\u2019*_]|\]\{[^{}\n]*\})*(?=\s|$)"
+    # or a paragraph end, or a new line starting a heading, list item, table row or div.
+    + r"|\n[ \t]*\n|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|\||:::))"
+)
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """Offsets of the sentence around ``text[start:end]`` (a claim span): from the end
-    of the previous sentence (or paragraph) to the end of the one holding the span."""
+    of the previous sentence (or paragraph) to the end of the one holding the span,
+    which may be a full stop inside the span ("[... approve more.]{.claim #clm-x}")."""
     begin = 0
     for m in _SENTENCE_END.finditer(text, 0, start):
         begin = m.end()
-    m = _SENTENCE_END.search(text, end)
-    return begin, m.start() if m else len(text)
+    inner = text.rfind("]", start, end)
+    m = _SENTENCE_END.search(text, max(start, inner - 1))
+    return begin, m.end() if m else len(text)
 
 
 def _reads(claim: Claim) -> list[str]:
@@ -507,24 +520,21 @@ def sentence_problems(text: str, path: str, spans: Sequence[ClaimSpan],
                       claims: dict[str, Claim]) -> list[ClaimResult]:
     """A claim's sentence prints only values its assertion reads, in the order it reads
     them: "higher in cities (68.5% against 81.9%)" with the two keys swapped, or a number
-    the assertion never looks at, would read as checked while saying something else."""
+    the assertion never looks at anywhere in the sentence ("Approval is higher in cities
+    (..), where 12.0% disapprove"), would read as checked while saying something else.
+    A sentence holding several claims may print what any of them reads; a value inside
+    one claim's span or the parenthesis after it must be read by that claim."""
+    visible = mask_code(text)
     problems: list[ClaimResult] = []
     by_sentence: dict[tuple[int, int], list[ClaimSpan]] = {}
     for span in spans:
         if span.claim_id in claims and "claim" in span.classes:
-            by_sentence.setdefault(sentence_bounds(text, span.start, span.end), []).append(span)
+            bounds = sentence_bounds(visible, span.start, span.end)
+            by_sentence.setdefault(bounds, []).append(span)
     for (begin, end), members in by_sentence.items():
-        printed = [m.group(1) for m in _VAR.finditer(text, begin, end)]
+        printed = [m.group(1) for m in _VAR.finditer(visible, begin, end)]
         reads = {sp.claim_id: _reads(claims[sp.claim_id]) for sp in members}
-        for sp in members:
-            loc = (f"{path}:{sp.line}",)
-            for key in dict.fromkeys(_VAR.findall(text, sp.start, _claim_end(text, sp))):
-                if key not in reads[sp.claim_id]:
-                    problems.append(ClaimResult(
-                        sp.claim_id or "", "error", locations=loc, detail=(
-                            f"the claim prints {{{{< var {key} >}}}} (in its span or the "
-                            "parenthesis after it), a value its assertion does not read: "
-                            "test it in the assertion or move it out of the claim")))
+        problems += _unread_values(visible, path, members, reads, printed)
         loc = (f"{path}:{members[0].line}",)
         for cid, keys in reads.items():
             order = [keys.index(k) for k in printed if k in keys]
@@ -535,6 +545,32 @@ def sentence_problems(text: str, path: str, spans: Sequence[ClaimSpan],
                         f"reads {keys[b]} first: print the values in the order the assertion "
                         "reads them (swapped, they say the opposite)")))
                     break
+    return problems
+
+
+def _unread_values(text: str, path: str, members: list[ClaimSpan],
+                   reads: dict[str | None, list[str]], printed: list[str]) -> list[ClaimResult]:
+    """Values the sentence prints that its claims do not read: first those in a claim's
+    own span or parenthesis, then any other in the sentence."""
+    problems, named = [], set()
+    for sp in members:
+        loc = (f"{path}:{sp.line}",)
+        for key in dict.fromkeys(_VAR.findall(text, sp.start, _claim_end(text, sp))):
+            if key not in reads[sp.claim_id]:
+                named.add(key)
+                problems.append(ClaimResult(sp.claim_id or "", "error", locations=loc, detail=(
+                    f"the claim prints {{{{< var {key} >}}}} (in its span or the "
+                    "parenthesis after it), a value its assertion does not read: "
+                    "test it in the assertion or move it out of the claim")))
+    read_any = {k for keys in reads.values() for k in keys}
+    ids = " / ".join(sp.claim_id or "" for sp in members)
+    for key in dict.fromkeys(printed):
+        if key not in read_any and key not in named:
+            problems.append(ClaimResult(ids, "error", locations=(f"{path}:{members[0].line}",),
+                                        detail=(
+                f"the claim's sentence prints {{{{< var {key} >}}}}, a value its assertion "
+                "does not read: test it in the assertion, or give it a sentence of its own "
+                "(a claim's sentence may print only what the claim checks)")))
     return problems
 
 

@@ -50,28 +50,12 @@ def coefficient_plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
 
 
 def outcome_labels(codebook: SurveyCodebook, outcome: str) -> dict[str, str]:
-    """Code -> label of the outcome's scale ("5" -> "strongly approve"), from the codebook."""
+    """Code -> label of the outcome's scale ("5" -> "strongly approve"), from the codebook.
+    The scale's direction is checked where the codebook is first read (the clean rule)."""
     for variable in codebook.variables.values():
         if variable.clean_name == outcome:
-            labels = {str(code): label for code, label in variable.codes.items()}
-            check_direction(labels, f"{codebook.path}: variable {variable.name!r}")
-            return labels
+            return {str(code): label for code, label in variable.codes.items()}
     raise KeyError(f"{codebook.path}: no variable has clean_name {outcome!r} (the model outcome)")
-
-
-def check_direction(labels: dict[str, str], where: str) -> None:
-    """The models (and the text) read higher codes as more approval: on an approval
-    scale the highest code must be labelled as approving and the lowest as not."""
-    if not any("approv" in str(v).lower() for v in labels.values()):
-        return
-    codes = sorted(labels, key=float)
-    low, high = str(labels[codes[0]]).lower(), str(labels[codes[-1]]).lower()
-    if "disapprov" in high or "approv" not in high or "disapprov" not in low:
-        raise ValueError(
-            f"{where}: codes: code {codes[-1]} is labelled {labels[codes[-1]]!r} and code "
-            f"{codes[0]} {labels[codes[0]]!r}, but the models, the claims and the text read "
-            "higher codes as more approval (describe.approve_codes): fix the labels, or "
-            "recode the scale in the cleaning step")
 
 
 def predicted_plot(results: dict[str, Any], out_dir: Path,

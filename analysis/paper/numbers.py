@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.paper.fidelity import compare_with_published
+from analysis.survey.describe import CI_WORDS
 from paperkit import variables
 from paperkit.io import read_json, read_yaml
 from paperkit.variables import sanitize_tree, software_versions
@@ -87,8 +88,10 @@ def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
     design_dfs = sorted({round(t["ddf"] / t["ndf"], 6) for t in tests
                          if all(isinstance(t.get(k), (int, float)) and math.isfinite(t[k])
                                 for k in ("ddf", "ndf")) and t["ndf"] > 0})
-    method = survey["meta"]["variance_method"]
-    whole = design_dfs == [n_valid - 1]
+    meta = survey["meta"]
+    method = meta["variance_method"]
+    design_df = meta.get("design_df", n_valid - 1)
+    whole = design_dfs == [design_df]
     return {
         "variance_method": method,
         "variance_words": VARIANCE_WORDS.get(method, method),
@@ -102,8 +105,47 @@ def rao_scott_design(survey: Mapping[str, Any], n_valid: int) -> dict[str, Any]:
         "n_tests": len(survey.get("tests", {})),
         "design_df_values": design_dfs,
         "design_df": design_dfs[0] if len(design_dfs) == 1 else None,
-        "design_df_whole_sample": n_valid - 1,
+        "design_df_whole_sample": design_df,
+        **design_words(meta.get("design_columns") or {}),
+        "ci_words": CI_WORDS[meta["ci_method"]],
     }
+
+
+def design_words(columns: Mapping[str, str | None]) -> dict[str, str]:
+    """The sampling design (config ``design``) as the Methods state it: which columns are
+    the primary sampling units, strata and finite-population correction, and so what the
+    design's degrees of freedom are (R's degf: PSUs less strata)."""
+    parts = [f"{what} from the column {columns[key]}" for key, what in (
+        ("cluster", "primary sampling units"), ("strata", "strata"),
+        ("fpc", "a finite-population correction")) if columns.get(key)]
+    if not parts:
+        return {"design_words": "each respondent drawn independently, without clusters, "
+                                "strata or a finite-population correction",
+                "whole_sample_df_words": "one less than the number of valid respondents"}
+    return {"design_words": "with " + _series(parts),
+            "whole_sample_df_words": ("the number of primary sampling units less the number of "
+                                "strata" if columns.get("cluster") else
+                                "the number of valid respondents less the number of strata")}
+
+
+def _series(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def model_estimation(models: Mapping[str, Any]) -> str:
+    """How the models were estimated (config ``models.weight`` and ``weight_type``, and
+    the variance convention of ``weighting.variance``), as the Methods state it."""
+    if not models.get("weight"):
+        return "by maximum likelihood without weights, with model-based standard errors"
+    if models.get("weight_type") == "frequency":
+        return ("by maximum likelihood with the weights taken as frequency weights and "
+                "model-based standard errors")
+    if models.get("variance_method"):
+        return ("by weighted pseudo-maximum likelihood with sandwich standard errors under "
+                "the same convention, the modelled sample being a subset of the raked sample "
+                "(R's svyolr on a subset of the design)")
+    return ("by weighted pseudo-maximum likelihood with sandwich standard errors of the "
+            "modelled sample alone")
 
 
 def assemble(
@@ -122,6 +164,10 @@ def assemble(
     if isinstance(models.get("models"), Mapping):  # models.m7... rather than models.models.m7
         numbers["models"] = {**{k: v for k, v in models.items() if k != "models"},
                              **models["models"]}
+    if "models" in numbers and "weight_type" in models:
+        numbers["models"]["estimation_words"] = model_estimation(models)
+        # how many conditions select the modelled sample (a claim ties the text to them)
+        numbers["models"]["n_sample_filters"] = len(models.get("sample_filter") or {})
     if "models" in numbers and brant_summary(models) is not None:
         numbers["models"]["brant_test"] = brant_summary(models)
     if "survey" in numbers and "cleaning" in numbers:

@@ -34,7 +34,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.survey import status
-from analysis.survey.codebook import SurveyCodebook, load_survey_codebook
+from analysis.survey.codebook import (
+    SurveyCodebook,
+    check_approval_direction,
+    load_survey_codebook,
+)
 from analysis.survey.reader import SurveyData, read_survey
 from analysis.survey.validation import (
     CLEAN_CATEGORIES,
@@ -369,6 +373,7 @@ def clean_survey(raw_path: str | Path, codebook_path: str | Path, provinces_path
         rules = rules["rules"]
     verify_registered(registered, register_hint=REGISTER_COMMAND)
     codebook = load_survey_codebook(codebook_path)
+    check_approval_direction(codebook)
     data = read_survey(raw_path, codebook.columns)
     typed = validate_raw(data, codebook)
     flags = apply_rules(typed, codebook, rules)

@@ -144,6 +144,26 @@ def load_survey_codebook(path: str | Path) -> SurveyCodebook:
     )
 
 
+def check_approval_direction(codebook: SurveyCodebook) -> None:
+    """The models, the claims and the text read higher codes as more approval: on every
+    approval scale the highest code must be labelled as approving and the lowest as not.
+    Checked by the clean rule, the first to read the codebook, so a reversed codebook
+    stops the build before any estimate, table or figure is made from it."""
+    for var in codebook.variables.values():
+        labels = {str(code): str(label) for code, label in var.codes.items()}
+        if not any("approv" in v.lower() for v in labels.values()):
+            continue
+        codes = sorted(labels, key=float)
+        low, high = labels[codes[0]].lower(), labels[codes[-1]].lower()
+        if "disapprov" in high or "approv" not in high or "disapprov" not in low:
+            raise CodebookError(
+                f"{codebook.path}: variable {var.name!r}: codes: code {codes[-1]} is labelled "
+                f"{labels[codes[-1]]!r} and code {codes[0]} {labels[codes[0]]!r}, but the "
+                "models, the claims and the text read higher codes as more approval "
+                "(describe.approve_codes): fix the labels, or recode the scale in the "
+                "cleaning step")
+
+
 # --- skip-logic conditions -------------------------------------------------------
 
 _CMP = COMPARISONS

@@ -52,7 +52,12 @@ from analysis.stats.proportions import (
     weighted_proportion,
 )
 from analysis.survey import status
-from analysis.survey.design import describe_variance, survey_design, variance_method
+from analysis.survey.design import (
+    DESIGN_COLUMNS,
+    describe_variance,
+    survey_design,
+    variance_method,
+)
 from analysis.survey.labels import (
     ADV_ITEMS,
     APPROVAL_GROUPS,
@@ -282,6 +287,11 @@ def _meta(d: _Describer, weighting: Mapping[str, Any] | None, raked: list[str],
         "variance": (describe_variance(weighting, design) if weighting else
                      "linearization, weights as given (R svydesign(ids=~1, weights=~w))"),
         "raking_margins": raked,
+        # the sampling design's columns and its degrees of freedom (R's degf: PSUs less
+        # strata), which the Methods state in words (analysis.paper.numbers)
+        "design_columns": {k: (design or {}).get(k) or None for k in DESIGN_COLUMNS},
+        "design_df": (cal.degrees_of_freedom(d.design) if d.design is not None
+                      else len(d.frame) - 1),
         "test": "Rao-Scott second-order F (R svychisq statistic='F'), complete cases",
         "definitions": {
             k: d.s[k] for k in ("approve_codes", "strong_codes", "doubter_codes",
@@ -584,6 +594,8 @@ def _numeric_col(values: pd.Series) -> bool:
 # The standard errors' convention in the study's words (see analysis.survey.design).
 SE_WORDS = {"calibrated": "standard errors calibrated to the raking margins",
             "fixed": "standard errors with the raked weights taken as given"}
+# How the confidence intervals are formed (describe.ci_method), in the study's words.
+CI_WORDS = {"logit": "on the logit scale", "wald": "as Wald intervals on the percentage scale"}
 
 
 def table_note(res: Mapping[str, Any]) -> str:
@@ -593,8 +605,8 @@ def table_note(res: Mapping[str, Any]) -> str:
     margins = ", ".join(m.replace("_", " ") for m in meta.get("raking_margins", []))
     se = SE_WORDS.get(meta.get("variance_method"), "linearised standard errors")
     weighting = (f"Weighted percentages (weights raked to the population margins of "
-                 f"{margins}), {se}, {100 * meta['ci_level']:.0f}% confidence intervals on "
-                 "the logit scale" if margins else "Unweighted percentages")
+                 f"{margins}), {se}, {100 * meta['ci_level']:.0f}% confidence intervals "
+                 f"{CI_WORDS[meta['ci_method']]}" if margins else "Unweighted percentages")
     note = (f"{weighting}. N = {res['design']['n_valid']:,} valid respondents; a row's "
             "percentage is of those in its base who answered.")
     return status.with_status(note, meta["simulated"])

@@ -114,7 +114,12 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
     variance = _variance(frame, spec, weighting, np.flatnonzero(keep), design)
     out: dict[str, Any] = {"models": {}, "model_order": [m["id"] for m in spec["models"]],
                            "n_models": len(spec["models"]),
-                           "block_labels": [m.get("label", m["id"]) for m in spec["models"]]}
+                           "block_labels": [m.get("label", m["id"]) for m in spec["models"]],
+                           # what the Methods say of the sample and the weights, in every
+                           # run (the robustness grid's too, whose claims read them)
+                           "weight": weights, "weight_type": spec.get("weight_type"),
+                           "sample_filter": dict(spec.get("sample_filter", {})),
+                           "variance_method": variance.get("variance_method")}
     results = {}
     for m in spec["models"]:
         if only is not None and m["id"] not in only:
@@ -143,13 +148,11 @@ def fit_models(frame: pd.DataFrame, spec: Mapping[str, Any],
         curves[term] = table.to_dict(orient="list")
     out["predicted"] = {"model": last, "curves": curves, "method": "weighted average predictions"}
     if variance:
-        out["variance_method"] = variance["variance_method"]
         out["variance_comparison"] = _variance_comparison(full, variance, last)
     out.update({
         "common_sample_n": int(len(sample)),
         "common_sample_weighted_n": float(w.sum()),
-        "outcome": spec["outcome"], "weight": weights, "weight_type": spec.get("weight_type"),
-        "sample_filter": dict(spec.get("sample_filter", {})),
+        "outcome": spec["outcome"],
         "labels": dict(spec.get("labels", {})),
         "significance": list(spec["significance"]),
         # the level of every interval in models.json (OrderedLogitResults.conf_int and

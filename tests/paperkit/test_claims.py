@@ -334,3 +334,58 @@ def test_assertions_written_over_several_lines_parse_as_one_expression():
 def test_assertion_that_refers_to_no_result_value_is_refused(expr: str) -> None:
     with pytest.raises(UnsafeExpressionError, match="refers to no result value"):
         parse_assertion(expr)
+
+
+# --------------------------------------------------------------------------- sentences
+
+_KEYS = {"a": {"x": 1.0, "y": 2.0, "z": 3.0}}
+
+
+def _sentence_problems(tmp_path: Path, text: str, claims: dict[str, str]) -> list[str]:
+    """Problems of a document whose claims each assert over the given expression."""
+    qmd = _write(tmp_path, "p.qmd", text)
+    yml = _write(tmp_path, "c.yml", "".join(
+        f"{cid}:\n  text: t\n  assert: \"{expr}\"\n" for cid, expr in claims.items()))
+    nums = _write(tmp_path, "n.json", json.dumps(_KEYS))
+    return [r.message for r in check_claims(qmd, yml, nums) if not r.ok]
+
+
+@pytest.mark.parametrize("text", [
+    "Most approve ({{< var a.x >}}), [more than before]{.claim #clm-a}, and {{< var a.z >}} "
+    "strongly.\n",
+    "[More than before]{.claim #clm-a} ({{< var a.x >}}), as Smith et al. note, e.g. in a "
+    "table, with 0.5 and {{< var a.z >}}.\n",
+    "[More than before]{.claim #clm-a}\n({{< var a.x >}}), and\n{{< var a.z >}} strongly!\n",
+])
+def test_a_value_anywhere_in_the_claims_sentence_must_be_read_by_its_assertion(
+        tmp_path: Path, text: str) -> None:
+    problems = _sentence_problems(tmp_path, text, {"clm-a": "a.x > 0.5"})
+    assert any("clm-a" in p and "sentence prints {{< var a.z >}}" in p for p in problems), \
+        problems
+    assert _sentence_problems(tmp_path, text, {"clm-a": "a.x < a.z"}) == []
+
+
+@pytest.mark.parametrize("text", [
+    "[More than before]{.claim #clm-a} ({{< var a.x >}}). And {{< var a.z >}} strongly.\n",
+    "[More than before.]{.claim #clm-a} And {{< var a.z >}} strongly.\n",
+    "[More than before]{.claim #clm-a} ({{< var a.x >}}).\n\n{{< var a.z >}} strongly.\n",
+    "[More than before]{.claim #clm-a} ({{< var a.x >}})\n- {{< var a.z >}} strongly\n",
+    "[More than before]{.claim #clm-a} ({{< var a.x >}}) `{{< var a.z >}}` in code.\n",
+    "Is it {{< var a.z >}}? [More than before]{.claim #clm-a} ({{< var a.x >}}).\n",
+])
+def test_values_outside_the_claims_sentence_or_in_code_are_not_its_values(
+        tmp_path: Path, text: str) -> None:
+    assert _sentence_problems(tmp_path, text, {"clm-a": "a.x > 0.5"}) == []
+
+
+def test_a_sentence_with_two_claims_may_print_what_either_reads(tmp_path: Path) -> None:
+    text = ("[Most approve]{.claim #clm-a} ({{< var a.x >}}) and [few object]{.claim #clm-b} "
+            "({{< var a.y >}}), but {{< var a.z >}} abstain.\n")
+    claims = {"clm-a": "a.x > 0.5", "clm-b": "a.y < 5"}
+    problems = _sentence_problems(tmp_path, text, claims)
+    assert len(problems) == 1 and "clm-a / clm-b" in problems[0] and "a.z" in problems[0]
+    assert _sentence_problems(tmp_path, text, {**claims, "clm-b": "a.y < a.z"}) == []
+    # A value in one claim's parenthesis is that claim's: the other reading it is not enough.
+    swapped = {"clm-a": "a.y > 0.5", "clm-b": "a.x < a.z"}
+    assert any("clm-a" in p and "(in its span or the parenthesis" in p
+               for p in _sentence_problems(tmp_path, text, swapped))

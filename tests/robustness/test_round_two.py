@@ -34,7 +34,8 @@ from analysis.project import load_config
 from analysis.qda.coding import QdaError
 from analysis.qda.qdpx import read_qdpx
 from analysis.survey import describe as ds
-from analysis.survey.codebook import load_survey_codebook
+from analysis.survey.cleaning import clean_survey
+from analysis.survey.codebook import CodebookError, load_survey_codebook
 from paperkit.claims import check_claims
 from paperkit.io import read_yaml
 from paperkit.prose_check import load_allowlist, scan_document
@@ -326,7 +327,10 @@ def test_swapped_barrier_labels_stop_naming_the_codebook_and_key(tmp_path: Path)
         load_barrier_codebook(tmp_path / "book.yaml")
 
 
-def test_reversed_approval_labels_stop_naming_the_codebook_and_variable(tmp_path: Path):
+def test_reversed_approval_labels_stop_the_clean_rule_naming_codebook_and_variable(
+        tmp_path: Path):
+    """The clean rule is the first to read the codebook: a reversed approval scale stops
+    it, before any cleaned file (and so any estimate, table or figure) is written."""
     book = (ROOT / "data/codebook/survey_codebook.yaml").read_text(encoding="utf-8")
     reversed_book = book.replace(
         "      1: strongly disapprove\n      2: somewhat disapprove\n      3: neither\n"
@@ -335,9 +339,16 @@ def test_reversed_approval_labels_stop_naming_the_codebook_and_variable(tmp_path
         "      4: somewhat disapprove\n      5: strongly disapprove\n")
     assert reversed_book != book
     (tmp_path / "survey.yaml").write_text(reversed_book, encoding="utf-8")
-    with pytest.raises(ValueError, match=r"survey.yaml: variable 'q21_approval': codes: code 5 "
-                       r"is labelled 'strongly disapprove'[\s\S]*higher codes as more approval"):
-        outcome_labels(load_survey_codebook(tmp_path / "survey.yaml"), "approval")
+    paths = load_config()["paths"]
+    outs = [tmp_path / "clean.parquet", tmp_path / "log.csv", tmp_path / "flow.json"]
+    with pytest.raises(CodebookError, match=r"survey.yaml: variable 'q21_approval': codes: "
+                       r"code 5 is labelled 'strongly disapprove'[\s\S]*higher codes as more "
+                       r"approval"):
+        clean_survey(ROOT / paths["raw_survey"], tmp_path / "survey.yaml",
+                     ROOT / paths["provinces"], {}, load_config()["cleaning"], *outs)
+    assert not any(p.exists() for p in outs)
+    labels = outcome_labels(load_survey_codebook(ROOT / paths["survey_codebook"]), "approval")
+    assert labels["5"] == "strongly approve"
 
 
 # --------------------------------------------------------------------------- settings

@@ -125,7 +125,7 @@ def test_reordered_margins_reach_the_methods_and_limitations(project: Path):
         _set_weighting(project, margins=["gender", "age_band", "region"])
         make(project)
         text = _text(project)
-        assert "population by gender, age band and region, with every weight capped" in text
+        assert "population by gender, age band and region. Every weight is capped" in text
         assert "raking to gender, age band and region with a weight cap" in text
     make(project)
     assert "population by age band, gender and region" in _text(project)
@@ -154,6 +154,55 @@ def test_dropped_margin_and_raised_cap_stop_the_build_at_the_claims_they_falsify
         assert re.search(rf"clm-weights-capped \({ARTICLE}:\d+\)[\s\S]*weighting\.cap: is null",
                          text), text[-3000:]
     make(project)
+
+
+def _set_config(project: Path, edit) -> None:
+    path = project / CONFIG
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+
+
+def _settings_that_shape_the_methods(config: dict) -> None:
+    config["weighting"]["variance"] = "fixed"
+    config["describe"]["ci_method"] = "wald"
+    config["cleaning"]["rules"]["speeder"]["fraction_of_median"] = 0.35
+    config["cleaning"]["rules"]["straight_liner"]["k"] = 9
+
+
+def test_variance_intervals_and_exclusion_rules_reach_the_methods_and_the_model_sample_is_checked(
+    project: Path,
+):
+    """Each setting that shapes a Methods sentence reaches it (as a variable), and a
+    model sample the words do not describe stops the build at the claim that says it.
+    (The model weights' words are unit-tested: frequency weights have no design SEs to
+    compare, and the build stops at the variable the appendix quotes.)"""
+    with Restore(project, CONFIG):
+        _set_config(project, _settings_that_shape_the_methods)
+        make(project)
+        text = _text(project)
+        for words in (
+            "with the raked weights taken as given, the design taking each respondent drawn "
+            "independently, without clusters, strata or a finite-population correction",
+            "confidence intervals are computed as Wald intervals on the percentage scale",
+            "the respondents each test compares",
+            "faster than 35% of the median duration",
+            "a run of at least 9 identical answers",
+        ):
+            assert words in text, words
+        for stale in ("on the logit scale", "calibrated to the raking margins, the design",
+                      "40% of the median"):
+            assert stale not in text, stale
+
+        _set_config(project, lambda c: c["models"]["sample_filter"].update(use_sesame=1))
+        text = _check_fails(project, "results/checks/claims.json",
+                            rf"clm-models-commercial-only \({ARTICLE}:\d+\)[\s\S]*"
+                            r"models.n_sample_filters = 2")
+    make(project)
+    text = _text(project)
+    assert "confidence intervals are computed on the logit scale" in text
+    assert "faster than 40% of the median duration" in text
 
 
 # --------------------------------------------------------------------------- paper sources

@@ -61,3 +61,26 @@ def test_nan_and_infinity_stop_the_build_naming_the_key(bad):
 
 def test_lists_become_positional_keys():
     assert format_tree({"a": [1, 2000]}, RULES) == {"a": {"0": "1", "1": "2,000"}}
+
+
+@pytest.mark.parametrize(("models", "words"), [
+    ({"weight": "weight", "weight_type": "sampling", "variance_method": "calibrated"},
+     "sandwich standard errors under the same convention"),
+    ({"weight": "weight", "weight_type": "sampling"}, "of the modelled sample alone"),
+    ({"weight": "weight", "weight_type": "frequency"}, "frequency weights and model-based"),
+    ({"weight": None, "weight_type": "sampling"}, "without weights"),
+])
+def test_the_methods_say_how_the_models_were_weighted_as_configured(models, words):
+    from analysis.paper.numbers import model_estimation
+
+    assert words in model_estimation(models)
+
+
+def test_design_columns_are_named_in_the_methods_words():
+    from analysis.paper.numbers import design_words
+
+    words = design_words({"cluster": "school", "strata": "district", "fpc": None})
+    assert words["design_words"] == ("with primary sampling units from the column school "
+                                     "and strata from the column district")
+    assert "primary sampling units less the number of strata" in words["whole_sample_df_words"]
+    assert "without clusters" in design_words({})["design_words"]

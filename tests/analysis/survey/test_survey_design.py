@@ -183,3 +183,31 @@ def test_model_stage_reports_calibrated_sandwich_and_both_conventions():
     assert out["models"]["m1"]["coefficients"]["male"]["se"] == pytest.approx(
         comparison["male"]["se_calibrated"], rel=1e-12)
     assert comparison["male"]["se_calibrated"] < comparison["male"]["se_fixed"]
+
+
+def test_the_sampling_design_and_interval_method_reach_the_words_the_methods_print(
+        inputs, tmp_path):  # noqa: F811
+    """The Methods print the design, its degrees of freedom and the interval method from
+    the numbers tree (analysis.paper.numbers), never as typed text: strata and a Wald
+    interval change them, and the table notes with them."""
+    from analysis.paper.numbers import rao_scott_design
+
+    def describe(out: Path, design: dict | None, ci_method: str) -> dict:
+        settings = {**load_config()["describe"], "ci_method": ci_method}
+        ds.describe_survey(inputs["clean"], inputs["weights"], inputs["targets"], settings,
+                           out / "d.json", out / "tables", WEIGHTING, design)
+        return json.loads((out / "d.json").read_text())
+
+    plain = rao_scott_design(describe(tmp_path / "p", None, "logit"), 800)
+    assert plain["design_df_whole_sample"] == 799
+    assert "without clusters, strata or a finite-population" in plain["design_words"]
+    assert plain["whole_sample_df_words"] == "one less than the number of valid respondents"
+    assert plain["ci_words"] == "on the logit scale"
+    strat = rao_scott_design(describe(tmp_path / "s", {"strata": "region"}, "wald"), 800)
+    assert strat["design_df_whole_sample"] == 800 - 3
+    assert strat["design_words"] == "with strata from the column region"
+    assert strat["whole_sample_df_words"] == ("the number of valid respondents less the "
+                                              "number of strata")
+    assert strat["ci_words"] == "as Wald intervals on the percentage scale"
+    notes = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "s/tables").glob("*.md"))
+    assert "as Wald intervals" in notes and "logit scale" not in notes

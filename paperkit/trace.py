@@ -38,7 +38,12 @@ SHORT_SHA = 12  # hex digits of a checksum the appendix prints (the tooltip has 
 
 
 class TraceError(ValueError):
-    """A number of the text cannot be traced to the rule that computed it."""
+    """A number of the text cannot be traced to the rule that computed it (``key``: the
+    value the results lack, when that is the cause)."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -55,15 +60,20 @@ class VarTrace:
 
 def article_keys(article: Path) -> list[str]:
     """The ``var`` keys of the article (front matter and includes too), first use first."""
+    return list(article_key_sites(article))
+
+
+def article_key_sites(article: Path) -> dict[str, str]:
+    """Each ``var`` key of the article and where it is first used (``file:line``)."""
     doc = qmd.read_document(article, follow=lambda p: not qmd.is_generated(
         p.relative_to(article.parent.resolve())))
-    keys: dict[str, None] = {}
+    keys: dict[str, str] = {}
     for line in [*doc.front_lines, *doc.body]:
         for match in qmd.SHORTCODE.finditer(line.text):
             open_extra, name, args, close_extra = match.groups()
             if name == "var" and not (open_extra and close_extra):
-                keys[args.strip()] = None
-    return list(keys)
+                keys.setdefault(args.strip(), line.where)
+    return keys
 
 
 def rule_function(script: str | Path) -> str:
@@ -95,7 +105,7 @@ def _leaf(tree: Any, key: str, source: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise TraceError(f"{source}: no value '{key}' (the article quotes it)")
+            raise TraceError(f"{source}: no value '{key}' (the article quotes it)", key=key)
     return node
 
 
@@ -204,9 +214,17 @@ def write_traces(article: str | Path, numbers_path: str | Path, variables_path: 
     """Snakemake entry: the records for the HTML (``records``, default
     ``out_dir/traces.json``; the renderer reads them from the stage) and the appendix
     tables numbers.md, rules.md and claims.md."""
-    keys = article_keys(Path(article))
-    traces = trace_vars(keys, read_json(numbers_path), read_yaml(variables_path), sections,
-                        gatherer, rules)
+    sites = article_key_sites(Path(article))
+    try:
+        traces = trace_vars(list(sites), read_json(numbers_path), read_yaml(variables_path),
+                            sections, gatherer, rules)
+    except TraceError as exc:
+        key = exc.key
+        if key in sites:  # where the author quotes it, and why it may be missing
+            raise TraceError(f"{sites[key]}: quotes {{{{< var {key} >}}}}, which the results "
+                             f"do not hold: {exc}. A setting may have turned off what makes "
+                             "it; change the sentence or the setting") from exc
+        raise
     report = read_json(claims_report)
     out = Path(out_dir)
     write_json(Path(records) if records else out / "traces.json", {

@@ -102,6 +102,21 @@ def test_a_key_missing_from_the_numbers_is_an_error_naming_it(project):
                    project)
 
 
+def test_a_quoted_value_the_results_lack_names_the_line_that_quotes_it(project, tmp_path,
+                                                                       monkeypatch):
+    numbers = {**NUMBERS, "survey": {"n": 2209}}
+    write_json(project / "numbers.json", numbers)
+    write_yaml(project / "_variables.yml", VARIABLES)
+    write_json(project / "claims.json", {"claims": []})
+    monkeypatch.chdir(project)
+    with pytest.raises(TraceError, match=r"index.qmd:6: quotes \{\{< var survey.share >\}\}, "
+                                         r"which the results do not hold: numbers file: no "
+                                         r"value 'survey.share'"):
+        write_traces(project / "index.qmd", project / "numbers.json",
+                     project / "_variables.yml", project / "claims.json", SECTIONS, "numbers",
+                     RULES, tmp_path / "out")
+
+
 def test_appendix_tables_anchor_numbers_by_key_and_claims_by_their_id(project):
     traces = trace_vars(["survey.share"], NUMBERS, VARIABLES, SECTIONS, "numbers", RULES,
                         project)

@@ -211,7 +211,7 @@ def _p(p: float | None) -> str:
 def make_descriptive_figures(
     descriptives_json: str | Path, out_dir: str | Path
 ) -> list[Path]:
-    """Snakemake entry point: every descriptive figure as png, pdf and svg in ``out_dir``;
+    """Snakemake entry point: every descriptive figure as PNG in ``out_dir``;
     the notes' data status comes from the results (the dataset's own flag)."""
     res = read_json(descriptives_json)
     data_note = status.data_note(res["meta"]["simulated"])

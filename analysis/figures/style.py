@@ -1,10 +1,13 @@
 """One visual theme for every figure of the paper, and deterministic saving.
 
 Figures are sized for a journal column (about 8.5 cm single, 17.5 cm double),
-use the Okabe-Ito colour-blind-safe palette, and are saved as PNG (for HTML and
-DOCX) and as vector PDF and SVG. Metadata that would change between builds
-(creation dates, software version strings, SVG ids) is fixed so that two builds
-of the same commit give identical bytes.
+use the Okabe-Ito colour-blind-safe palette, and are saved as PNG only: the paper's
+notebooks display the PNG, and every output (HTML, PDF, DOCX, JATS) embeds what the
+notebooks display, so a vector copy would be drawn (and, for PDF, its fonts subset and
+embedded) for no reader. ``save_figure(..., formats=...)`` still writes PDF or SVG for
+whoever needs them. Metadata that would change between builds (creation dates, software
+version strings, SVG ids) is fixed so that two builds of the same commit give identical
+bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ OKABE_ITO = [
 ]
 SINGLE_COLUMN_IN = 3.35
 DOUBLE_COLUMN_IN = 6.9
-FIGURE_FORMATS = ("png", "pdf", "svg")
+#: What the outputs use (see the module docstring); each extra format is one more layout
+#: and drawing of the figure (``bbox_inches="tight"``) in the slowest stage of the build.
+FIGURE_FORMATS = ("png",)
 
 
 def set_theme() -> None:
@@ -67,7 +72,7 @@ def note(fig: plt.Figure, text: str) -> None:
 def save_figure(
     fig: plt.Figure, stem: str | Path, formats: Iterable[str] = FIGURE_FORMATS
 ) -> list[Path]:
-    """Save ``fig`` as ``stem.png``/``.pdf``/``.svg`` atomically with fixed metadata."""
+    """Save ``fig`` as ``stem.<format>`` for each of ``formats``, atomically, fixed metadata."""
     stem = Path(stem)
     written = []
     for fmt in formats:

@@ -166,20 +166,27 @@ def build_section(rows: list[dict], profile: dict) -> str:
 
 STAGE_KINDS = {  # how each stage's time is classed in the findings
     "figures": ("figures_describe", "figures_models", "figures_themes", "figures_civilized"),
-    "notebook execution (kernel start-up + cells)": ("notebook_survey", "notebook_models",
-                                                      "notebook_interviews",
-                                                      "notebook_civilized"),
+    "notebook execution (kernel start-up + cells)": ("notebook_*",),
     "rendering (pandoc + typst)": ("manuscript",),
     "fitting and raking": ("model", "weight"),
+    "robustness grid (shared step, batches, summary)": ("robustness_shared",
+                                                        "robustness_batch_*",
+                                                        "robustness_summary"),
 }
+
+
+def _kind_sum(times: dict[str, float], stages: tuple[str, ...]) -> float:
+    """Seconds of the stages of one kind (``name_*``: every job of a rule with wildcards)."""
+    return sum(t for key, t in times.items()
+               if any(key == s or (s.endswith("*") and key.startswith(s[:-1]))
+                      for s in stages))
 
 
 def _slowest_sentence(walls: dict, inside: dict) -> str:
     """Name the slowest kind of stage with this run's numbers (nothing hard-coded)."""
-    per_kind = {k: sum(walls.get(s, 0.0) for s in v) for k, v in STAGE_KINDS.items()}
+    per_kind = {k: _kind_sum(walls, v) for k, v in STAGE_KINDS.items()}
     slowest = max(per_kind, key=per_kind.get)
-    notebooks = [inside[s] for s in STAGE_KINDS[
-        "notebook execution (kernel start-up + cells)"] if s in inside]
+    notebooks = [t for key, t in inside.items() if key.startswith("notebook_")]
     per_nb = sum(notebooks) / len(notebooks) if notebooks else float("nan")
     return (f"The slowest kind of stage is {slowest} ({per_kind[slowest]:.0f} s of job wall "
             f"time); the model fit takes {inside.get('model', float('nan')):.2f} s inside its "
@@ -192,8 +199,8 @@ def findings(profile: dict) -> str:
     total_wall = profile["sum_job_wall_s"] or 1.0
     lines = ["### Findings", ""]
     for kind, stages in STAGE_KINDS.items():
-        wall = sum(walls.get(s, 0.0) for s in stages)
-        func = sum(inside.get(s, 0.0) for s in stages)
+        wall = _kind_sum(walls, stages)
+        func = _kind_sum(inside, stages)
         lines.append(f"- {kind}: {wall:.0f} s of job wall time ({wall / total_wall:.0%}), "
                      f"{func:.1f} s inside the functions.")
     startup = total_wall - profile["sum_function_s"]

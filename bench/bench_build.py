@@ -219,6 +219,9 @@ SCENARIOS: dict[str, Callable[[Path, int], object]] = {
 # ------------------------------------------------------------------------- profile
 
 
+# Rules with one job per wildcard value, whose log files are named rule_<value> (the value is
+# the last word of the job's message).
+PER_WILDCARD = ("notebook", "robustness_batch")
 _STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
 
 
@@ -236,7 +239,8 @@ def job_walls(snakemake_log: Path) -> dict[str, float]:
         elif (m := re.match(r"^Finished jobid: (\d+) \(Rule: (\w+)\)", line)) and stamp:
             job, rule = m.groups()
             if job in start:
-                key = rule if rule != "notebook" else f"notebook_{message[job].split()[-1]}"
+                key = (f"{rule}_{message[job].split()[-1]}" if rule in PER_WILDCARD
+                       else rule)
                 walls[key] = (stamp - start[job]).total_seconds()
     return walls
 
@@ -271,10 +275,10 @@ PROFILABLE = {
                        "results/models.json"),
 }
 # Where a figure rule's time goes: pstats function name -> label (cumulative seconds).
-_PARTS = {"savefig": "savefig, all formats", "print_png": "PNG output",
+_PARTS = {"savefig": "savefig (every format written)", "print_png": "PNG output",
           "print_pdf": "PDF output", "print_svg": "SVG output",
           "writeFonts": "PDF font embedding (TrueType subsetting)",
-          "draw": "drawing (all formats)"}
+          "draw": "drawing (once per format written)"}
 _PROFILE_CODE = """
 import cProfile, importlib, json, pstats, sys, tempfile, time
 sys.path.insert(0, ".")

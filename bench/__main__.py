@@ -6,7 +6,7 @@ and speed-ups are ratios measured side by side in the same run.
     .venv/bin/python -m bench [--repeat 3] [--sizes 10000 100000 1000000] [--rounds 3]
                               [--calibration-n 1000000] [--skip-build] [--skip-scale]
                               [--skip-calibration] [--skip-preview] [--skip-diff]
-                              [--skip-robustness] [--no-r]
+                              [--skip-robustness] [--no-r] [--baseline REV]
                               [--output bench/RESULTS.md]
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -99,16 +100,50 @@ def _goal(row: dict) -> str:
     return f"<= {row['goal_s']:g} s: {'met' if row['meets_goal'] else 'NOT met'}"
 
 
+def _tree(row: dict) -> str:
+    return "this commit" if row["tree"] == "this" else f"`{row['tree']}`"
+
+
 def build_section(rows: list[dict], profile: dict) -> str:
-    """The author-loop table and the stage-by-stage profile of the cold build."""
+    """The author-loop table (side by side with the baseline when there is one), the
+    ratios to the yardstick, what holds each missed goal, and the cold build's stages."""
+    stick = profile["yardstick"]
     out = ["## Author loop (scratch copy, `--cores 2`)", "",
-           _table(["scenario", "median s", "min-max s", "runs", "goal", "rules that ran"],
-                  [[r["scenario"], f"{r['median_s']:.1f}",
-                    f"{r['min_s']:.1f}-{r['max_s']:.1f}", str(r["runs"]), _goal(r),
-                    r["rules"]] for r in rows]), ""]
+           "Yardstick: `python -c \"import pandas, matplotlib\"`, measured after every build "
+           f"of the session: median {stick['median_s']:.2f} s (min-max "
+           f"{stick['min_s']:.2f}-{stick['max_s']:.2f}, {stick['runs']} runs). 'x yardstick' "
+           "is a scenario's median over the yardstick's; peak = resident memory of the "
+           "largest single process of the build (Snakemake or one of its jobs).", "",
+           _table(["scenario", "tree", "median s", "min-max s", "runs", "x yardstick",
+                   "peak MB", "goal", "rules that ran"],
+                  [[r["scenario"], _tree(r), f"{r['median_s']:.2f}",
+                    f"{r['min_s']:.1f}-{r['max_s']:.1f}", str(r["runs"]), f"{r['ratio']:.1f}",
+                    f"{r['peak_mb']:.0f}", _goal(r), r["rules"]] for r in rows]), ""]
+    trees = list(dict.fromkeys(r["tree"] for r in rows))
+    if len(trees) > 1:
+        base = {r["scenario"]: r for r in rows if r["tree"] == trees[1]}
+        out += [f"### This commit against `{trees[1]}` (same session, runs alternating)", "",
+                _table(["scenario", "before s", "after s", "before x yardstick",
+                        "after x yardstick", "after / before"],
+                       [[r["scenario"], f"{base[r['scenario']]['median_s']:.2f}",
+                         f"{r['median_s']:.2f}", f"{base[r['scenario']]['ratio']:.1f}",
+                         f"{r['ratio']:.1f}",
+                         f"{r['median_s'] / base[r['scenario']]['median_s']:.2f}"]
+                        for r in rows if r["tree"] == "this" and r["scenario"] in base]), ""]
+    if profile.get("holders"):
+        out += ["### What holds each missed goal (this commit)", "",
+                "The longest jobs of the scenario (median job wall from the Snakemake log, "
+                "1 s resolution) and the floor under every rebuild: Snakemake's own start-up, "
+                "workflow load and DAG check, which is the whole of the no-op rebuild.", "",
+                _table(["scenario", "median s", "goal s", "longest jobs (wall s)",
+                        "floor: no-op rebuild s"],
+                       [[h["scenario"], f"{h['median_s']:.2f}", f"{h['goal_s']:g}",
+                         ", ".join(f"{j} {w:.0f}" for j, w in h["longest"]) or
+                         "none (Snakemake itself)", _fmt(h["noop_s"], ".2f")]
+                        for h in profile["holders"]]), ""]
     walls, inside = profile["job_wall_s"], profile["function_s"]
     stages = sorted(set(walls) | set(inside), key=lambda k: -walls.get(k, 0.0))
-    out += ["### Where the cold build's time goes", "",
+    out += ["### Where the cold build's time goes (this commit)", "",
             "Job wall time from the Snakemake log (1 s resolution, jobs overlap on 2 cores); "
             "time inside the analysis function from the rule's `finished in` log line; the "
             "difference is interpreter start-up, imports and Snakemake's script preamble.", "",
@@ -120,7 +155,7 @@ def build_section(rows: list[dict], profile: dict) -> str:
             f"{profile['sum_function_s']:.1f} s inside the analysis functions.", ""]
     prof = profile.get("slowest_rule_profile")
     if prof:
-        out += [f"Profile (cProfile) of the slowest stage, `{prof['rule']}`: "
+        out += [f"Profile (cProfile) of the slowest figure stage, `{prof['rule']}`: "
                 f"{prof['total_s']:.1f} s in the function (under the profiler), "
                 f"{prof['import_s']:.1f} s to import its module.", "",
                 _table(["part", "cumulative s", "share"],
@@ -131,39 +166,41 @@ def build_section(rows: list[dict], profile: dict) -> str:
 
 STAGE_KINDS = {  # how each stage's time is classed in the findings
     "figures": ("figures_describe", "figures_models", "figures_themes", "figures_civilized"),
-    "notebook execution (kernel start-up + cells)": ("notebook_survey", "notebook_models",
-                                                      "notebook_interviews",
-                                                      "notebook_civilized"),
+    "notebook execution (kernel start-up + cells)": ("notebook_*",),
     "rendering (pandoc + typst)": ("manuscript",),
     "fitting and raking": ("model", "weight"),
+    "robustness grid (shared step, batches, summary)": ("robustness_shared",
+                                                        "robustness_batch_*",
+                                                        "robustness_summary"),
 }
+
+
+def _kind_sum(times: dict[str, float], stages: tuple[str, ...]) -> float:
+    """Seconds of the stages of one kind (``name_*``: every job of a rule with wildcards)."""
+    return sum(t for key, t in times.items()
+               if any(key == s or (s.endswith("*") and key.startswith(s[:-1]))
+                      for s in stages))
 
 
 def _slowest_sentence(walls: dict, inside: dict) -> str:
     """Name the slowest kind of stage with this run's numbers (nothing hard-coded)."""
-    per_kind = {k: sum(walls.get(s, 0.0) for s in v) for k, v in STAGE_KINDS.items()}
+    per_kind = {k: _kind_sum(walls, v) for k, v in STAGE_KINDS.items()}
     slowest = max(per_kind, key=per_kind.get)
-    notebooks = [inside[s] for s in STAGE_KINDS[
-        "notebook execution (kernel start-up + cells)"] if s in inside]
+    notebooks = [t for key, t in inside.items() if key.startswith("notebook_")]
     per_nb = sum(notebooks) / len(notebooks) if notebooks else float("nan")
     return (f"The slowest kind of stage is {slowest} ({per_kind[slowest]:.0f} s of job wall "
             f"time); the model fit takes {inside.get('model', float('nan')):.2f} s inside its "
-            f"function and each notebook {per_nb:.1f} s, kernel start-up included. Each figure "
-            "is saved in three formats (PNG, PDF, SVG) with `bbox_inches=\"tight\"`, so it is "
-            "laid out and drawn three times, and the PDF backend subsets and embeds TrueType "
-            "fonts (`pdf.fonttype: 42`, fontTools) for every PDF: in the profile above, "
-            "drawing (repeated for every format) and the PDF writer with its font embedding "
-            "take most of the figure time.")
+            f"function and each notebook {per_nb:.1f} s, kernel start-up included.")
 
 
 def findings(profile: dict) -> str:
-    """Where the cold build's time goes, from this run's profile, and what to do about it."""
+    """Where the cold build's time goes, from this run's profile."""
     walls, inside = profile["job_wall_s"], profile["function_s"]
     total_wall = profile["sum_job_wall_s"] or 1.0
     lines = ["### Findings", ""]
     for kind, stages in STAGE_KINDS.items():
-        wall = sum(walls.get(s, 0.0) for s in stages)
-        func = sum(inside.get(s, 0.0) for s in stages)
+        wall = _kind_sum(walls, stages)
+        func = _kind_sum(inside, stages)
         lines.append(f"- {kind}: {wall:.0f} s of job wall time ({wall / total_wall:.0%}), "
                      f"{func:.1f} s inside the functions.")
     startup = total_wall - profile["sum_function_s"]
@@ -171,18 +208,24 @@ def findings(profile: dict) -> str:
               f"preamble): about {startup:.0f} s of job wall time ({startup / total_wall:.0%}).",
               "",
               _slowest_sentence(walls, inside),
-              "",
-              "What was done: nothing was changed in other modules' code by the benchmark work "
-              "(the rules belong to other owners). Proposed, in order of gain: (1) write PDF "
-              "figures only where the PDF output uses them, or keep one PDF per figure family; "
-              "(2) call `fig.tight_layout()`/constrained layout once and drop "
-              "`bbox_inches=\"tight\"`, which re-lays out every format; (3) merge the three "
-              "figure rules into one job (saves two interpreter and matplotlib start-ups; see "
-              "the start-up column above); (4) the no-op rebuild is Snakemake's own start-up "
-              "(DAG, config validation, mtime checks), which only fewer rules or files would "
-              "reduce.",
               ""]
     return "\n".join(lines)
+
+
+def carried_over(previous: str, produced: str) -> str:
+    """The sections (``## ``) of the previous results that this run did not measure, each
+    marked with the date of the run that did, so a partial run keeps the file whole."""
+    date = re.search(r"^- \*\*date\*\*: (.+)$", previous, flags=re.MULTILINE)
+    kept = []
+    for section in re.split(r"^(?=## )", previous, flags=re.MULTILINE)[1:]:
+        heading = section.splitlines()[0]
+        if heading not in produced:
+            kept.append(f"{heading}\n\n> Not measured in this run: carried over from the "
+                        "previous results file (dated "
+                        f"{date.group(1) if date else 'unknown'}; its machine and load are in "
+                        "that version of this file, in git).\n"
+                        + section.split("\n", 1)[1].rstrip("\n") + "\n")
+    return "\n".join(kept)
 
 
 def _diff_cells(row: dict) -> list[str]:
@@ -258,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-diff", action="store_true")
     parser.add_argument("--skip-robustness", action="store_true")
     parser.add_argument("--calibration-n", type=int, default=1_000_000)
+    parser.add_argument("--baseline", help="git revision whose author loop is measured side by "
+                        "side with this checkout's (e.g. main)")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args(argv)
 
@@ -268,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
              "to run; the ratios and the per-row costs are what to compare.", "",
              *[f"- **{k}**: {v}" for k, v in info.items()], ""]
     if not args.skip_build:
-        rows, profile = bench_build.run(args.repeat)
+        rows, profile = bench_build.run(args.repeat, baseline=args.baseline)
         parts += [build_section(rows, profile), findings(profile)]
     if not args.skip_preview:  # reads the build/paper the build scenarios leave in place
         parts.append(bench_preview.report(bench_preview.preview_edit_times(args.repeat + 4),
@@ -287,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
         parts.append(calibration_section(bench_calibration.run(args.calibration_n,
                                                                max(args.rounds, 5))))
     text = "\n".join(parts)
+    if args.output.exists():
+        previous = args.output.read_text(encoding="utf-8")
+        kept = carried_over(previous, text)
+        text = text + ("\n" + kept if kept else "")
     print(text)
     args.output.write_text(text + "\n", encoding="utf-8")
     print(f"\nwritten to {args.output}", file=sys.stderr)

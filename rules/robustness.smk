@@ -4,7 +4,7 @@
 # exclusion set, interview tallies per coder), then one job per batch of specifications
 # sharing one set of weights; the summary and the figure are local. On a cluster
 # (profiles/slurm) the shared step and the batches are submitted as jobs.
-from analysis.robustness.compute import grid_batches
+from analysis.robustness.grid import grid_batches  # light: no pandas at workflow load
 
 # The config sections a specification reads: a change to any of them reruns the grid.
 ROBUSTNESS_CONFIG = {k: config[k] for k in (

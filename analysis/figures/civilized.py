@@ -71,7 +71,7 @@ def residents_chart(result: dict[str, Any]) -> plt.Figure:
 
 def make_civilized_figures(overlap_json: str | Path, residents_json: str | Path,
                            out_dir: str | Path) -> list[Path]:
-    """Snakemake entry: draw the two figures (png/pdf/svg) from the two results files."""
+    """Snakemake entry: draw the two figures (PNG) from the two results files."""
     set_theme()
     out_dir = Path(out_dir)
     return (save_figure(overlap_heatmap(read_json(overlap_json)), out_dir / FIGURE_STEMS[0])

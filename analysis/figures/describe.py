@@ -17,7 +17,6 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from analysis.figures.style import (
     DOUBLE_COLUMN_IN,
@@ -68,7 +67,12 @@ def _rows(section: Mapping[str, Any], labels: Mapping[str, str]) -> pd.DataFrame
 
 def _bars(ax: plt.Axes, data: pd.DataFrame, hue: str | None = None,
           palette: Sequence[str] | None = None) -> None:
-    """Horizontal bars with CI whiskers and the value printed past the whisker."""
+    """Horizontal bars with CI whiskers and the value printed past the whisker.
+
+    seaborn (with scipy.stats, the largest import of the figure rules) is imported here,
+    by the one figure rule that draws with it, not by the shared theme."""
+    import seaborn as sns
+
     sns.barplot(data=data, x="pct", y="label", hue=hue, ax=ax, errorbar=None,
                 palette=palette if hue else None, color=None if hue else OKABE_ITO[0],
                 orient="h", saturation=1)
@@ -211,7 +215,7 @@ def _p(p: float | None) -> str:
 def make_descriptive_figures(
     descriptives_json: str | Path, out_dir: str | Path
 ) -> list[Path]:
-    """Snakemake entry point: every descriptive figure as png, pdf and svg in ``out_dir``;
+    """Snakemake entry point: every descriptive figure as PNG in ``out_dir``;
     the notes' data status comes from the results (the dataset's own flag)."""
     res = read_json(descriptives_json)
     data_note = status.data_note(res["meta"]["simulated"])

@@ -90,7 +90,7 @@ def fig_specification_curves(estimates: pd.DataFrame, columns: int = 2,
 
 def make_robustness_figures(estimates_path: str | Path, cleaning_path: str | Path,
                             out_dir: str | Path) -> list[Path]:
-    """Snakemake entry point: the specification-curve figure as png, pdf and svg (the data
+    """Snakemake entry point: the specification-curve figure as PNG (the data
     status in its note as the cleaning stage recorded it from the survey's codebook)."""
     set_theme()
     frame = pd.read_parquet(estimates_path)

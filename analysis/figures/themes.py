@@ -124,7 +124,7 @@ def demographics_chart(result: dict[str, Any]) -> plt.Figure:
 
 
 def make_theme_figures(themes_json: str | Path, out_dir: str | Path) -> list[Path]:
-    """Snakemake entry: draw the three theme figures (png/pdf/svg) from the JSON."""
+    """Snakemake entry: draw the three theme figures (PNG) from the JSON."""
     result = read_json(themes_json)
     set_theme()
     out_dir = Path(out_dir)

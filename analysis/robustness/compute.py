@@ -34,7 +34,7 @@ from analysis.paper.numbers import assemble
 from analysis.project import REGISTER_COMMAND
 from analysis.qda.coding import QdaError, coder_ranking
 from analysis.robustness.evaluate import evaluate_claims, headline_estimates, headline_paths
-from analysis.robustness.grid import RobustnessConfigError, Spec, batches, build_grid
+from analysis.robustness.grid import RobustnessConfigError, Spec, build_grid, grid_batches
 from analysis.stats.ordinal import ModelError
 from analysis.stats.raking import WeightingError
 from analysis.survey.cleaning import apply_rules, build_clean, flow, read_provinces
@@ -61,14 +61,6 @@ INFEASIBLE = (WeightingError, ModelError, np.linalg.LinAlgError)
 def exclusion_key(rules: Sequence[str]) -> str:
     """Name of an exclusion set (the rules applied, in configured order)."""
     return "+".join(rules) or "none"
-
-
-def grid_batches(config: Mapping[str, Any]) -> dict[str, list[Spec]]:
-    """The configured grid in batches (checks the headline names on the way)."""
-    rob = config["robustness"]
-    headline_paths(rob["headline"])
-    grid = rob["grids"].get(rob["grid"], {})
-    return batches(build_grid(config), int(grid.get("batch_size") or rob["batch_size"]))
 
 
 # --------------------------------------------------------------------------- shared work

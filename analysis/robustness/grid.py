@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.survey.cleaning import RULES
+from analysis.robustness.evaluate import headline_paths
 
 #: Choices in the order they vary in the grid (the first varies slowest).
 CHOICES = ("exclude", "margins", "cap", "model", "variance", "coder")
@@ -83,6 +83,10 @@ def _alternatives(config: Mapping[str, Any], grid: Mapping[str, Any]) -> dict[st
         if choice == "exclude":
             for rule, flags in values.items():
                 if rule not in config["cleaning"]["rules"]:
+                    # Imported here: the workflow reads the grid at every start, and the
+                    # cleaning module brings pandas; only this message needs its rules.
+                    from analysis.survey.cleaning import RULES
+
                     known = list(config["cleaning"]["rules"]) or list(RULES)
                     raise RobustnessConfigError(
                         f"{where}.choices.exclude.{rule}: not an exclusion rule of "
@@ -171,3 +175,11 @@ def batches(specs: Sequence[Spec], size: int) -> dict[str, list[Spec]]:
         else:
             out.append(list(chunk))
     return {f"b{i:04d}": batch for i, batch in enumerate(out)}
+
+
+def grid_batches(config: Mapping[str, Any]) -> dict[str, list[Spec]]:
+    """The configured grid in batches (checks the headline names on the way)."""
+    rob = config["robustness"]
+    headline_paths(rob["headline"])
+    grid = rob["grids"].get(rob["grid"], {})
+    return batches(build_grid(config), int(grid.get("batch_size") or rob["batch_size"]))

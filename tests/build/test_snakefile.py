@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.buildutil import ROOT, SNAKEMAKE
@@ -98,3 +99,18 @@ def test_the_code_base_is_ruff_clean():
     ruff = Path(sys.executable).with_name("ruff")
     proc = subprocess.run([str(ruff), "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_loading_the_workflow_imports_no_data_analysis_library():
+    """Every Snakemake start (a no-op `make paper` too) loads the workflow: what its rule
+    files import must not bring pandas, numpy or scipy (the rules' own processes do)."""
+    modules = sorted({m for smk in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk")),
+                                    *sorted((ROOT / "paperkit/workflow").glob("*.smk"))]
+                      for m in re.findall(r"^from ([\w.]+) import", smk.read_text(), re.M)})
+    assert "analysis.robustness.grid" in modules
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + (
+        "print(' '.join(m for m in ('pandas', 'numpy', 'scipy', 'matplotlib') "
+        "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.split() == [], f"the workflow's imports load {proc.stdout.strip()}"

@@ -8,7 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from analysis.figures import models as figure_models
 from analysis.figures.models import make_model_figures
+from analysis.figures.style import save_figure
 from analysis.project import load_config
 from analysis.survey import models as M
 from analysis.survey.model_table import ModelTableError, display_table, make_model_table, stars
@@ -72,11 +74,19 @@ def test_make_model_table_rejects_json_without_models(tmp_path):
     assert not (tmp_path / "out" / "model_table.md").exists()
 
 
-def test_make_model_figures_writes_both_figures_in_three_formats(models_json, tmp_path):
+def test_make_model_figures_writes_both_figures_as_png_only(models_json, tmp_path):
     paths = make_model_figures(models_json, tmp_path)
     names = sorted(p.name for p in paths)
-    assert names == sorted(f"{s}.{f}" for s in ("coefficients", "predicted_probabilities")
-                           for f in ("png", "pdf", "svg"))
+    assert names == ["coefficients.png", "predicted_probabilities.png"]
     assert all(p.stat().st_size > 1000 for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+
+
+def test_model_figure_notes_state_weighting_and_data_status(models_json, tmp_path,
+                                                            monkeypatch):
+    """The note's text, read from an SVG copy (PNG pixels hold no text)."""
+    monkeypatch.setattr(figure_models, "save_figure",
+                        lambda fig, stem: save_figure(fig, stem, ("png", "svg")))
+    make_model_figures(models_json, tmp_path)
     svg = (tmp_path / "coefficients.svg").read_text()
     assert "Simulated data" in svg and "Weighted" in svg

@@ -42,6 +42,8 @@ from paperkit.io import YamlError, atomic_path, read_yaml, replace_dir
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
+# Table cells opening with typst markup ("= .512") escaped: a kit filter Quarto runs too.
+TYPST_CELLS_FILTER = FILTER_DIR / "typst_cells.lua"
 HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
 DOCX_FILTER = FILTER_DIR / "docx.lua"  # the DOCX writer's own (reference list heading)
 # Numbers and claims traceable from the page: every writer runs it (HTML tooltips).
@@ -749,7 +751,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         cmd += ["--to", "typst" if native else "typst-citations",
                 "--template", str(work / TYPST_TEMPLATE.name),
                 "--include-in-header", str(work / "header.typ"),
-                "--lua-filter", str(TYPST_FILTER)]
+                "--lua-filter", str(TYPST_FILTER), "--lua-filter", str(TYPST_CELLS_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
         cmd += _default_date(project, fmt)
         if native and not _has_refs_div(project.body):  # else at the author's #refs div

@@ -195,7 +195,8 @@ def test_layout_install_writes_the_partial_once_and_again_only_when_it_changed(t
 
     target = tmp_path / "_paperkit" / "typst-template.typ"
     lua = tmp_path / "_paperkit" / "datavar.lua"  # the number-tracing filter Quarto runs
-    assert layout.install(tmp_path) == [target, lua]
+    cells = tmp_path / "_paperkit" / "typst_cells.lua"  # table cells as written in typst
+    assert layout.install(tmp_path) == [target, lua, cells]
     assert lua.read_bytes() == (layout.FILTER_DIR / "datavar.lua").read_bytes()
     assert target.read_bytes() == (layout.TEMPLATE_DIR / "typst-template.typ").read_bytes()
     assert layout.install(tmp_path) == []  # unchanged: a watching preview is not woken

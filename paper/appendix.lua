@@ -3,6 +3,8 @@
 -- the `{.appendix}` section and its subsections are lettered, "A", "A.1", ..., in every
 -- format. In the PDF typst numbers the headings; elsewhere Quarto would continue the
 -- section numbers ("6", "6.1"), so the headings are numbered here and marked unnumbered.
+-- In HTML the heading loses the class: Quarto would move an `.appendix` section out of
+-- the text into its appendix area, which the table of contents leaves out.
 
 local function numbered(h, label)
   h.classes:insert("unnumbered")
@@ -21,6 +23,9 @@ function Pandoc(doc)
       if top == nil and block.classes:includes("appendix") then
         top = block.level
         numbered(block, "A")
+        if quarto.doc.is_format("html") then
+          block.classes = block.classes:filter(function(c) return c ~= "appendix" end)
+        end
       elseif top ~= nil and block.level <= top then
         top = nil -- a section after the appendix: numbered as usual
       elseif top ~= nil and not block.classes:includes("unnumbered") then

@@ -21,7 +21,8 @@ LAYOUT_FILES = ("typst-template.typ",)
 # paperkit's Lua filters a project may declare as ``_paperkit/<name>`` for Quarto (the
 # self-render runs them from paperkit/filters/ directly).
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
-KIT_FILTERS = ("datavar.lua",)
+# datavar.lua: every number traceable; typst_cells.lua: table cells typst reads as written.
+KIT_FILTERS = ("datavar.lua", "typst_cells.lua")
 
 
 def _kit_path(name: str) -> Path:

@@ -42,6 +42,8 @@ from paperkit.io import YamlError, atomic_path, read_yaml, replace_dir
 FILTER_DIR = Path(__file__).resolve().parent / "filters"
 CROSSREF_FILTER = FILTER_DIR / "crossref.lua"
 TYPST_FILTER = FILTER_DIR / "typst.lua"  # the typst writer's own (numbered equations)
+# Table cells opening with typst markup ("= .512") escaped: a kit filter Quarto runs too.
+TYPST_CELLS_FILTER = FILTER_DIR / "typst_cells.lua"
 HTML_FILTER = FILTER_DIR / "html.lua"  # the HTML writer's own (cell outputs)
 DOCX_FILTER = FILTER_DIR / "docx.lua"  # the DOCX writer's own (reference list heading)
 # Numbers and claims traceable from the page: every writer runs it (HTML tooltips).
@@ -51,6 +53,15 @@ DATAVAR_RECORDS = "_traces.json"  # written by the trace rule into the stage, if
 # includes is the project's declared one, else paperkit's layout (paperkit/layout.py).
 TYPST_TEMPLATE = layout.TEMPLATE_DIR / "article.typst"
 TYPST_PARTIAL = "typst-template.typ"
+# The HTML's title block, with Quarto's labels ("Authors", "Published", ...): it replaces
+# the header of pandoc's html5 template (paperkit/templates/html-title-block.html).
+HTML_TITLE_BLOCK = layout.TEMPLATE_DIR / "html-title-block.html"
+HTML_TITLE_AUTHOR = layout.TEMPLATE_DIR / "_title-author.html"
+HTML_TEMPLATE = "html.template"
+# Quarto's names of the other formats in the HTML's "Other Formats" links (JATS is listed
+# only when format-links names it).
+FORMAT_NAMES = {"docx": "MS Word", "pdf": "Typst", "jats": "JATS"}
+QUARTO_FORMAT = {"docx": "docx", "pdf": "typst", "jats": "jats", "html": "html"}
 # Where the executed notebooks sit relative to the rendered paper (figure source links).
 SOURCE_LINK_BASE = "../notebooks/"
 EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx", "jats": "xml"}
@@ -533,20 +544,27 @@ def _person_name(name: Any) -> str:
     return str(name)
 
 
+def _author_list(meta: dict[str, Any]) -> list[Any]:
+    """The authors as written under `author` or `authors` (Quarto reads both)."""
+    return _as_list(meta.get("author") or meta.get("authors"))
+
+
+def _affiliation_names(meta: dict[str, Any]) -> dict[str, str]:
+    """Affiliations declared once (top level or at an author) by id: their names."""
+    inline = [a for author in _author_list(meta) if isinstance(author, dict)
+              for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+    return {str(a["id"]): str(a.get("name", "")) for a in
+            [*_as_list(meta.get("affiliations")), *inline] if isinstance(a, dict) and "id" in a}
+
+
 def _normalise_authors(meta: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
     """Quarto's author schema -> ([{name, affiliation}], note lines for the body).
 
     Names stay plain (they become the PDF Author, DOCX creator and JATS string-name);
     affiliations go to the PDF title block and, elsewhere, to the notes under the title.
     """
-    authors = meta.get("author") or meta.get("authors") or []  # Quarto reads both
-    if not isinstance(authors, list):
-        authors = [authors]
-    inline = [a for author in authors if isinstance(author, dict)
-              for a in _as_list(author.get("affiliations", author.get("affiliation")))]
-    # affiliations declared once (top level or at an author), referred to by id
-    names = {str(a["id"]): str(a.get("name", "")) for a in
-             [*_as_list(meta.get("affiliations")), *inline] if isinstance(a, dict) and "id" in a}
+    authors = _author_list(meta)
+    names = _affiliation_names(meta)
     people, affiliation_notes, contacts, orcids = [], [], [], []
     for author in authors:
         if not isinstance(author, dict):
@@ -714,8 +732,8 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
                 "--lua-filter", str(HTML_FILTER)]
         if (toc or options.get("toc")) and not _merged_meta(project).get("toc-title"):
             cmd.append(f"--metadata=toc-title:{TOC_TITLE}")  # Quarto's, as in the PDF
-        if ast.with_name(HTML_AST).is_file():
-            ast = ast.with_name(HTML_AST)
+        cmd += ["--template", str(work / HTML_TEMPLATE)]
+        ast = ast.with_name(HTML_AST)
         css = options.get("css") or []
         for sheet in css if isinstance(css, list) else [css]:
             cmd += ["--css", str((project.root / sheet).resolve())]
@@ -733,7 +751,7 @@ def _writer_command(fmt: str, ast: Path, work: Path, project: ManuscriptProject,
         cmd += ["--to", "typst" if native else "typst-citations",
                 "--template", str(work / TYPST_TEMPLATE.name),
                 "--include-in-header", str(work / "header.typ"),
-                "--lua-filter", str(TYPST_FILTER)]
+                "--lua-filter", str(TYPST_FILTER), "--lua-filter", str(TYPST_CELLS_FILTER)]
         cmd += _typst_variables(options, _merged_meta(project).get("keywords"))
         cmd += _default_date(project, fmt)
         if native and not _has_refs_div(project.body):  # else at the author's #refs div
@@ -888,40 +906,119 @@ def _typst_bibliography_style(project: ManuscriptProject, work: Path) -> str | N
 HTML_AST = "document-html.json"
 
 
-def _html_ast(ast: Path) -> Path | None:
-    """The AST for the HTML writer: the notes under the title (affiliations, contacts,
-    keywords) moved into the title block, which pandoc's template sets before the table
-    of contents: each author's affiliation under the name, the other notes after the
-    abstract. Without an abstract to hold them the notes stay where they are."""
+def _html_ast(ast: Path, title_meta: dict[str, Any]) -> Path:
+    """The AST for the HTML writer: the title block's values and labels as Quarto's HTML
+    shows them (``title_meta``, see :func:`_html_title_meta`), read by the title block of
+    the template (:func:`_html_template`); the notes under the title (affiliations,
+    contacts, keywords, written for the JATS body) dropped, as the title block shows
+    them."""
     doc = json.loads(ast.read_text(encoding="utf-8"))
-    notes = next((b for b in doc["blocks"] if _is_title_notes(b)), None)
-    people = (doc["meta"].get("render-authors") or {}).get("c", [])
-    abstract = doc["meta"].get("abstract")
-    if notes is None or abstract is None:
-        return None
-    blocks = list(notes["c"][1])
-    if any(pandoc_text(p["c"]["affiliation"]).strip() for p in people if "affiliation" in p["c"]):
-        blocks = blocks[1:]  # the affiliations paragraph: now under each name
-        doc["meta"]["author"] = {"t": "MetaList", "c": [_author_with_affiliation(p["c"])
-                                                       for p in people]}
-    if abstract["t"] == "MetaInlines":
-        abstract = {"t": "MetaBlocks", "c": [{"t": "Para", "c": abstract["c"]}]}
-    doc["meta"]["abstract"] = {"t": "MetaBlocks", "c": [*abstract["c"], *(
-        {"t": "Div", "c": [["", ["title-notes"], []], [b]]} for b in blocks)]}
+    doc["meta"].update(_meta_value(title_meta)["c"])
     doc["blocks"] = [b for b in doc["blocks"] if not _is_title_notes(b)]
     target = ast.with_name(HTML_AST)
     target.write_text(json.dumps(doc), encoding="utf-8")
     return target
 
 
-def _author_with_affiliation(person: dict[str, Any]) -> dict[str, Any]:
-    """``Name`` and, on the next line, its affiliation (class ``affiliation``)."""
-    name = _inlines(pandoc_text(person["name"]))["c"]
-    where = pandoc_text(person["affiliation"]).strip() if "affiliation" in person else ""
-    if not where:
-        return {"t": "MetaInlines", "c": name}
-    return {"t": "MetaInlines", "c": [*name, {"t": "LineBreak"}, {"t": "Span", "c": [
-        ["", ["affiliation"], []], _inlines(where)["c"]]}]}
+def _meta_value(value: Any) -> dict[str, Any]:
+    """A Python value as pandoc's JSON metadata (strings as plain words)."""
+    if isinstance(value, bool):
+        return {"t": "MetaBool", "c": value}
+    if isinstance(value, dict):
+        return {"t": "MetaMap", "c": {k: _meta_value(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"t": "MetaList", "c": [_meta_value(v) for v in value]}
+    return {"t": "MetaString", "c": str(value)}
+
+
+def _html_title_meta(meta: dict[str, Any], options: dict[str, Any], formats: Sequence[str],
+                     single: bool, stem: str) -> dict[str, Any]:
+    """What Quarto's HTML title block shows, as template values: each author with
+    e-mail, ORCID and affiliation names; the labels ("Author"/"Authors",
+    "Affiliation"/"Affiliations" by count, "Published", "Keywords", "Other Formats", or the
+    `*-title` options); the links to the other formats rendered with it, in the title
+    block of a manuscript, before it in a single document (Quarto's margin)."""
+    people, names = [], []
+    for author in _author_list(meta):
+        if not isinstance(author, dict):
+            people.append({"name": str(author)})
+            continue
+        person = {"name": _person_name(author.get("name", ""))}
+        affiliations = [a for a in (_affiliation_short(aff, _affiliation_names(meta))
+                                    for aff in _as_list(author.get("affiliations",
+                                                                   author.get("affiliation"))))
+                        if a]
+        if affiliations:
+            person["affiliations"] = affiliations
+        names += [a for a in affiliations if a not in names]
+        for key in ("email", "orcid"):
+            if author.get(key):
+                person[key] = str(author[key])
+        people.append(person)
+    labels = {
+        "authors": meta.get("author-title") or ("Author" if len(people) == 1 else "Authors"),
+        "affiliations": meta.get("affiliation-title")
+        or ("Affiliation" if len(names) == 1 else "Affiliations"),
+        "published": meta.get("published-title") or "Published",
+        "keywords": meta.get("keywords-title") or "Keywords",
+        "formats": meta.get("related-formats-title") or "Other Formats",
+    }
+    out: dict[str, Any] = {"render-labels": labels}
+    if people:
+        out["render-title-authors"] = people
+        out["render-by-affiliation"] = bool(names)
+    links = _other_format_links(options.get("format-links"), formats, stem)
+    if links:
+        out["render-other-formats"] = links
+        out["render-formats-before" if single else "render-formats-in-header"] = True
+    return out
+
+
+def _other_format_links(option: Any, formats: Sequence[str], stem: str
+                        ) -> list[dict[str, str]]:
+    """The "Other Formats" links as Quarto makes them from `format-links`: none for
+    false; a format's name links it, `{format, text}` renames it, `{text, href}` adds a
+    link; without a format's name among them every other format follows (JATS only when
+    named)."""
+    if option is False:
+        return []
+    others = [f for f in formats if f != "html"]
+    by_name = {QUARTO_FORMAT[f]: f for f in others}
+
+    def link(fmt: str, text: str | None = None) -> dict[str, str]:
+        return {"text": text or FORMAT_NAMES[fmt], "href": f"{stem}.{EXTENSIONS[fmt]}"}
+
+    links = []
+    entries = _as_list(option) if option not in (None, True) else []
+    for entry in entries:
+        if isinstance(entry, str):
+            if entry in by_name:
+                links.append(link(by_name[entry]))
+        elif isinstance(entry, dict) and "format" in entry:
+            if str(entry["format"]) in by_name:
+                links.append(link(by_name[str(entry["format"])], entry.get("text")))
+        elif isinstance(entry, dict) and "href" in entry:
+            links.append({"text": str(entry.get("text", entry["href"])),
+                          "href": str(entry["href"])})
+    if not any(isinstance(entry, str) for entry in entries):
+        links += [link(f) for f in others if f != "jats"]
+    return links
+
+
+def _html_template(work: Path) -> Path:
+    """Pandoc's html5 template with paperkit's title block (Quarto's labels) in place
+    of its header; the author partial beside it."""
+    default = subprocess.run([pandoc_path(), "-D", "html5"], capture_output=True,
+                             text=True, check=True).stdout
+    header = re.compile(r'<header id="title-block-header">.*?</header>\n?', re.S)
+    if len(header.findall(default)) != 1:
+        raise RenderError(f"{pandoc_path()}: its html5 template has no single title block "
+                          "header to put paperkit's in place of")
+    block = HTML_TITLE_BLOCK.read_text(encoding="utf-8")
+    target = work / HTML_TEMPLATE
+    target.write_text(header.sub(lambda _: block, default), encoding="utf-8")
+    shutil.copyfile(HTML_TITLE_AUTHOR, work / HTML_TITLE_AUTHOR.name)
+    return target
 
 
 def pandoc_text(meta_value: dict[str, Any]) -> str:
@@ -1010,12 +1107,34 @@ def _compile_typst(typ: Path, pdf: Path, epoch: int,
         print(f"render: typst warning: {text}", file=sys.stderr)
 
 
+def _declared_order(project: ManuscriptProject, formats: Sequence[str],
+                    declared_only: bool = False) -> list[str]:
+    """``formats`` in the order the project declares them under `format:` (Quarto renders,
+    and links the other formats, in that order); undeclared ones after, unless
+    ``declared_only``."""
+    declared: list[str] = []
+    for source in (project.quarto.get("format"), project.front.get("format")):
+        names = source if isinstance(source, (dict, list)) else [source] if source else []
+        for name in names:
+            fmt = "pdf" if name == "typst" else str(name)
+            if fmt in formats and fmt not in declared:
+                declared.append(fmt)
+    return declared if declared_only else declared + [f for f in formats if f not in declared]
+
+
 def _write_formats(formats: Sequence[str], ast: Path, work: Path, project: ManuscriptProject,
-                   lines: list[SourceLine], epoch: int, toc: bool) -> dict[str, Path]:
+                   lines: list[SourceLine], epoch: int, toc: bool, single: bool = False
+                   ) -> dict[str, Path]:
     """Run the writers concurrently; compile typst as soon as its source is ready."""
     (work / "header.typ").write_text(_typst_header(project), encoding="utf-8")
     if "html" in formats:
-        _html_ast(ast)
+        # a manuscript links every format it declares, a single document those rendered
+        linked = _declared_order(project, formats) if single else \
+            _declared_order(project, list(EXTENSIONS), declared_only=True) or list(formats)
+        _html_ast(ast, _html_title_meta(_merged_meta(project), _format_options(project, "html"),
+                                        linked, single,
+                                        project.article.stem if single else "index"))
+        _html_template(work)
     if "pdf" in formats:
         _typst_ast(ast, _typst_bibliography_call(project, work))
         shutil.copyfile(TYPST_TEMPLATE, work / TYPST_TEMPLATE.name)
@@ -1098,7 +1217,7 @@ def _self_render(project_dir: Path, formats: Sequence[str], out_dir: Path) -> di
                                           encoding="utf-8")
         ast = _parse_to_ast(work, lines, project, epoch)
         produced = _write_formats(formats, ast, work, project, lines, epoch,
-                                  bool(meta.get("toc")))
+                                  bool(meta.get("toc")), single=project_dir.is_file())
         stem = project_dir.stem if project_dir.is_file() else "index"
         clear_earlier_run(out_dir, stem)
         if (work / MEDIA_DIR).is_dir():

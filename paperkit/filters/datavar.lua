@@ -3,7 +3,10 @@
 -- Every value of a `{{< var key >}}` shortcode becomes a span carrying data-var="key".
 -- The self-render writes those spans itself ([value]{.data-var data-var="key"}); under
 -- Quarto this filter runs at `pre-ast`, where a shortcode is still a `quarto-shortcode__`
--- span, and wraps it (Quarto then resolves the shortcode inside the wrapper).
+-- span, and wraps it (Quarto then resolves the shortcode inside the wrapper). In the
+-- abstract (the one field of the front matter traced, as in the self-render) Quarto's
+-- reader leaves a shortcode as its words at pre-ast (Str "{{<", "var", key, ">}}"); those
+-- words are wrapped the same way.
 -- In the HTML the span gets a tooltip (hover, or tap/focus; set under the line across
 -- the paragraph, so that it never leaves the page) with the key, the unrounded
 -- value, the rule and function that computed it and its input files with checksums, and
@@ -137,10 +140,67 @@ local function Span(span)
   return nil
 end
 
+local function is_str(el, text)
+  return el ~= nil and el.t == "Str" and (text == nil or el.text == text)
+end
+
+local function is_space(el)
+  return el ~= nil and (el.t == "Space" or el.t == "SoftBreak")
+end
+
+-- The key of a `{{< var key >}}` written as words from inlines[i] on (its first word may
+-- carry text before "{{<", its last text after ">}}": "({{<", ">}}%"), else nil.
+local function var_words(inlines, i)
+  local open, close = inlines[i], inlines[i + 6]
+  if not is_str(open) or not open.text:match("{{<$") or open.text:match("{{{<$") then
+    return nil
+  end
+  if is_space(inlines[i + 1]) and is_str(inlines[i + 2], "var") and is_space(inlines[i + 3])
+      and is_str(inlines[i + 4]) and is_space(inlines[i + 5]) and is_str(close)
+      and close.text:match("^>}}") and not close.text:match("^>}}}") then
+    return inlines[i + 4].text
+  end
+  return nil
+end
+
+-- Metadata inlines with each `var` shortcode (still words, under Quarto) as a data-var
+-- span around the shortcode, which Quarto then resolves inside it.
+local function meta_shortcodes(inlines)
+  local out = pandoc.Inlines({})
+  local i = 1
+  while i <= #inlines do
+    local key = var_words(inlines, i)
+    if key then
+      local before, after = inlines[i].text:sub(1, -4), inlines[i + 6].text:sub(4)
+      if before ~= "" then
+        out:insert(pandoc.Str(before))
+      end
+      local words = { pandoc.Str("{{<"), pandoc.Space(), pandoc.Str("var"), pandoc.Space(),
+        pandoc.Str(key), pandoc.Space(), pandoc.Str(">}}") }
+      out:insert(pandoc.Span(words, pandoc.Attr("", { "data-var" }, { { "data-var", key } })))
+      if after ~= "" then
+        out:insert(pandoc.Str(after))
+      end
+      i = i + 7
+    else
+      out:insert(inlines[i])
+      i = i + 1
+    end
+  end
+  return out
+end
+
 function Pandoc(doc)
   read_records(doc.meta)
   doc.meta["datavar-records"] = nil
-  doc = doc:walk({ Span = Span })
+  -- the abstract (the one traced field of the front matter, as in the self-render) and
+  -- the body walked apart: each data-var span is traced once
+  if doc.meta.abstract then
+    local abstract = pandoc.Pandoc({}, { abstract = doc.meta.abstract })
+    abstract = abstract:walk({ Inlines = meta_shortcodes }):walk({ Span = Span })
+    doc.meta.abstract = abstract.meta.abstract
+  end
+  doc.blocks = doc.blocks:walk({ Span = Span })
   if is_html then
     doc.blocks:insert(1, pandoc.RawBlock("html", STYLE))
   end

@@ -1,9 +1,10 @@
-"""The self-render marks every var value (data-var) and every checked claim in the HTML.
+"""Both engines mark every var value (data-var) and every checked claim in the HTML.
 
 paperkit/filters/datavar.lua turns each value into an element carrying its key, with a
 tooltip that shows the record of paperkit/trace.py and links to the appendix entry; a
 claim span links to its entry, whose anchor is the claim id. Other formats print the
-plain values.
+plain values. The self-render runs the filter itself; Quarto runs it at `pre-ast`, as the
+project's _quarto.yml declares it (the Quarto cases are skipped without Quarto on PATH).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from paperkit.quarto import quarto_version
 from paperkit.render import render_manuscript
 from tests.paperkit.test_render import EPOCH, FIXTURE, docx_text
 
@@ -24,8 +26,13 @@ RECORD = {"key": "sample.n", "value": "2209", "unrounded": "2209", "rule": "clea
           "inputs": [{"file": "data/raw/survey.csv", "sha256": "ab" * 32}]}
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+ENGINES = ["self", pytest.param("quarto", marks=[pytest.mark.slow, pytest.mark.skipif(
+    quarto_version() is None, reason="needs quarto >= 1.4 on PATH")])]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def rendered(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     project = tmp_path_factory.mktemp("datavar") / "paper"
     shutil.copytree(FIXTURE, project)
     article = project / "index.qmd"
@@ -36,7 +43,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         encoding="utf-8")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     try:
-        return render_manuscript(project, ["html", "docx"], engine="self")
+        return render_manuscript(project, ["html", "docx"], engine=request.param)
     finally:
         del os.environ["SOURCE_DATE_EPOCH"]
 
@@ -51,6 +58,16 @@ def test_every_body_value_is_an_element_carrying_its_key(html):
     assert {"sample.n", "approval.high_pct", "approval.model.or_honest"} <= set(keys)
     element = html.xpath("//p//*[@data-var='approval.model.or_honest']")[0]
     assert element.text == "1.63" and element.get("tabindex") == "0"
+
+
+def test_abstract_values_are_elements_carrying_their_keys_with_tooltips(html):
+    """Quarto leaves a shortcode of the front matter as words until after `pre-ast`: the
+    filter finds them there too."""
+    abstract = html.xpath("//*[contains(@class, 'abstract')]")[0]
+    element = abstract.xpath(".//*[@data-var='approval.high_pct']")[0]
+    assert element.text == "80.4"
+    assert element.xpath(".//a/@href") == ["#var-approval.high_pct"]
+    assert "{{<" not in "".join(abstract.itertext())
 
 
 def test_the_tooltip_shows_the_record_and_links_to_the_appendix_entry(html):

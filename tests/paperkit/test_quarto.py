@@ -195,7 +195,8 @@ def test_layout_install_writes_the_partial_once_and_again_only_when_it_changed(t
 
     target = tmp_path / "_paperkit" / "typst-template.typ"
     lua = tmp_path / "_paperkit" / "datavar.lua"  # the number-tracing filter Quarto runs
-    assert layout.install(tmp_path) == [target, lua]
+    cells = tmp_path / "_paperkit" / "typst_cells.lua"  # table cells as written in typst
+    assert layout.install(tmp_path) == [target, lua, cells]
     assert lua.read_bytes() == (layout.FILTER_DIR / "datavar.lua").read_bytes()
     assert target.read_bytes() == (layout.TEMPLATE_DIR / "typst-template.typ").read_bytes()
     assert layout.install(tmp_path) == []  # unchanged: a watching preview is not woken
@@ -240,3 +241,69 @@ def test_pre_render_sync_copies_generated_files_and_rewrites_only_changed_ones(t
     assert (project / "_variables.yml").read_text() == "n: '13'\n"
     with pytest.raises(FileNotFoundError, match="notebooks: the pipeline did not make it"):
         sync_generated(stage, project, ["notebooks"])
+
+
+# ---------------------------------------------------------------------------- Quarto's own
+
+
+def caption_lines(pdf: Path) -> list[tuple[float, float, float, float]]:
+    """Each one-line "Figure n:"/"Table n:" caption: (left, right, page width, gap after
+    the label) in points, from pdftotext's word boxes."""
+    from lxml import etree
+
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True,
+                         capture_output=True).stdout
+    root = etree.fromstring(xml, etree.HTMLParser())
+    found = []
+    for page in root.iter("page"):
+        words = [(float(w.get("xmin")), float(w.get("ymin")), float(w.get("xmax")), w.text or "")
+                 for w in page.iter("word")]
+        for i, (x0, y0, _x1, text) in enumerate(words[:-2]):
+            label = words[i + 1]
+            if text in ("Figure", "Table") and re.fullmatch(r"\d+:", label[3]) \
+                    and abs(label[1] - y0) < 0.5:
+                line = [w for w in words if abs(w[1] - y0) < 0.5]
+                lines_below = [w for w in words if 0.5 < w[1] - y0 < 14 and w[0] >= x0 - 1]
+                if not lines_below:  # one line: its centre tells the alignment
+                    found.append((min(w[0] for w in line), max(w[2] for w in line),
+                                  float(page.get("width")), words[i + 2][0] - label[2]))
+    return found
+
+
+@requires_quarto
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_quartos_pdf_centres_one_line_captions_and_sets_one_space_after_the_label(
+    both_renders: dict[str, dict[str, Path]]
+) -> None:
+    """Quarto wraps each float in a block as wide as its content, and writes a caption's
+    text on lines of its own: narrow figures sat at the left margin and labels read
+    "Figure 5:  Who" (paperkit's typst layout corrects both, and centres the narrow
+    demographics table in the self-render too)."""
+    for engine, paths in both_renders.items():
+        captions = caption_lines(paths["pdf"])
+        assert len(captions) > 10, engine
+        for left, right, width, gap in captions:
+            assert abs((left + right) / 2 - width / 2) < 3, (engine, left, right)
+            assert gap < 3.5, (engine, gap)  # one word space (2.5 pt at this size)
+
+
+@requires_quarto
+@pytest.mark.slow
+@pytest.mark.build
+@pytest.mark.xdist_group("build")
+def test_quartos_html_lists_the_appendix_and_its_jats_keeps_the_team_name(
+    both_renders: dict[str, dict[str, Path]]
+) -> None:
+    from lxml import html
+
+    doc = html.parse(str(both_renders["quarto"]["html"])).getroot()
+    toc = [" ".join(a.text_content().split()) for a in doc.xpath("//nav[@id='TOC']//a")]
+    assert "A Appendix" in toc and "A.11 Numbers and claims" in toc
+    formats = [" ".join(a.text_content().split())
+               for a in doc.xpath("//*[contains(@class, 'quarto-alternate-formats')]//a")]
+    assert formats[:2] == ["MS Word", "PDF"]
+    jats = (both_renders["quarto"]["html"].parent / "index.xml").read_text(encoding="utf-8")
+    assert "<string-name>The reproducible paper build team</string-name>" in jats
+    assert "<surname>" not in jats.split("<contrib-group>")[1].split("</contrib-group>")[0]

@@ -212,19 +212,24 @@ def findings(profile: dict) -> str:
     return "\n".join(lines)
 
 
+CARRIED = "> Not measured in this run:"
+
+
 def carried_over(previous: str, produced: str) -> str:
     """The sections (``## ``) of the previous results that this run did not measure, each
     marked with the date of the run that did, so a partial run keeps the file whole."""
     date = re.search(r"^- \*\*date\*\*: (.+)$", previous, flags=re.MULTILINE)
     kept = []
     for section in re.split(r"^(?=## )", previous, flags=re.MULTILINE)[1:]:
-        heading = section.splitlines()[0]
-        if heading not in produced:
-            kept.append(f"{heading}\n\n> Not measured in this run: carried over from the "
-                        "previous results file (dated "
-                        f"{date.group(1) if date else 'unknown'}; its machine and load are in "
-                        "that version of this file, in git).\n"
-                        + section.split("\n", 1)[1].rstrip("\n") + "\n")
+        heading, body = (section.split("\n", 1) + [""])[:2]
+        if heading in produced:
+            continue
+        if body.lstrip().startswith(CARRIED):  # carried before: its note has the true date
+            kept.append(f"{heading}\n{body.rstrip()}\n")
+            continue
+        kept.append(f"{heading}\n\n{CARRIED} carried over from the previous results file "
+                    f"(dated {date.group(1) if date else 'unknown'}; its machine and load are "
+                    "in that version of this file, in git).\n" + body.rstrip("\n") + "\n")
     return "\n".join(kept)
 
 

@@ -24,6 +24,14 @@ QUARTO = quarto_version()
 requires_quarto = pytest.mark.skipif(
     QUARTO is None, reason="needs quarto >= 1.4 on PATH (the self-render is tested without it)")
 
+
+def quarto_build(test):
+    """A whole-build test that needs Quarto: skipped without it, run with the builds."""
+    for mark in (pytest.mark.xdist_group("build"), pytest.mark.build, pytest.mark.slow,
+                 requires_quarto):
+        test = mark(test)
+    return test
+
 ERRORS = {
     "wrong var key": ("The share is {{< var sample.nope >}}.", "unknown variable 'sample.nope'"),
     "dangling cross-reference": ("As @fig-nowhere shows.",
@@ -137,10 +145,7 @@ def docx_paragraphs(path: Path) -> list[str]:
             for p in root.xpath("//w:p", namespaces=ns)]
 
 
-@requires_quarto
-@pytest.mark.slow
-@pytest.mark.build
-@pytest.mark.xdist_group("build")
+@quarto_build
 def test_quarto_and_self_render_give_the_same_pdf_text(both_pdfs: dict[str, list[str]]) -> None:
     quarto, own = (words("\n".join(both_pdfs[e])) for e in ("quarto", "self"))
     assert quarto == own, first_difference(quarto, own)
@@ -153,10 +158,7 @@ def test_quarto_and_self_render_give_the_same_pdf_text(both_pdfs: dict[str, list
           f"{len(own)} words equal")
 
 
-@requires_quarto
-@pytest.mark.slow
-@pytest.mark.build
-@pytest.mark.xdist_group("build")
+@quarto_build
 def test_quarto_and_self_render_agree_on_numbers_numbering_references_and_appendix(
     both_pdfs: dict[str, list[str]]
 ) -> None:
@@ -204,10 +206,7 @@ def test_layout_install_writes_the_partial_once_and_again_only_when_it_changed(t
     assert layout.install(tmp_path) == [target]
 
 
-@requires_quarto
-@pytest.mark.slow
-@pytest.mark.build
-@pytest.mark.xdist_group("build")
+@quarto_build
 def test_quarto_and_self_render_agree_on_html_section_numbers_and_docx_numbers(
     both_renders: dict[str, dict[str, Path]]
 ) -> None:
@@ -270,10 +269,7 @@ def caption_lines(pdf: Path) -> list[tuple[float, float, float, float]]:
     return found
 
 
-@requires_quarto
-@pytest.mark.slow
-@pytest.mark.build
-@pytest.mark.xdist_group("build")
+@quarto_build
 def test_quartos_pdf_centres_one_line_captions_and_sets_one_space_after_the_label(
     both_renders: dict[str, dict[str, Path]]
 ) -> None:
@@ -289,10 +285,7 @@ def test_quartos_pdf_centres_one_line_captions_and_sets_one_space_after_the_labe
             assert gap < 3.5, (engine, gap)  # one word space (2.5 pt at this size)
 
 
-@requires_quarto
-@pytest.mark.slow
-@pytest.mark.build
-@pytest.mark.xdist_group("build")
+@quarto_build
 def test_quartos_html_lists_the_appendix_and_its_jats_keeps_the_team_name(
     both_renders: dict[str, dict[str, Path]]
 ) -> None:

@@ -13,7 +13,12 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 # Snakemake dies with make (setpriv --pdeathsig), its rule scripts with Snakemake
 # (paperkit/rules.py), so nothing of a killed build writes anything afterwards.
 DIE_WITH_MAKE := $(shell command -v setpriv >/dev/null 2>&1 && echo setpriv --pdeathsig KILL)
-BUILD := $(DIE_WITH_MAKE) $(SNAKEMAKE) --rerun-incomplete
+BUILD_ARGS := --cores $(CORES) --rerun-incomplete
+BUILD := $(DIE_WITH_MAKE) $(BIN)/snakemake $(BUILD_ARGS)
+# A no-op `make paper` does not start Snakemake: paperkit/uptodate.py compares every file of
+# the project with the stamp the last finished build left (same command, environment and
+# packages); on any difference, or without a stamp, Snakemake runs and decides as always.
+UNCHANGED = $(BIN)/python -m paperkit.uptodate --ignore $(REPORT) -- $(BUILD_ARGS)
 REPORT := build/paper/_manuscript/report.html
 # The SLURM route (profiles/slurm/README.md): .venv plus the SLURM executor plugin.
 SLURM_VENV  := .venv-slurm
@@ -24,7 +29,7 @@ SLURM_STAMP := $(SLURM_VENV)/.installed
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
-	$(BUILD)
+	@$(UNCHANGED) || { echo "$(BUILD)"; $(BUILD); }
 	@$(MAKE) --no-print-directory --silent $(REPORT)
 	@echo "Paper: build/paper/_manuscript/index.{html,pdf,docx,xml}; run report: $(REPORT)"
 

@@ -14,7 +14,7 @@ config/config.yaml and included last, once every rule of the analysis is known.
 from snakemake.utils import min_version
 
 from paperkit.workflow import SNAKEFILE as PAPERKIT_WORKFLOW
-from paperkit.workflow import done_message, on_error
+from paperkit.workflow import on_error, on_success
 
 min_version("9.0")
 
@@ -59,7 +59,7 @@ use rule * from paper
 
 
 onsuccess:
-    print(done_message({job.rule.name for job in workflow.dag.targetjobs}, config["paper"]))
+    print(on_success(workflow, config["paper"]))
 
 
 onerror:

@@ -5,7 +5,7 @@ notebooks, stage the sources, write the variables file, check numbers and claims
 trace every figure and table (provenance), render, plus `paper_inputs` for Quarto's
 pre-render hook and `all`. The study's Snakefile includes it last::
 
-    from paperkit.workflow import SNAKEFILE, hooks
+    from paperkit.workflow import SNAKEFILE, on_error, on_success
 
     module paper:
         snakefile: SNAKEFILE
@@ -14,7 +14,10 @@ pre-render hook and `all`. The study's Snakefile includes it last::
     use rule * from paper
 
     onsuccess:
-        hooks.success(workflow, config["paper"])
+        print(on_success(workflow, config["paper"]))
+
+    onerror:
+        print(on_error(config["paper"]))
 
 Nothing is listed by hand: a notebook's inputs are the pipeline files its cells name,
 the staged sources are the files of the manuscript folder, `all` is every output of
@@ -31,7 +34,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from paperkit import ipynb, qmd
+from paperkit import ipynb, qmd, uptodate
 from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
@@ -226,6 +229,16 @@ def done_message(target_rules: Iterable[str], paper: Mapping[str, Any]) -> str:
     return f"\nDone: {', '.join(sorted(targets))}. The paper itself was not a target."
 
 
+def on_success(workflow: Any, paper: Mapping[str, Any]) -> str:
+    """A study's ``onsuccess``: what the run made (:func:`done_message`), and the stamp that
+    lets the next ``make paper`` see without Snakemake that nothing changed
+    (paperkit/uptodate.py)."""
+    message = done_message({job.rule.name for job in workflow.dag.targetjobs}, paper)
+    paper = validate(dict(paper))
+    uptodate.record_workflow(workflow, owned=[str(Path(manuscript_outputs(paper)[0]).parent)])
+    return message
+
+
 def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     """Before any job (in the main Snakemake process only): a second build refused, a killed
     build's lock released, the raw data verified against the manifest (every file under
@@ -233,6 +246,7 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     built from the current content rebuilt (paperkit/preflight.py, paperkit/freshness.py)."""
     if not workflow.is_main_process:
         return
+    uptodate.start(workflow)
     preflight(workflow.basedir, raw_files(paper["raw_manifest"]), paper["raw_manifest"],
               paper["register_command"], outputs=workflow_outputs(workflow.rules),
               paper=manuscript_outputs(paper))

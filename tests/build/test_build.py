@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from tests.buildutil import planned_rules, project_env, snakemake
+from tests.buildutil import make, planned_rules, project_env, snakemake
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.xdist_group("build")]
 
@@ -49,6 +49,24 @@ def test_valid_n_in_the_pdf_equals_the_pipeline_value(built):
 
 def test_noop_rebuild_runs_nothing(built):
     assert planned_rules(built) == set()
+
+
+def test_a_second_make_paper_does_not_start_snakemake_until_a_file_changes(built):
+    make(built)  # the fixture was built with another command line: Snakemake decides
+    again = make(built)
+    assert "Snakemake was not started" in again.stdout, again.stdout[-2000:]
+    assert planned_rules(built) == set()  # and Snakemake agrees
+    article = built / "paper" / "index.qmd"
+    text = article.read_text()
+    try:
+        article.write_text(text.replace("\n# Introduction", "\n# Introduction\n\nNew.", 1))
+        edited = make(built)
+        assert "Snakemake was not started" not in edited.stdout
+        assert "paper: rendering" in edited.stdout + edited.stderr
+    finally:
+        article.write_text(text)
+        make(built)
+    assert "Snakemake was not started" in make(built).stdout
 
 
 def test_prose_edit_reruns_only_the_manuscript_steps(built):

@@ -17,19 +17,28 @@ BUILD_ARGS := --cores $(CORES) --rerun-incomplete
 BUILD := $(DIE_WITH_MAKE) $(BIN)/snakemake $(BUILD_ARGS)
 # A no-op `make paper` does not start Snakemake: paperkit/uptodate.py compares every file of
 # the project with the stamp the last finished build left (same command, environment and
-# packages); on any difference, or without a stamp, Snakemake runs and decides as always.
+# packages); on any difference, or without a stamp, Snakemake runs and decides as always
+# (`exec`: Snakemake replaces the recipe's shell, so it still dies with make).
 UNCHANGED = $(BIN)/python -m paperkit.uptodate --ignore $(REPORT) -- $(BUILD_ARGS)
 REPORT := build/paper/_manuscript/report.html
 # The SLURM route (profiles/slurm/README.md): .venv plus the SLURM executor plugin.
 SLURM_VENV  := .venv-slurm
 SLURM_STAMP := $(SLURM_VENV)/.installed
 
+# The libraries the rule scripts import, loaded once by a warm worker whose forks run the
+# jobs of `make paper` and `make preview` (paperkit/warm.py); WARM= runs each job in a
+# new interpreter, as on a cluster.
+WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse scipy.special \
+        scipy.stats matplotlib matplotlib.pyplot pandera.pandas yaml jsonschema nbformat nbclient \
+        snakemake.logging snakemake.iocontainers
+paper preview: export PAPERKIT_WARM = $(WARM)
+
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \
-        check-interviews cluster-env diff
+        check-interviews cluster-env diff warm-modules
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
-	@$(UNCHANGED) || { echo "$(BUILD)"; $(BUILD); }
+	@$(UNCHANGED) || { echo "$(BUILD)"; exec $(BUILD); }
 	@$(MAKE) --no-print-directory --silent $(REPORT)
 	@echo "Paper: build/paper/_manuscript/index.{html,pdf,docx,xml}; run report: $(REPORT)"
 
@@ -131,4 +140,9 @@ lock: $(STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable | sort -f; } > envs/requirements.lock
 
 clean:
+	-@test ! -x $(BIN)/python || $(BIN)/python -m paperkit.warm stop .
 	rm -rf results build figures/*/ logs .snakemake/log .snakemake/slurm_logs dist
+
+# The modules the warm worker preloads (bench/bench_build.py runs Snakemake as make does).
+warm-modules:
+	@echo $(WARM)

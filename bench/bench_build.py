@@ -11,7 +11,9 @@ of the same session, so that the ratio holds on a machine slower or busier than 
 With ``--baseline REV`` the same scenarios run on a copy of that git revision too, runs of
 the two alternating, so before and after are measured side by side. Where a goal is
 missed, the step that holds it is named (the scenario's longest jobs) with the floor under
-it (Snakemake's own no-op). The cold build is also profiled stage by stage (job wall time
+it (Snakemake's own no-op). Snakemake runs as `make paper` runs it, its jobs in the forks
+of a warm worker (paperkit/warm.py; none runs before a cold build, which starts it), and
+the peak counts those forks. The cold build is also profiled stage by stage (job wall time
 from the Snakemake log, time inside the analysis function from each rule's "finished in"
 log line). It is a benchmark, never a test.
 
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from paperkit import warm
 from tests.buildutil import ROOT, SNAKEMAKE, copy_project, make_command, project_env
 
 INTERVIEWS = "data/raw/interviews/scs_interviews.qdpx"
@@ -101,18 +104,47 @@ def _newest_log(project: Path) -> Path | None:
     return logs[-1] if logs else None
 
 
+def warm_modules(project: Path) -> str:
+    """The modules `make paper` has the warm worker preload (paperkit/warm.py); empty for
+    a revision without one."""
+    proc = subprocess.run(["make", "--no-print-directory", "-s", "warm-modules"], cwd=project,
+                          capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def build_env(project: Path, peaks: Path) -> dict[str, str]:
+    """The environment `make paper` gives Snakemake (the warm worker's modules), with each
+    warm fork writing its peak memory to ``peaks``."""
+    return project_env(project, **{warm.ENV: warm_modules(project), warm.PEAKS_ENV: str(peaks)})
+
+
+def _measured_build(command: list[str], project: Path) -> tuple[float, float, str]:
+    """Wall seconds, the peak of the largest process (a job run in a warm worker's fork
+    included), output."""
+    with tempfile.TemporaryDirectory(prefix="peaks-") as peaks:
+        seconds, peak, text = run_measured(command, project, build_env(project, Path(peaks)))
+        forks = [int(p.read_text()) / 1024 for p in Path(peaks).glob("*.kib")]
+    return seconds, max([peak, *forks]), text
+
+
 def timed_build(project: Path) -> Timed:
-    """Run the default target once; time it and record which rules ran."""
-    seconds, peak, text = run_measured([SNAKEMAKE, "--cores", "2"], project,
-                                       project_env(project))
+    """Run the default target once, as `make paper` runs it; time it and record which
+    rules ran."""
+    seconds, peak, text = _measured_build([SNAKEMAKE, "--cores", "2"], project)
     rules = rules_run(text)
     log = _newest_log(project)
     return Timed(seconds, rules, peak, job_walls(log) if rules and log else {})
 
 
+def cold_build(project: Path) -> Timed:
+    """:func:`timed_build` with no warm worker running for ``project``: it starts one."""
+    warm.stop(project)
+    return timed_build(project)
+
+
 def timed_make_paper(project: Path) -> Timed:
     """Run `make paper` once, the author's command (pre-flight, build, report)."""
-    seconds, peak, text = run_measured(make_command(project), project, project_env(project))
+    seconds, peak, text = _measured_build(make_command(project), project)
     return Timed(seconds, rules_run(text), peak, {})
 
 
@@ -383,7 +415,7 @@ def run(repeat: int, workdir: Path | None = None, baseline: str | None = None
             for tree, copy in trees.items():
                 project = copy(Path(tmp) / f"{tree.replace('/', '_')}-cold{i}")
                 results.setdefault((tree, "cold build"), []).append(
-                    measured(timed_build, project))
+                    measured(cold_build, project))
                 projects[tree] = project
                 if i == 0 and tree == "this":
                     profile = profile_cold(project)
@@ -402,6 +434,8 @@ def run(repeat: int, workdir: Path | None = None, baseline: str | None = None
                 for tree, project in projects.items():
                     edit(project, i)
                     results.setdefault((tree, name), []).append(measured(timed_build, project))
+        for project in Path(tmp).iterdir():
+            warm.stop(project)
     stick = statistics.median(sticks)
     rows = [_row(name, runs, tree, stick) for (tree, name), runs in results.items()]
     order = {name: k for k, name in enumerate(["cold build", "no-op rebuild",

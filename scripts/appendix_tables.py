@@ -1,10 +1,13 @@
 """Rule appendix_tables: codebook, exclusion flow, fidelity, variance and software tables."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.paper.appendix import write_appendix_tables
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     write_appendix_tables,

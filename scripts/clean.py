@@ -1,10 +1,13 @@
 """Rule clean: verify, read and validate the raw survey export; apply the exclusions."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.survey.cleaning import clean_survey
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     clean_survey,

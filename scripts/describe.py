@@ -1,10 +1,13 @@
 """Rule describe: the weighted descriptive results of the survey."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.survey.describe import describe_survey
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     describe_survey,

@@ -1,10 +1,13 @@
 """Rule numbers: gather every result the paper quotes into the numbers file."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.paper.numbers import write_numbers
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     write_numbers,

@@ -1,10 +1,13 @@
 """Rule robustness_batch: every claim and headline estimate in one batch of specifications."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.robustness.compute import run_batch
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     run_batch,

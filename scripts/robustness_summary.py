@@ -1,10 +1,13 @@
 """Rule robustness_summary: claims.csv, estimates.parquet and the appendix tables."""
 
+from paperkit.warm import handoff
+
+smk = snakemake  # noqa: F821 - injected by Snakemake
+handoff(smk)  # in a warm worker's fork when the build has one (paperkit/warm.py)
 
 from analysis.robustness.summary import summarise
 from paperkit.rules import run
 
-smk = snakemake  # noqa: F821 - injected by Snakemake
 run(
     smk,
     summarise,

@@ -1,0 +1,408 @@
+"""Start-up paid once: rule scripts run in a process forked from a warm worker.
+
+Each Snakemake job of a ``script:`` rule starts a new Python, which then imports the same
+libraries as every other job (pandas, matplotlib, scipy: about two seconds on a small
+machine, most of a cheap rule's time). With ``PAPERKIT_WARM`` set (``make paper`` sets it
+to the modules to preload), a rule script whose first statement is ::
+
+    from paperkit.warm import handoff
+
+    handoff(snakemake)
+
+hands its job to a worker that imported those modules once: the worker forks, and the
+fork runs the same script file (Snakemake's preamble and all) in the job's working
+folder, environment, arguments, standard input, output and error, while the job's own
+process waits and exits with the fork's exit status. Snakemake still sees one job per
+rule, with its log, its exit status and its outputs; the fork imports the project's own
+code afresh, so an edit to the analysis is seen at once. Without ``PAPERKIT_WARM`` (a
+cluster, or any plain ``snakemake`` run) ``handoff`` returns and the script runs as always.
+
+What the worker holds is only what it preloaded: it is keyed by the interpreter, its
+installed packages, this file, the working folder, the preload list and the environment,
+so a change to any of them starts a new worker. It ends after :data:`IDLE_S` seconds
+without a job (``PAPERKIT_WARM_IDLE_S``), or when its folder is gone. A job whose process
+dies (Snakemake stopped, ``kill -9``) closes its connection, and the worker kills the
+fork and everything it started at once. Linux only (``SCM_RIGHTS`` file descriptors,
+``pidfd``); elsewhere ``handoff`` returns and the script runs as always.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from typing import Any
+
+ENV = "PAPERKIT_WARM"  # space-separated modules to preload; empty or unset: no worker
+CHILD_ENV = "PAPERKIT_WARM_CHILD"
+IDLE_S = 600.0
+IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker ends
+PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
+START_TIMEOUT_S = 60.0
+# Variables a shell, make or the build set per command or per job: not part of the key.
+VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "PAPERKIT_BUILD_PID"})
+_HEADER = struct.Struct("!I")
+
+
+# ------------------------------------------------------------------------- the job side
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def worker_key(preload: list[str], env: dict[str, str], cwd: str) -> str:
+    """What a worker's preloaded state depends on, as a short hash."""
+    packages = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    parts = {
+        "python": [os.path.realpath(sys.executable), _stat(sys.executable)],
+        "packages": {p: _stat(p) for p in packages}, "code": _stat(__file__),
+        "preload": preload, "cwd": cwd,
+        "env": sorted((k, v) for k, v in env.items() if k not in VOLATILE_ENV),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def socket_path(key: str) -> Path:
+    """Where the worker for ``key`` listens (a short path: sockets allow 107 bytes)."""
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / f"paperkit-warm-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    return base / f"{key}.sock"
+
+
+def _send(conn: socket.socket, payload: dict[str, Any], fds: list[int] = ()) -> None:
+    data = json.dumps(payload).encode()
+    msg = _HEADER.pack(len(data)) + data
+    if fds:
+        socket.send_fds(conn, [msg], list(fds))
+    else:
+        conn.sendall(msg)
+
+
+def _recv_exact(conn: socket.socket, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = conn.recv(n - len(out))
+        if not chunk:
+            raise ConnectionError("worker connection closed")
+        out += chunk
+    return out
+
+
+def _recv(conn: socket.socket, nfds: int = 0) -> tuple[dict[str, Any], list[int]]:
+    if nfds:
+        msg, fds, _, _ = socket.recv_fds(conn, _HEADER.size, nfds)
+        if len(msg) < _HEADER.size:
+            msg += _recv_exact(conn, _HEADER.size - len(msg))
+    else:
+        msg, fds = _recv_exact(conn, _HEADER.size), []
+    (size,) = _HEADER.unpack(msg)
+    return json.loads(_recv_exact(conn, size)), list(fds)
+
+
+def _connect(path: Path) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+    except OSError:
+        conn.close()
+        return None
+    return conn
+
+
+def _start_worker(path: Path, preload: list[str]) -> socket.socket:
+    """Connect to the worker at ``path``, starting it when there is none (one job starts
+    it; the others wait on a lock for it to listen)."""
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = _connect(path)
+        if conn is not None:
+            return conn
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        log = open(f"{path}.log", "ab")  # noqa: SIM115 - handed to the worker
+        subprocess.Popen([sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True, close_fds=True)
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            conn = _connect(path)
+            if conn is not None:
+                return conn
+            time.sleep(0.02)
+    raise RuntimeError(f"paperkit.warm: no worker listens at {path} (see {path}.log)")
+
+
+def handoff(smk: Any = None) -> None:
+    """Run this rule script in a warm worker's fork and exit with its status; return at
+    once (the script runs here) without ``PAPERKIT_WARM``, off Linux, or in the fork."""
+    preload = os.environ.get(ENV, "").split()
+    if not preload or os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+        return
+    from paperkit.rules import die_with_build  # the job still dies with the build
+
+    die_with_build()
+    env = dict(os.environ)
+    cwd = os.getcwd()
+    conn = _start_worker(socket_path(worker_key(preload, env, cwd)), preload)
+    script = os.path.abspath(sys.argv[0])
+    _send(conn, {"script": script, "argv": sys.argv, "cwd": cwd, "env": env,
+                 "umask": _umask()}, [0, 1, 2])
+    try:
+        reply, _ = _recv(conn)
+    except ConnectionError:
+        print(f"paperkit.warm: the worker ended while running {script}", file=sys.stderr)
+        os._exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(reply["status"]))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ------------------------------------------------------------------------- the worker
+
+
+def _record_peak() -> None:
+    """With ``PAPERKIT_WARM_PEAKS`` set to a folder, the fork writes its peak resident
+    memory there (a benchmark's peak: the fork is no descendant of the build)."""
+    folder = os.environ.get(PEAKS_ENV)
+    if not folder:
+        return
+    import resource
+
+    with contextlib.suppress(OSError):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        (Path(folder) / f"{os.getpid()}.kib").write_text(str(kib))
+
+
+def _project_modules(cwd: str) -> list[str]:
+    """Modules the worker imported from the project folder (``paperkit`` itself, and any
+    other not installed in the interpreter's own folders)."""
+    installed = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix,
+                       *(sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib"))})
+    root = cwd.rstrip(os.sep) + os.sep
+    out = []
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if name == "paperkit" or name.startswith("paperkit.") or (
+                where.startswith(root) and not where.startswith(installed)):
+            out.append(name)
+    return out
+
+
+def _run_child(request: dict[str, Any], fds: list[int]) -> None:
+    """In the fork: become the job (folder, environment, streams) and run its script."""
+    import atexit
+    import runpy
+    import traceback
+
+    os.setpgid(0, 0)
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL if sig != signal.SIGPIPE else signal.SIG_IGN)
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.environ[CHILD_ENV] = "1"
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    # the worker's own modules of the project are dropped: the fork imports them afresh
+    for name in _project_modules(request["cwd"]):
+        del sys.modules[name]
+    script = request["script"]
+    sys.argv = list(request["argv"])
+    sys.path[0] = os.path.dirname(script)
+    status = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - report as Python would, then exit 1
+        traceback.print_exc()
+        status = 1
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    _record_peak()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
+
+
+class _Worker:
+    """One listening socket; per job a fork, its connection and its pidfd, all on one
+    thread (forking from a threaded process is unsafe)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.sel = path, selectors.DefaultSelector()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+        self.inode = _stat(str(path))
+        self.sel.register(self.listener, selectors.EVENT_READ, ("accept", None))
+        self.jobs: dict[int, tuple[socket.socket, int]] = {}  # pid -> (conn, pidfd)
+        self.last = time.monotonic()
+        self.folder = Path.cwd()
+        self.idle = float(os.environ.get(IDLE_ENV) or IDLE_S)
+
+    def serve(self) -> None:
+        """Run jobs until idle; then stop listening first (a job arriving now starts a new
+        worker) and run what already connected before ending."""
+        closing = False
+        while True:
+            events = self.sel.select(timeout=0 if closing else min(5.0, self.idle))
+            for key, _ in events:
+                kind, pid = key.data
+                if kind == "accept":
+                    self._accept()
+                elif kind == "conn":
+                    self._client_gone(pid)
+                else:
+                    self._child_done(pid)
+            if self.jobs:
+                self.last = time.monotonic()
+            elif closing and not events:
+                return
+            elif time.monotonic() - self.last > self.idle or not self.folder.is_dir() \
+                    or _stat(str(self.path)) != self.inode:
+                closing = True
+                self._unlisten()
+
+    def _unlisten(self) -> None:
+        """Remove this worker's socket file (not one a newer worker made in its place)."""
+        if _stat(str(self.path)) == self.inode:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+    def _accept(self) -> None:
+        conn, _ = self.listener.accept()
+        try:
+            request, fds = _recv(conn, nfds=3)
+        except (ConnectionError, ValueError, OSError):
+            conn.close()
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.sel.close()
+                self.listener.close()
+                conn.close()
+                _run_child(request, fds)
+            finally:
+                os._exit(1)
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)
+        self.jobs[pid] = (conn, pidfd)
+        self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
+        self.sel.register(pidfd, selectors.EVENT_READ, ("child", pid))
+
+    def _forget(self, pid: int) -> tuple[socket.socket, int]:
+        conn, pidfd = self.jobs.pop(pid)
+        self.sel.unregister(conn)
+        self.sel.unregister(pidfd)
+        os.close(pidfd)
+        return conn, pidfd
+
+    def _child_done(self, pid: int) -> None:
+        _, status = os.waitpid(pid, 0)
+        conn, _ = self._forget(pid)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            _send(conn, {"status": code if code >= 0 else 128 - code})
+        conn.close()
+
+    def _client_gone(self, pid: int) -> None:
+        """The job's process died (the build was stopped): end the fork and its children."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        conn, _ = self._forget(pid)
+        conn.close()
+
+
+def serve(path: Path, preload: list[str]) -> None:
+    """Import ``preload``, then run jobs at ``path`` until idle (``python -m paperkit.warm``)."""
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - a module that fails is imported by the job
+            print(f"paperkit.warm: not preloaded: {name}: {exc}", file=sys.stderr)
+    worker = _Worker(path)
+    try:
+        worker.serve()
+    finally:
+        worker._unlisten()
+
+
+def workers(folder: str | Path) -> list[int]:
+    """The pids of this user's workers serving ``folder``."""
+    folder = os.path.realpath(folder)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            if argv[1:4] == [b"-m", b"paperkit.warm", b"serve"] and \
+                    os.path.realpath(f"/proc/{entry}/cwd") == folder:
+                found.append(int(entry))
+    return found
+
+
+def stop(folder: str | Path) -> int:
+    """End the workers of ``folder`` (``make clean``, a benchmark's cold build); returns
+    how many there were. Their running jobs end with them."""
+    pids = workers(folder)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    return len(pids)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m paperkit.warm serve SOCKET MODULE...`` | ``stop [FOLDER]``."""
+    if argv[:1] == ["serve"] and len(argv) >= 2:
+        serve(Path(argv[1]), argv[2:])
+        return 0
+    if argv[:1] == ["stop"] and len(argv) <= 2:
+        print(f"paperkit.warm: stopped {stop(argv[1] if len(argv) > 1 else '.')} worker(s)")
+        return 0
+    print("usage: python -m paperkit.warm serve SOCKET MODULE... | stop [FOLDER]",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

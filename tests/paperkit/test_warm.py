@@ -1,0 +1,141 @@
+"""Rule scripts in a warm worker's fork (paperkit/warm.py): the job's own folder,
+environment, arguments, streams and exit status, the project's code imported afresh, and
+nothing left running when the job's process dies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from paperkit import warm
+from tests.buildutil import ROOT
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
+
+JOB = '''
+import os, sys
+from paperkit.warm import handoff
+handoff(None)
+import mymod
+print("out", os.getcwd(), os.environ.get("X"), sys.argv[1:], mymod.VALUE,
+      os.environ.get("PAPERKIT_WARM_CHILD"), os.getppid(), "json" in sys.modules)
+print("err", file=sys.stderr)
+if os.environ.get("SLEEP"):
+    open("fork.pid", "w").write(str(os.getpid()))
+    import time; time.sleep(60)
+sys.exit(int(os.environ.get("CODE", "0")))
+'''
+
+
+@pytest.fixture
+def project(tmp_path):
+    runtime = Path(tempfile.mkdtemp(prefix="pw"))  # short: a socket path has 107 bytes
+    (tmp_path / "job.py").write_text(JOB)
+    (tmp_path / "mymod.py").write_text("VALUE = 1\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "XDG_RUNTIME_DIR": str(runtime),
+           warm.ENV: "json", warm.IDLE_ENV: "30", "X": "x1"}
+    env.pop(warm.CHILD_ENV, None)
+    yield tmp_path, env
+    for sock in runtime.rglob("*.sock"):
+        subprocess.run(["pkill", "-f", str(sock)], check=False)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _job(project, env, *args, **extra):
+    return subprocess.run([sys.executable, "job.py", *args], cwd=project, env={**env, **extra},
+                          capture_output=True, text=True, timeout=60)
+
+
+def _fields(proc):
+    return proc.stdout.split()
+
+
+def test_a_job_runs_in_the_fork_with_its_folder_environment_arguments_and_streams(project):
+    path, env = project
+    proc = _job(path, env, "a", "b")
+    assert proc.returncode == 0, proc.stderr
+    out = _fields(proc)
+    assert out[:7] == ["out", str(path), "x1", "['a',", "'b']", "1", "1"]
+    assert out[-1] == "True"  # the preloaded module was already there
+    assert proc.stderr.strip() == "err"
+
+
+def test_the_exit_status_of_the_fork_is_the_jobs(project):
+    path, env = project
+    assert _job(path, env, CODE="3").returncode == 3
+    assert _job(path, env).returncode == 0
+
+
+def test_an_edit_to_the_projects_code_is_seen_by_the_next_job_of_the_same_worker(project):
+    path, env = project
+    first = _fields(_job(path, env))
+    (path / "mymod.py").write_text("VALUE = 2\n")
+    second = _fields(_job(path, env))
+    assert first[-4] == "1" and second[-4] == "2"
+    assert first[-2] == second[-2]  # the same worker forked both
+
+
+def test_another_environment_gets_another_worker(project):
+    path, env = project
+    first = _fields(_job(path, env))
+    other = _fields(_job(path, env, X="x2"))
+    assert other[2] == "x2"
+    assert first[-2] != other[-2]
+
+
+def test_without_the_setting_the_script_runs_in_its_own_process(project):
+    path, env = project
+    env = {k: v for k, v in env.items() if k != warm.ENV}
+    out = _fields(_job(path, env))
+    assert out[-3] == "None"  # not a fork of a worker
+
+
+def test_the_fork_dies_when_the_jobs_process_is_killed(project):
+    path, env = project
+    client = subprocess.Popen([sys.executable, "job.py"], cwd=path, env={**env, "SLEEP": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pidfile = path / "fork.pid"
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fork = int(pidfile.read_text())
+    client.send_signal(signal.SIGKILL)
+    client.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{fork}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{fork}").exists()
+
+
+def test_the_worker_ends_when_idle_and_the_next_job_starts_a_new_one(project):
+    path, env = project
+    env = {**env, warm.IDLE_ENV: "0.5"}
+    first = _fields(_job(path, env))
+    worker = int(first[-2])
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists()
+    second = _fields(_job(path, env))
+    assert second[0] == "out" and second[-2] != first[-2]
+
+
+def test_stop_ends_the_workers_of_a_folder_only(project):
+    path, env = project
+    worker = int(_fields(_job(path, env))[-2])
+    assert warm.workers(path) == [worker]
+    assert warm.stop(path.parent) == 0
+    assert warm.stop(path) == 1
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{worker}").exists()
+    assert _job(path, env).returncode == 0  # the next job starts another

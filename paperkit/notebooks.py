@@ -8,17 +8,27 @@ written to: the build renders a staged copy in ``build/paper/``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import shutil
+import sys
+import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+from paperkit.freshness import input_digests
 from paperkit.io import atomic_path
 
 KERNEL = "python3"
 TIMEOUT_S = 600
+# Executed notebooks by the content they were executed from (execute_notebook).
+EXECUTED = Path(".snakemake/paperkit/notebooks")
+log = logging.getLogger("paperkit")
 
 
 class NotebookError(RuntimeError):
@@ -53,9 +63,36 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, kernel: str = KERNEL,
     _strip_volatile(nb)
 
 
-def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path) -> None:
-    """Run every cell of ``source`` in a fresh kernel started in ``cwd``; write ``target``."""
+def execution_key(source: str | Path, inputs: Sequence[str], cwd: str | Path,
+                  kernel: str = KERNEL) -> str:
+    """What an executed notebook depends on: the content of every declared input (the
+    notebook, the pipeline files it reads, the project code it imports), the kernel, the
+    folder it runs in, and the interpreter with its installed packages."""
+    packages = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    parts = {"source": Path(source).as_posix(),
+             "inputs": input_digests([*inputs, str(source)]), "kernel": kernel,
+             "cwd": os.path.realpath(cwd), "python": os.path.realpath(sys.executable),
+             "packages": {p: os.stat(p).st_mtime_ns for p in packages if os.path.isdir(p)}}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path,
+                     inputs: Sequence[str] | None = None) -> None:
+    """Run every cell of ``source`` in a fresh kernel started in ``cwd``; write ``target``.
+
+    With ``inputs`` (every file the notebook depends on), a notebook executed before from
+    inputs of the same content is not executed again: its stored result is written
+    (:data:`EXECUTED`; executed notebooks carry no timestamps, so it is the same file).
+    """
     source = Path(source)
+    cached = None
+    if inputs is not None:
+        cached = Path(cwd) / EXECUTED / f"{source.stem}-{execution_key(source, inputs, cwd)}.ipynb"
+        if cached.is_file():
+            log.info("%s: inputs unchanged since it was executed: %s reused", source, cached)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(cached, tmp)
+            return
     nb = nbformat.read(source, as_version=4)
     try:
         execute(nb, cwd)
@@ -63,6 +100,19 @@ def execute_notebook(source: str | Path, target: str | Path, cwd: str | Path) ->
         raise NotebookError(f"{source}: a cell failed while executing:\n{exc}") from exc
     with atomic_path(target) as tmp:
         nbformat.write(nb, str(tmp))
+    if cached is not None:
+        _store(Path(target), cached)
+
+
+def _store(executed: Path, cached: Path, keep: int = 3) -> None:
+    """Keep the executed notebook for reuse, with the ``keep`` newest of the same name."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cached) as tmp:
+        shutil.copyfile(executed, tmp)
+    stem = cached.name.rsplit("-", 1)[0]
+    older = sorted(cached.parent.glob(f"{stem}-*.ipynb"), key=lambda p: p.stat().st_mtime_ns)
+    for path in older[:-keep]:
+        path.unlink(missing_ok=True)
 
 
 def stage_sources(sources: Sequence[str], targets: Sequence[str]) -> None:

@@ -29,8 +29,8 @@ SLURM_STAMP := $(SLURM_VENV)/.installed
 # jobs of `make paper` and `make preview` (paperkit/warm.py); WARM= runs each job in a
 # new interpreter, as on a cluster.
 WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse scipy.special \
-        scipy.stats matplotlib matplotlib.pyplot pandera.pandas yaml jsonschema nbformat nbclient \
-        snakemake.logging snakemake.iocontainers
+        scipy.stats matplotlib matplotlib.pyplot seaborn pandera.pandas yaml jsonschema nbformat \
+        nbclient snakemake.logging snakemake.iocontainers
 paper preview: export PAPERKIT_WARM = $(WARM)
 
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \

@@ -26,12 +26,12 @@ SLURM_VENV  := .venv-slurm
 SLURM_STAMP := $(SLURM_VENV)/.installed
 
 # The libraries the rule scripts import, loaded once by a warm worker whose forks run the
-# jobs of `make paper` and `make preview` (paperkit/warm.py); WARM= runs each job in a
-# new interpreter, as on a cluster.
+# jobs of `make paper`, `make preview` and `make diff` (paperkit/warm.py); WARM= runs each
+# job in a new interpreter, as on a cluster.
 WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse scipy.special \
         scipy.stats matplotlib matplotlib.pyplot seaborn pandera.pandas yaml jsonschema nbformat \
         nbclient snakemake.logging snakemake.iocontainers
-paper preview: export PAPERKIT_WARM = $(WARM)
+paper preview diff: export PAPERKIT_WARM = $(WARM)
 
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \
         check-interviews cluster-env diff warm-modules

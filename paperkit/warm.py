@@ -364,6 +364,10 @@ def serve(path: Path, preload: list[str]) -> None:
         worker.serve()
     finally:
         worker._unlisten()
+    log = Path(f"{path}.log")
+    with contextlib.suppress(OSError):
+        if log.stat().st_size == 0:  # nothing went wrong: no log to keep
+            log.unlink()
 
 
 def workers(folder: str | Path) -> list[int]:

@@ -35,7 +35,9 @@ def project_env(project: Path, **extra: str) -> dict[str, str]:
     The venv's editable install points at this checkout; the copy must run the copy's
     code (a test may have changed it), as a replicator's own checkout would.
     """
-    return {**os.environ, "PYTHONPATH": str(project), "PYTHONHASHSEED": "0", **extra}
+    # a test's warm worker (make paper, paperkit/warm.py) ends a minute after its last job
+    return {**os.environ, "PYTHONPATH": str(project), "PYTHONHASHSEED": "0",
+            "PAPERKIT_WARM_IDLE_S": "60", **extra}
 
 
 def snakemake(project: Path, *args: str, check: bool = True, **env_extra: str

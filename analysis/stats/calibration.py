@@ -523,7 +523,10 @@ def _in_domain(domain: Any, n: int) -> np.ndarray:
     """Domain membership as a bool array (missing = outside); everyone when ``None``."""
     if domain is None:
         return np.ones(n, dtype=bool)
-    mask = pd.Series(domain).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
+    if isinstance(domain, np.ndarray) and domain.dtype == bool and domain.ndim == 1:
+        mask = domain  # already what the conversion below makes
+    else:
+        mask = pd.Series(domain).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
     if mask.shape[0] != n:
         raise CalibrationVarianceError(f"domain has {mask.shape[0]} values, design {n}")
     return mask

@@ -263,20 +263,23 @@ def rao_scott_test(
     ``design`` the cell-share covariance and the denominator df are that design's
     (:func:`analysis.stats.calibration.cell_proportions_vcov`, ``method``).
     """
-    frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
-                          "w": pd.Series(w).to_numpy(dtype=float)})
-    n_design = len(frame)
+    r, c = pd.Series(rows).to_numpy(), pd.Series(cols).to_numpy()
+    w_all = pd.Series(w).to_numpy(dtype=float)
+    n_design = len(w_all)
+    if not len(r) == len(c) == n_design:
+        raise ValueError(f"rows, cols and weights have {len(r)}, {len(c)} and {n_design} "
+                         "values")
+    keep = ~(pd.isna(r) | pd.isna(c) | np.isnan(w_all))  # complete cases ...
     if domain is not None:
-        frame = frame[domain_mask(domain)]
-    frame = frame.dropna()
-    n = len(frame)
-    r_codes, r_levels = pd.factorize(frame["r"], sort=True)
-    c_codes, c_levels = pd.factorize(frame["c"], sort=True)
+        keep &= domain_mask(domain)  # ... of the domain
+    n = int(keep.sum())
+    r_codes, r_levels = pd.factorize(r[keep], sort=True)
+    c_codes, c_levels = pd.factorize(c[keep], sort=True)
     nr, nc = len(r_levels), len(c_levels)
     if nr < 2 or nc < 2 or n < 2:
         return RaoScottResult(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, n,
                               row_name, col_name)
-    wv = frame["w"].to_numpy()
+    wv = w_all[keep]
     cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
     total = wv.sum()
     if design is None:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analysis.stats import calibration as cal
 from analysis.stats import ordinal as mdl
 from analysis.stats import proportions as pr
 
@@ -103,3 +104,101 @@ def test_memoised_quantiles_equal_scipy(df: int) -> None:
     assert pr._t_quantile(0.975, df) == stats.t.ppf(0.975, df=df)
     assert pr._normal_quantile(0.975) == stats.norm.ppf(0.975)
     assert pr.proportion_ci(0.3, 0.05, df + 1) == pr.proportion_ci(0.3, 0.05, np.int64(df + 1))
+
+
+def _cells_reference(rows, cols, design, domain=None, method="calibrated"):
+    """cell_proportions_vcov as first written: factorise pandas copies of every row."""
+    r = pd.Series(np.asarray(rows, dtype=object))
+    c = pd.Series(np.asarray(cols, dtype=object))
+    base = (r.notna() & c.notna()).to_numpy() & cal._in_domain(domain, design.n)
+    r_codes, r_levels = pd.factorize(r.where(base), sort=True)
+    c_codes, c_levels = pd.factorize(c.where(base), sort=True)
+    nr, nc = len(r_levels), len(c_levels)
+    mean, e = cal._shares_e(r_codes + nr * c_codes, nr * nc, base, design)
+    nu = cal.degrees_of_freedom(design, None if method == "calibrated" else base)
+    return cal.CellProportions(mean, cal._vcov_from_e(e, design, method), list(r_levels),
+                               list(c_levels), int(base.sum()), nu)
+
+
+def _rao_scott_reference(rows, cols, w, domain=None, design=None, method="fixed"):
+    """rao_scott_test as first written: a DataFrame of every row, masked, dropna."""
+    frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
+                          "w": pd.Series(w).to_numpy(dtype=float)})
+    n_design = len(frame)
+    if domain is not None:
+        frame = frame[pr.domain_mask(domain)]
+    frame = frame.dropna()
+    n = len(frame)
+    r_codes, r_levels = pd.factorize(frame["r"], sort=True)
+    c_codes, c_levels = pd.factorize(frame["c"], sort=True)
+    nr, nc = len(r_levels), len(c_levels)
+    wv = frame["w"].to_numpy()
+    cell = r_codes + nr * c_codes
+    total = wv.sum()
+    if design is None:
+        mean, vcov = pr._cell_vcov(cell, wv, nr * nc, n_design)
+        nu = n - 1
+    else:
+        cells = _cells_reference(rows, cols, design, domain, method)
+        mean, vcov, nu = cells.mean, cells.vcov, cells.nu
+    grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
+    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
+    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
+    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
+    inter = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1)
+                             for i in range(nr - 1)])
+    cmat = inter - x1 @ np.linalg.lstsq(x1, inter, rcond=None)[0]
+    inv_mean = np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean))
+    denom = cmat.T @ (np.diag(inv_mean) / n) @ cmat
+    numr = cmat.T @ np.diag(inv_mean) @ vcov @ np.diag(inv_mean) @ cmat
+    delta = np.linalg.solve(denom, numr)
+    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
+    d0 = tr**2 / tr2
+    table = np.bincount(cell, weights=wv, minlength=nr * nc).reshape(nc, nr).T * n / total
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    pearson = float(((table - expected) ** 2 / expected).sum())
+    f = pearson / tr
+    p_value = float(stats.f.sf(f, d0, d0 * nu))
+    return pr.RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
+                             "rows", "cols")
+
+
+def _table_inputs(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    n = 300
+    region = pd.Series(rng.choice(["West", "East", "Centre", "Zürich"], n), dtype=object)
+    region[rng.random(n) < 0.05] = None
+    approval = pd.Series(rng.integers(1, 6, n), dtype="Int64")
+    approval[rng.random(n) < 0.08] = pd.NA
+    doubt = pr.indicator(approval, [1, 2, 3]).rename("doubter")
+    urban = pd.Series(rng.integers(0, 2, n), dtype="Int64")
+    w = rng.uniform(0.4, 2.5, n)
+    domain = pd.Series(rng.random(n) < 0.7).astype("boolean")
+    domain[:4] = pd.NA
+    groups = pd.Series(rng.choice(["a", "b"], n))
+    design = cal.survey_design(w, calibration=cal.calibration([groups], w))
+    return {"region": region, "approval": approval, "doubt": doubt, "urban": urban, "w": w,
+            "domain": domain, "design": design}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("rows", "cols"), [("approval", "region"), ("doubt", "region"),
+                                            ("approval", "urban"), ("region", "urban")])
+@pytest.mark.parametrize("with_domain", [False, True])
+def test_rao_scott_test_equals_the_pandas_frame_computation(seed, rows, cols,
+                                                            with_domain) -> None:
+    d = _table_inputs(seed)
+    dom = d["domain"] if with_domain else None
+    assert pr.rao_scott_test(d[rows], d[cols], d["w"], dom) == _rao_scott_reference(
+        d[rows], d[cols], d["w"], dom)
+    for method in ("calibrated", "fixed"):
+        got = cal.cell_proportions_vcov(d[rows], d[cols], d["design"], domain=dom,
+                                        method=method)
+        want = _cells_reference(d[rows], d[cols], d["design"], dom, method)
+        assert (got.row_levels, got.col_levels, got.n, got.nu) == (
+            want.row_levels, want.col_levels, want.n, want.nu)
+        np.testing.assert_array_equal(got.mean, want.mean)
+        np.testing.assert_array_equal(got.vcov, want.vcov)
+        assert pr.rao_scott_test(d[rows], d[cols], d["w"], dom, design=d["design"],
+                                 method=method) == _rao_scott_reference(
+            d[rows], d[cols], d["w"], dom, d["design"], method)

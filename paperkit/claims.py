@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import math
 import operator
 import random
@@ -214,9 +215,20 @@ class Assertion:
 
 
 def parse_assertion(expr: str) -> Assertion:
-    """Parse and validate; raise UnsafeExpressionError for anything outside the language."""
+    """Parse and validate; raise UnsafeExpressionError for anything outside the language.
+
+    Memoised on the text: the robustness grid checks the same few dozen assertions in
+    every specification, and validating one (the tautology trials) costs far more than
+    evaluating it. The result is shared, so callers must not modify its syntax tree.
+    """
     if not isinstance(expr, str) or not expr.strip():
         raise UnsafeExpressionError(f"assertion must be a non-empty string, got {expr!r}")
+    return _parse_text(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(expr: str) -> Assertion:
+    """:func:`parse_assertion` of a non-empty string (a refusal is raised, not cached)."""
     if len(expr) > 2000:
         raise UnsafeExpressionError("assertion longer than 2000 characters")
     expr = " ".join(expr.split())  # YAML folded blocks keep line breaks; one line parses

@@ -12,6 +12,7 @@ and figures format through it too.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 import platform
 import re
@@ -130,11 +131,14 @@ def format_tree(tree: Any, rules: list[Mapping[str, str]], prefix: str = "") -> 
 KEY_REPLACEMENTS = (("<=", "le"), (">=", "ge"), ("<", "lt"), (">", "gt"), ("%", "pct"))
 
 
+@functools.lru_cache(maxsize=65536)
 def sanitize_key(key: str) -> str:
     """Make a result key usable in ``{{< var >}}`` and claim assertions.
 
     Model terms such as ``income[>4000]`` become ``income_gt4000``; only lower-case
-    letters, digits and underscores remain.
+    letters, digits and underscores remain. Memoised: a numbers tree repeats the same
+    few hundred keys thousands of times (the robustness grid sanitises one per
+    specification).
     """
     text = key.lower()
     for old, new in KEY_REPLACEMENTS:
@@ -143,8 +147,13 @@ def sanitize_key(key: str) -> str:
     return text or "_"
 
 
+_LEAVES = (str, int, float, bool, type(None))
+
+
 def sanitize_tree(tree: Any, path: str = "") -> Any:
     """Sanitise every mapping key; two keys that collide are an error naming both."""
+    if type(tree) in _LEAVES:  # most nodes: skip the (slow) abstract Mapping check
+        return tree
     if isinstance(tree, Mapping):
         out: dict[str, Any] = {}
         origin: dict[str, str] = {}

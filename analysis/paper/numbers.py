@@ -148,6 +148,26 @@ def model_estimation(models: Mapping[str, Any]) -> str:
             "modelled sample alone")
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def copy_tree(node: Any) -> Any:
+    """A deep copy of a results tree: what ``copy.deepcopy`` gives, several times faster.
+
+    Plain dicts and lists are rebuilt, immutable scalars shared, anything else deep-copied;
+    unlike ``copy.deepcopy`` a container that occurs twice is copied twice. The robustness
+    grid copies every stage result once per specification.
+    """
+    kind = type(node)
+    if kind is dict:
+        return {key: copy_tree(value) for key, value in node.items()}
+    if kind is list:
+        return [copy_tree(value) for value in node]
+    if kind in _ATOMS:
+        return node
+    return copy.deepcopy(node)
+
+
 def assemble(
     stages: Mapping[str, Any], published: Mapping[str, Any],
     fidelity: Mapping[str, Any] | None,
@@ -157,7 +177,7 @@ def assemble(
     Shared by the numbers stage and the robustness grid, which builds one tree per
     specification (``fidelity`` None: no comparison); the stage results are not modified.
     """
-    numbers: dict[str, Any] = {name: copy.deepcopy(stage) for name, stage in sorted(stages.items())}
+    numbers: dict[str, Any] = {name: copy_tree(stage) for name, stage in sorted(stages.items())}
     for stage in numbers.values():
         _drop_input_checksums(stage)
     models = numbers.get("models", {})
@@ -175,7 +195,7 @@ def assemble(
                                                           numbers["cleaning"]["valid"])
     if fidelity is not None:
         numbers["fidelity"] = compare_with_published(numbers, published, fidelity)
-    numbers["published"] = copy.deepcopy(dict(published))
+    numbers["published"] = copy_tree(dict(published))
     return numbers
 
 

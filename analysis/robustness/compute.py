@@ -186,7 +186,11 @@ class _Batch:
         status, weights = self._memo(("weighting", key), lambda: self._weights(clean, weighting))
         if status != "ok":
             return status, weights
-        frame = attach_weights(clean, weights[0], "robustness weights")
+        # the weighted frame depends on the weights key alone (exclusions, margins, cap)
+        status, frame = self._memo(
+            ("frame", key), lambda: attach_weights(clean, weights[0], "robustness weights"))
+        if status != "ok":
+            return status, frame
         status, survey = self._memo(("describe", key, choice["variance"]), lambda: describe_frame(
             frame, self.config["describe"], self.targets_all, weighting,
             self.config.get("design")))

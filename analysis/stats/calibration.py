@@ -523,7 +523,10 @@ def _in_domain(domain: Any, n: int) -> np.ndarray:
     """Domain membership as a bool array (missing = outside); everyone when ``None``."""
     if domain is None:
         return np.ones(n, dtype=bool)
-    mask = pd.Series(domain).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
+    if isinstance(domain, np.ndarray) and domain.dtype == bool and domain.ndim == 1:
+        mask = domain  # already what the conversion below makes
+    else:
+        mask = pd.Series(domain).reset_index(drop=True).fillna(False).astype(bool).to_numpy()
     if mask.shape[0] != n:
         raise CalibrationVarianceError(f"domain has {mask.shape[0]} values, design {n}")
     return mask
@@ -605,6 +608,15 @@ def category_shares_se(
                   degrees_of_freedom(design, base))
 
 
+def _codes_in(values: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the sorted levels found in ``base`` (-1 outside it), factorising the base
+    rows alone rather than a pandas copy of every row."""
+    found, levels = pd.factorize(values[base], sort=True)
+    codes = np.full(values.shape[0], -1, dtype=np.intp)
+    codes[base] = found
+    return codes, levels
+
+
 def cell_proportions_vcov(
     rows: Any, cols: Any, design: Design, *, domain: Any = None,
     method: Method = "calibrated",
@@ -616,11 +628,10 @@ def cell_proportions_vcov(
     returned ``vcov`` replaces the fixed-weight covariance computed there; ``nu`` is R's
     denominator df for this design and method.
     """
-    r = pd.Series(np.asarray(rows, dtype=object))
-    c = pd.Series(np.asarray(cols, dtype=object))
-    base = (r.notna() & c.notna()).to_numpy() & _in_domain(domain, design.n)
-    r_codes, r_levels = pd.factorize(r.where(base), sort=True)
-    c_codes, c_levels = pd.factorize(c.where(base), sort=True)
+    r, c = np.asarray(rows, dtype=object), np.asarray(cols, dtype=object)
+    base = ~(pd.isna(r) | pd.isna(c)) & _in_domain(domain, design.n)
+    r_codes, r_levels = _codes_in(r, base)
+    c_codes, c_levels = _codes_in(c, base)
     nr, nc = len(r_levels), len(c_levels)
     mean, e = _shares_e(r_codes + nr * c_codes, nr * nc, base, design)
     nu = degrees_of_freedom(design, None if method == "calibrated" else base)

@@ -532,23 +532,28 @@ class OrderedLogitResults:
             )
         return "\n".join(lines)
 
+    def coefficient_stats(self, alpha: float = 0.05) -> dict[str, np.ndarray]:
+        """Estimate, SE, z, p, CI and odds ratios of every coefficient, in ``names`` order.
+
+        The same operations as :attr:`bse`, :attr:`tvalues`, :attr:`pvalues`,
+        :meth:`conf_int` and :meth:`odds_ratios`, done once on arrays: each of those
+        recomputes the covariance diagonal and builds pandas objects on every access.
+        """
+        se = np.sqrt(np.diag(self.vcov))[: len(self.names)]
+        z = self.beta / se
+        q = stats.norm.ppf(1 - alpha / 2)
+        lower, upper = self.beta - q * se, self.beta + q * se
+        return {"coef": self.beta, "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+                "ci_lower": lower, "ci_upper": upper, "or": np.exp(self.beta),
+                "or_lower": np.exp(lower), "or_upper": np.exp(upper)}
+
     def to_dict(self, brant: bool = True) -> dict[str, Any]:
         """JSON-ready results (plain floats, nothing rounded)."""
-        ci, ors = self.conf_int(), self.odds_ratios()
-        coefs = {
-            n: {
-                "coef": float(self.params[n]), "se": float(self.bse[n]),
-                "z": float(self.tvalues[n]), "p": float(self.pvalues[n]),
-                "ci_lower": float(ci.loc[n, "lower"]), "ci_upper": float(ci.loc[n, "upper"]),
-                "or": float(ors.loc[n, "or"]), "or_lower": float(ors.loc[n, "lower"]),
-                "or_upper": float(ors.loc[n, "upper"]),
-            }
-            for n in self.names
-        }
-        thr = {
-            t: {"value": float(self.thresholds[t]), "se": float(self.thresholds_bse[t])}
-            for t in self.threshold_names
-        }
+        columns = {k: v.tolist() for k, v in self.coefficient_stats().items()}
+        coefs = {n: {k: v[j] for k, v in columns.items()} for j, n in enumerate(self.names)}
+        thresholds, thresholds_se = self.thresholds.tolist(), self.thresholds_bse.tolist()
+        thr = {t: {"value": v, "se": se}
+               for t, v, se in zip(self.threshold_names, thresholds, thresholds_se, strict=True)}
         out: dict[str, Any] = {
             "coefficients": coefs, "coefficient_order": list(self.names),
             "thresholds": thr, "threshold_order": self.threshold_names,

@@ -22,6 +22,7 @@ tests/fixtures/r/make_describe_fixtures.R):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +64,10 @@ class Estimate:
 
 def domain_mask(domain: Any) -> np.ndarray:
     """A domain indicator as booleans; a missing value is outside the domain."""
+    if isinstance(domain, pd.Series) and domain.dtype == bool:
+        return domain.to_numpy(copy=True)  # nothing missing: what the conversion gives
+    if isinstance(domain, np.ndarray) and domain.dtype == bool:
+        return domain.copy()
     return pd.Series(domain).fillna(False).astype(bool).to_numpy()
 
 
@@ -71,16 +76,42 @@ def json_round(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 10)
 
 
+def _values(y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` as floats (NaN where missing) and where it is not missing (NA of ``Float64``).
+
+    A ``Float64`` Series (what :func:`indicator` makes) is read as it is; anything else is
+    converted to ``Float64`` first, so both give the same values and mask.
+    """
+    if not (isinstance(y, pd.Series) and isinstance(y.dtype, pd.Float64Dtype)):
+        y = pd.to_numeric(pd.Series(y).reset_index(drop=True), errors="raise").astype("Float64")
+    values = y.array
+    return values.to_numpy(dtype=float, na_value=np.nan), ~values.isna()
+
+
+def _weights(w: Any) -> np.ndarray:
+    """Weights as a float array."""
+    if isinstance(w, np.ndarray) and w.ndim == 1 and w.dtype.kind in "fiub":
+        return w.astype(float)
+    if isinstance(w, pd.Series) and w.dtype == np.float64:
+        return w.to_numpy(dtype=float, copy=True)
+    return pd.Series(w).reset_index(drop=True).astype(float).to_numpy()
+
+
 def _base(y: Any, w: Any, domain: Any = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Values and weights of the base (in domain, y not NA) and the design's size n."""
-    y = pd.to_numeric(pd.Series(y).reset_index(drop=True), errors="raise").astype("Float64")
-    w = pd.Series(w).reset_index(drop=True).astype(float).to_numpy()
-    if len(y) != len(w):
-        raise ValueError(f"indicator has {len(y)} values but weights have {len(w)}")
-    keep = y.notna().to_numpy()
+    values, keep, wv = _aligned(y, w)
     if domain is not None:
         keep = keep & domain_mask(domain)
-    return y[keep].to_numpy(dtype=float), w[keep], len(w)
+    return values[keep], wv[keep], len(wv)
+
+
+def _aligned(y: Any, w: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values of y, where they are not missing, and the weights, checked to match."""
+    values, present = _values(y)
+    wv = _weights(w)
+    if len(values) != len(wv):
+        raise ValueError(f"indicator has {len(values)} values but weights have {len(wv)}")
+    return values, present, wv
 
 
 def weighted_mean_se(y: Any, w: Any, domain: Any = None) -> tuple[float, float, int]:
@@ -91,7 +122,11 @@ def weighted_mean_se(y: Any, w: Any, domain: Any = None) -> tuple[float, float, 
     rows outside the base contribute zero to the variance but still count as PSUs: the
     factor is n_design / (n_design - 1), with n_design = len(w).
     """
-    yv, wv, n_design = _base(y, w, domain)
+    return _mean_se(*_base(y, w, domain))
+
+
+def _mean_se(yv: np.ndarray, wv: np.ndarray, n_design: int) -> tuple[float, float, int]:
+    """:func:`weighted_mean_se` of the base's values and weights."""
     n = len(yv)
     if n == 0:
         return math.nan, math.nan, 0
@@ -112,13 +147,25 @@ def proportion_ci(
     if not (math.isfinite(p) and math.isfinite(se)):
         return math.nan, math.nan
     if method == "wald":
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = _normal_quantile(0.5 + level / 2)
         return float(p - z * se), float(p + z * se)
     if p <= 0.0 or p >= 1.0:
         return p, p
-    t = stats.t.ppf(0.5 + level / 2, df=n - 1)
+    t = _t_quantile(0.5 + level / 2, n - 1)
     centre, half = math.log(p / (1 - p)), t * se / (p * (1 - p))
     return _expit(centre - half), _expit(centre + half)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normal_quantile(q: float) -> float:
+    """Memoised: a describe step asks for the same quantile hundreds of times."""
+    return stats.norm.ppf(q)
+
+
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: int) -> float:
+    """Memoised: a describe step asks for a handful of (level, df) pairs hundreds of times."""
+    return stats.t.ppf(q, df=df)
 
 
 def _expit(x: float) -> float:
@@ -135,14 +182,18 @@ def weighted_proportion(
     weights are ``w``): :func:`analysis.stats.calibration.weighted_mean_se` with ``method``,
     and the logit interval uses R's design df (``svyciprop``), which is n - 1 for ids = ~1.
     """
-    yv, wv, _ = _base(y, w, domain)
+    values, keep, w_all = _aligned(y, w)  # converted once for both estimators
+    in_domain = None if domain is None else domain_mask(domain)
+    if in_domain is not None:
+        keep = keep & in_domain
+    yv, wv = values[keep], w_all[keep]
     if np.any((yv != 0) & (yv != 1)):
         raise ValueError("indicator must be 0/1 (or NA)")
     if design is None:
-        p, se, n = weighted_mean_se(y, w, domain)
+        p, se, n = _mean_se(yv, wv, len(w_all))
         lo, hi = proportion_ci(p, se, n, level, ci_method)
     else:
-        e = cal.weighted_mean_se(y, design, domain=domain, method=method)
+        e = cal.weighted_mean_se(values, design, domain=in_domain, method=method)
         p, se, n = e.estimate, e.se, e.n
         lo, hi = proportion_ci(p, se, e.df + 1, level, ci_method)
     return Estimate(
@@ -157,10 +208,16 @@ def weighted_proportion(
 
 
 def indicator(values: pd.Series, codes: Iterable[Any]) -> pd.Series:
-    """1 where ``values`` is one of ``codes``, 0 elsewhere, NA where ``values`` is missing."""
-    out = values.isin(list(codes)).astype("Float64")
-    out[values.isna().to_numpy()] = pd.NA
-    return out
+    """1 where ``values`` is one of ``codes``, 0 elsewhere, NA where ``values`` is missing.
+
+    Built as one masked array rather than by converting and then assigning NA, which
+    costs a copy and an indexed assignment per call (the describe step makes hundreds).
+    """
+    hits = values.isin(list(codes))
+    missing = values.isna().to_numpy() | hits.isna().to_numpy()
+    data = hits.to_numpy(dtype=float, na_value=0.0)
+    return pd.Series(pd.arrays.FloatingArray(data, missing), index=values.index,
+                     name=values.name)
 
 
 @dataclass(frozen=True)
@@ -206,20 +263,23 @@ def rao_scott_test(
     ``design`` the cell-share covariance and the denominator df are that design's
     (:func:`analysis.stats.calibration.cell_proportions_vcov`, ``method``).
     """
-    frame = pd.DataFrame({"r": pd.Series(rows).to_numpy(), "c": pd.Series(cols).to_numpy(),
-                          "w": pd.Series(w).to_numpy(dtype=float)})
-    n_design = len(frame)
+    r, c = pd.Series(rows).to_numpy(), pd.Series(cols).to_numpy()
+    w_all = pd.Series(w).to_numpy(dtype=float)
+    n_design = len(w_all)
+    if not len(r) == len(c) == n_design:
+        raise ValueError(f"rows, cols and weights have {len(r)}, {len(c)} and {n_design} "
+                         "values")
+    keep = ~(pd.isna(r) | pd.isna(c) | np.isnan(w_all))  # complete cases ...
     if domain is not None:
-        frame = frame[domain_mask(domain)]
-    frame = frame.dropna()
-    n = len(frame)
-    r_codes, r_levels = pd.factorize(frame["r"], sort=True)
-    c_codes, c_levels = pd.factorize(frame["c"], sort=True)
+        keep &= domain_mask(domain)  # ... of the domain
+    n = int(keep.sum())
+    r_codes, r_levels = pd.factorize(r[keep], sort=True)
+    c_codes, c_levels = pd.factorize(c[keep], sort=True)
     nr, nc = len(r_levels), len(c_levels)
     if nr < 2 or nc < 2 or n < 2:
         return RaoScottResult(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, n,
                               row_name, col_name)
-    wv = frame["w"].to_numpy()
+    wv = w_all[keep]
     cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
     total = wv.sum()
     if design is None:

@@ -175,20 +175,35 @@ class _Describer:
         self.design, self.method = design, method
         if self.s["ci_method"] not in CI_METHODS:
             raise ValueError(f"describe.ci_method must be one of {CI_METHODS}")
+        # Read-only memos: the estimates reuse the same few columns and indicators many
+        # times, and converting them again on every use dominated the step's time.
+        self.weights = frame["weight"].to_numpy(dtype=float, copy=True)
+        self._plain: dict[str, pd.Series] = {}
+        self._indicators: dict[tuple, pd.Series] = {}
 
     def est(self, y: pd.Series, domain: pd.Series | None = None) -> dict[str, Any]:
-        e = weighted_proportion(y, self.frame["weight"], domain, self.s["ci_level"],
+        e = weighted_proportion(y, self.weights, domain, self.s["ci_level"],
                                 self.s["ci_method"], design=self.design, method=self.method)
         return e.as_dict()
 
+    def values(self, name: str) -> pd.Series:
+        """Column ``name`` with categoricals as objects (shared: do not modify)."""
+        if name not in self._plain:
+            self._plain[name] = _plain(self.frame[name])
+        return self._plain[name]
+
     def col(self, name: str, codes: Iterable[Any] = (1,)) -> pd.Series:
-        return indicator(_plain(self.frame[name]), codes)
+        """Indicator of ``codes`` in column ``name`` (shared: do not modify)."""
+        codes = tuple(codes)
+        if (name, codes) not in self._indicators:
+            self._indicators[name, codes] = indicator(self.values(name), codes)
+        return self._indicators[name, codes]
 
     def test(self, rows: str | pd.Series, cols: str, domain: pd.Series | None = None
              ) -> dict[str, Any]:
-        r = _plain(self.frame[rows]) if isinstance(rows, str) else rows
+        r = self.values(rows) if isinstance(rows, str) else rows
         rname = rows if isinstance(rows, str) else str(rows.name)
-        res = rao_scott_test(r, _plain(self.frame[cols]), self.frame["weight"], domain, rname,
+        res = rao_scott_test(r, self.values(cols), self.weights, domain, rname,
                              cols, design=self.design, method=self.method)
         return res.as_dict()
 
@@ -366,12 +381,12 @@ def _approval(d: _Describer) -> dict[str, Any]:
         "strong_commercial_users": d.est(strong, f["commercial_user"] == 1),
         "approve_local_pilot_members": d.est(approve, f["use_local_pilot"] == 1),
         "approve_commercial_users": d.est(approve, f["commercial_user"] == 1),
-        "strong_age_51_65": d.est(strong, _plain(f["age_band"]) == "51-65"),
+        "strong_age_51_65": d.est(strong, d.values("age_band") == "51-65"),
     }
     for var in ("urban", "region"):
         for level, key in CATEGORY_KEYS[var].items():
             name = key.removeprefix("region_")
-            out[f"approve_{name}"] = d.est(approve, _plain(f[var]) == level)
+            out[f"approve_{name}"] = d.est(approve, d.values(var) == level)
     return out
 
 
@@ -382,7 +397,7 @@ def _approval_by_group(d: _Describer) -> tuple[dict[str, Any], dict[str, Any]]:
     out: dict[str, Any] = {}
     tests: dict[str, Any] = {}
     for var in APPROVAL_GROUPS:
-        values = _plain(d.frame[var])
+        values = d.values(var)
         out[var] = {
             key: {"approve_any": d.est(approve, values == level),
                   "approve_strongly": d.est(strong, values == level),

@@ -389,3 +389,16 @@ def test_a_sentence_with_two_claims_may_print_what_either_reads(tmp_path: Path) 
     swapped = {"clm-a": "a.y > 0.5", "clm-b": "a.x < a.z"}
     assert any("clm-a" in p and "(in its span or the parenthesis" in p
                for p in _sentence_problems(tmp_path, text, swapped))
+
+
+def test_parsing_the_same_assertion_again_reuses_the_first_parse() -> None:
+    first = parse_assertion("models.m7.coef.age10.p < 0.05")
+    assert parse_assertion("models.m7.coef.age10.p < 0.05") is first
+    assert evaluate(first, {"models": {"m7": {"coef": {"age10": {"p": 0.01}}}}})[0] is True
+
+
+@pytest.mark.parametrize("expr", ["x > 0 or x <= 0", "__import__('os')", "", None, ["a.x > 0"]])
+def test_a_refused_assertion_is_refused_again_on_every_parse(expr) -> None:
+    for _ in range(2):
+        with pytest.raises(UnsafeExpressionError):
+            parse_assertion(expr)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from analysis.paper.numbers import copy_tree
 from analysis.project import load_config
 from paperkit.variables import NumbersError, format_p, format_tree, format_value, sanitize_tree
 
@@ -84,3 +85,27 @@ def test_design_columns_are_named_in_the_methods_words():
                                      "and strata from the column district")
     assert "primary sampling units less the number of strata" in words["whole_sample_df_words"]
     assert "without clusters" in design_words({})["design_words"]
+
+
+def test_sanitising_keeps_leaves_and_lists_as_they_are():
+    tree = {"A[x]": [1, 2.5, None, True, "Text", {"B>c": math.nan}], "n": 3}
+    out = sanitize_tree(tree)
+    assert out == {"a_x": [1, 2.5, None, True, "Text", {"bgtc": out["a_x"][5]["bgtc"]}],
+                   "n": 3}
+    assert math.isnan(out["a_x"][5]["bgtc"]) and out["a_x"] is not tree["A[x]"]
+
+
+def test_copying_a_stage_tree_gives_an_independent_deep_copy():
+    class Other:  # anything that is not plain JSON is deep-copied as copy.deepcopy does
+        def __init__(self) -> None:
+            self.items = [1]
+
+    stage = {"source": {"sha256": "abc"}, "a": [1, {"b": 2.0}], "t": (1, [2]), "o": Other()}
+    out = copy_tree(stage)
+    assert out == {**stage, "o": out["o"]} and out["o"].items == [1]
+    out["source"].pop("sha256")
+    out["a"][1]["b"] = 3.0
+    out["t"][1].append(3)
+    out["o"].items.append(2)
+    assert stage == {"source": {"sha256": "abc"}, "a": [1, {"b": 2.0}], "t": (1, [2]),
+                     "o": stage["o"]} and stage["o"].items == [1]

@@ -281,14 +281,22 @@ def rao_scott_test(
                               row_name, col_name)
     wv = w_all[keep]
     cell = r_codes + nr * c_codes  # rows vary fastest, as R interaction(rows, cols)
-    total = wv.sum()
     if design is None:
         mean, vcov = _cell_vcov(cell, wv, nr * nc, n_design)
         nu = n - 1
     else:
         cells = cal.cell_proportions_vcov(rows, cols, design, domain=domain, method=method)
         mean, vcov, nu = cells.mean, cells.vcov, cells.nu
+    return _rao_scott_statistic(cell, wv, (nr, nc), mean, vcov, nu, (row_name, col_name))
 
+
+def _rao_scott_statistic(cell: np.ndarray, wv: np.ndarray, shape: tuple[int, int],
+                         mean: np.ndarray, vcov: np.ndarray, nu: float,
+                         names: tuple[str, str]) -> RaoScottResult:
+    """The F statistic from the complete cases' cell codes (rows fastest) and weights, and
+    the cell shares' mean and covariance (R ``svychisq``'s second-order correction)."""
+    nr, nc = shape
+    n, total = len(cell), wv.sum()
     grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
     row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
     col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
@@ -308,8 +316,7 @@ def rao_scott_test(
     pearson = float(((table - expected) ** 2 / expected).sum())
     f = pearson / tr
     p_value = float(stats.f.sf(f, d0, d0 * nu))
-    return RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
-                          row_name, col_name)
+    return RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n, *names)
 
 
 def _cell_vcov(cell: np.ndarray, wv: np.ndarray, k: int, n_design: int

@@ -134,33 +134,13 @@ def _rao_scott_reference(rows, cols, w, domain=None, design=None, method="fixed"
     nr, nc = len(r_levels), len(c_levels)
     wv = frame["w"].to_numpy()
     cell = r_codes + nr * c_codes
-    total = wv.sum()
     if design is None:
         mean, vcov = pr._cell_vcov(cell, wv, nr * nc, n_design)
         nu = n - 1
     else:
         cells = _cells_reference(rows, cols, design, domain, method)
         mean, vcov, nu = cells.mean, cells.vcov, cells.nu
-    grid_r, grid_c = np.arange(nr * nc) % nr, np.arange(nr * nc) // nr
-    row_d = (grid_r[:, None] == np.arange(1, nr)).astype(float)
-    col_d = (grid_c[:, None] == np.arange(1, nc)).astype(float)
-    x1 = np.column_stack([np.ones(nr * nc), row_d, col_d])
-    inter = np.column_stack([row_d[:, i] * col_d[:, j] for j in range(nc - 1)
-                             for i in range(nr - 1)])
-    cmat = inter - x1 @ np.linalg.lstsq(x1, inter, rcond=None)[0]
-    inv_mean = np.where(mean == 0, 0.0, 1.0 / np.where(mean == 0, 1.0, mean))
-    denom = cmat.T @ (np.diag(inv_mean) / n) @ cmat
-    numr = cmat.T @ np.diag(inv_mean) @ vcov @ np.diag(inv_mean) @ cmat
-    delta = np.linalg.solve(denom, numr)
-    tr, tr2 = float(np.trace(delta)), float(np.trace(delta @ delta))
-    d0 = tr**2 / tr2
-    table = np.bincount(cell, weights=wv, minlength=nr * nc).reshape(nc, nr).T * n / total
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    pearson = float(((table - expected) ** 2 / expected).sum())
-    f = pearson / tr
-    p_value = float(stats.f.sf(f, d0, d0 * nu))
-    return pr.RaoScottResult(f, d0, d0 * nu, p_value, pearson, tr / delta.shape[0], n,
-                             "rows", "cols")
+    return pr._rao_scott_statistic(cell, wv, (nr, nc), mean, vcov, nu, ("rows", "cols"))
 
 
 def _table_inputs(seed: int) -> dict:

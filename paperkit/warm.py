@@ -51,8 +51,10 @@ IDLE_S = 600.0
 IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker ends
 PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
 START_TIMEOUT_S = 60.0
-# Variables a shell, make or the build set per command or per job: not part of the key.
-VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "PAPERKIT_BUILD_PID"})
+# Variables a shell, make or the build set per command or per job, and this module's own
+# settings that the fork reads from the job's environment: not part of the key.
+VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "PAPERKIT_BUILD_PID",
+                          "PAPERKIT_WARM_IDLE_S", "PAPERKIT_WARM_PEAKS"})
 _HEADER = struct.Struct("!I")
 
 

@@ -154,3 +154,10 @@ def test_no_stamp_is_written_without_a_snapshot_of_the_start(project, monkeypatc
     monkeypatch.setattr(uptodate, "_started", None)
     assert not uptodate.record(["results/numbers.json"])
     assert not (project / uptodate.STAMP).exists()
+
+
+def test_the_warm_workers_settings_do_not_count(project, monkeypatch):
+    _build()
+    monkeypatch.setenv("PAPERKIT_WARM_PEAKS", "/tmp/elsewhere")
+    monkeypatch.setenv("PAPERKIT_WARM_IDLE_S", "5")
+    assert uptodate.up_to_date(ARGV)

@@ -139,3 +139,12 @@ def test_stop_ends_the_workers_of_a_folder_only(project):
         time.sleep(0.05)
     assert not Path(f"/proc/{worker}").exists()
     assert _job(path, env).returncode == 0  # the next job starts another
+
+
+def test_a_job_recording_its_peak_elsewhere_uses_the_same_worker(project, tmp_path_factory):
+    path, env = project
+    first = _fields(_job(path, env))
+    peaks = tmp_path_factory.mktemp("peaks")
+    second = _fields(_job(path, env, **{warm.PEAKS_ENV: str(peaks)}))
+    assert first[-2] == second[-2]
+    assert [int(p.read_text()) > 0 for p in peaks.glob("*.kib")] == [True]

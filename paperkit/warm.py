@@ -128,28 +128,69 @@ def _connect(path: Path) -> socket.socket | None:
     return conn
 
 
+def _starting(path: Path) -> int | None:
+    """The pid of a worker started for ``path`` that does not listen yet, if it lives."""
+    try:
+        pid = int(Path(f"{path}.starting").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    return None if state in ("Z", "X") else pid  # a zombie never listens
+
+
+def _spawn(path: Path, preload: list[str]) -> None:
+    """Start a worker at ``path`` (the caller holds the lock and found none listening or
+    starting); it removes ``<path>.starting`` once it listens."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    with open(f"{path}.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True)
+    Path(f"{path}.starting").write_text(str(proc.pid))
+
+
 def _start_worker(path: Path, preload: list[str]) -> socket.socket:
-    """Connect to the worker at ``path``, starting it when there is none (one job starts
-    it; the others wait on a lock for it to listen)."""
+    """Connect to the worker at ``path``, starting it when there is none (one job, or the
+    pre-flight, starts it; the others wait on a lock for it to listen)."""
     with open(f"{path}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         conn = _connect(path)
         if conn is not None:
             return conn
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        log = open(f"{path}.log", "ab")  # noqa: SIM115 - handed to the worker
-        subprocess.Popen([sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True, close_fds=True)
-        log.close()
+        if _starting(path) is None:
+            _spawn(path, preload)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             conn = _connect(path)
             if conn is not None:
                 return conn
+            if _starting(path) is None and _connect(path) is None:
+                break  # it died before listening
             time.sleep(0.02)
     raise RuntimeError(f"paperkit.warm: no worker listens at {path} (see {path}.log)")
+
+
+def prestart() -> None:
+    """Start this folder's worker now, without waiting for it: its imports then overlap
+    Snakemake's workflow load and DAG (the pre-flight calls this), and the first jobs
+    find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
+    preload = os.environ.get(ENV, "").split()
+    if not preload or os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+        return
+    path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = _connect(path)
+        if conn is not None:
+            conn.close()
+            return
+        if _starting(path) is None:
+            _spawn(path, preload)
 
 
 def handoff(smk: Any = None) -> None:
@@ -270,6 +311,8 @@ class _Worker:
         self.listener.bind(str(path))
         self.listener.listen(16)
         self.inode = _stat(str(path))
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}.starting").unlink()
         self.sel.register(self.listener, selectors.EVENT_READ, ("accept", None))
         self.jobs: dict[int, tuple[socket.socket, int]] = {}  # pid -> (conn, pidfd)
         self.last = time.monotonic()

@@ -34,7 +34,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from paperkit import ipynb, qmd, uptodate
+from paperkit import ipynb, qmd, uptodate, warm
 from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
@@ -247,6 +247,7 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     if not workflow.is_main_process:
         return
     uptodate.start(workflow)
+    warm.prestart()  # the warm worker's imports overlap the DAG (with PAPERKIT_WARM only)
     preflight(workflow.basedir, raw_files(paper["raw_manifest"]), paper["raw_manifest"],
               paper["register_command"], outputs=workflow_outputs(workflow.rules),
               paper=manuscript_outputs(paper))

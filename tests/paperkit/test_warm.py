@@ -148,3 +148,14 @@ def test_a_job_recording_its_peak_elsewhere_uses_the_same_worker(project, tmp_pa
     second = _fields(_job(path, env, **{warm.PEAKS_ENV: str(peaks)}))
     assert first[-2] == second[-2]
     assert [int(p.read_text()) > 0 for p in peaks.glob("*.kib")] == [True]
+
+
+def test_a_worker_started_ahead_is_the_one_the_first_job_uses(project, monkeypatch):
+    path, env = project
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(path)
+    warm.prestart()
+    assert len(warm.workers(path)) == 1
+    out = _fields(_job(path, env))
+    assert warm.workers(path) == [int(out[-2])]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from operator import attrgetter
 from pathlib import Path
@@ -236,7 +237,19 @@ def on_success(workflow: Any, paper: Mapping[str, Any]) -> str:
     message = done_message({job.rule.name for job in workflow.dag.targetjobs}, paper)
     paper = validate(dict(paper))
     uptodate.record_workflow(workflow, owned=[str(Path(manuscript_outputs(paper)[0]).parent)])
+    cancel_scheduler_timers()
     return message
+
+
+def cancel_scheduler_timers() -> int:
+    """Snakemake's job scheduler re-evaluates one second after each round of jobs (a
+    ``threading.Timer`` of its job rate limit); the last timer keeps a finished build's
+    process alive for up to that second. The build is over: cancel them. Returns how many."""
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)
+              and "_schedule_reevalutation" in getattr(t.function, "__qualname__", "")]
+    for timer in timers:
+        timer.cancel()
+    return len(timers)
 
 
 def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:

@@ -14,8 +14,10 @@ fork runs the same script file (Snakemake's preamble and all) in the job's worki
 folder, environment, arguments, standard input, output and error, while the job's own
 process waits and exits with the fork's exit status. Snakemake still sees one job per
 rule, with its log, its exit status and its outputs; the fork imports the project's own
-code afresh, so an edit to the analysis is seen at once. Without ``PAPERKIT_WARM`` (a
-cluster, or any plain ``snakemake`` run) ``handoff`` returns and the script runs as always.
+code afresh, so an edit to the analysis is seen at once. Without ``PAPERKIT_WARM`` (any
+plain ``snakemake`` run), or in a cluster job (the build that submitted it, named by
+``PAPERKIT_BUILD_PID``, is no Snakemake process of this machine), ``handoff`` returns and
+the script runs as always.
 
 What the worker holds is only what it preloaded: it is keyed by the interpreter, its
 installed packages, this file, the working folder, the preload list and the environment,
@@ -199,9 +201,12 @@ def handoff(smk: Any = None) -> None:
     preload = os.environ.get(ENV, "").split()
     if not preload or os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
         return
-    from paperkit.rules import die_with_build  # the job still dies with the build
+    from paperkit.rules import BUILD_PID_ENV, die_with_build
 
-    die_with_build()
+    build = os.environ.get(BUILD_PID_ENV, "")
+    if build.isdigit() and not _snakemake_here(int(build)):
+        return  # a cluster job: the build that started it runs on another machine
+    die_with_build()  # the job still dies with the build
     env = dict(os.environ)
     cwd = os.getcwd()
     conn = _start_worker(socket_path(worker_key(preload, env, cwd)), preload)
@@ -216,6 +221,15 @@ def handoff(smk: Any = None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(reply["status"]))
+
+
+def _snakemake_here(pid: int) -> bool:
+    """Whether ``pid`` is a Snakemake process on this machine."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"snakemake" in part for part in argv[:3])
 
 
 def _umask() -> int:

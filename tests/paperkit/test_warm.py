@@ -156,6 +156,15 @@ def test_a_worker_started_ahead_is_the_one_the_first_job_uses(project, monkeypat
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(path)
     warm.prestart()
+    deadline = time.monotonic() + 10
+    while not warm.workers(path) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the new process has become the worker
     assert len(warm.workers(path)) == 1
     out = _fields(_job(path, env))
     assert warm.workers(path) == [int(out[-2])]
+
+
+def test_a_cluster_job_runs_in_its_own_process(project):
+    path, env = project
+    out = _fields(_job(path, env, PAPERKIT_BUILD_PID="999999999"))
+    assert out[-3] == "None"  # the submitting build is not on this machine: no worker

@@ -177,12 +177,20 @@ def _start_worker(path: Path, preload: list[str]) -> socket.socket:
     raise RuntimeError(f"paperkit.warm: no worker listens at {path} (see {path}.log)")
 
 
+def _wanted() -> list[str]:
+    """The modules to preload, or none where no worker is used (no ``PAPERKIT_WARM``,
+    inside a fork already, or off Linux)."""
+    if os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+        return []
+    return os.environ.get(ENV, "").split()
+
+
 def prestart() -> None:
     """Start this folder's worker now, without waiting for it: its imports then overlap
     Snakemake's workflow load and DAG (the pre-flight calls this), and the first jobs
     find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
-    preload = os.environ.get(ENV, "").split()
-    if not preload or os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+    preload = _wanted()
+    if not preload:
         return
     path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
     with open(f"{path}.lock", "w") as lock:
@@ -198,8 +206,8 @@ def prestart() -> None:
 def handoff(smk: Any = None) -> None:
     """Run this rule script in a warm worker's fork and exit with its status; return at
     once (the script runs here) without ``PAPERKIT_WARM``, off Linux, or in the fork."""
-    preload = os.environ.get(ENV, "").split()
-    if not preload or os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+    preload = _wanted()
+    if not preload:
         return
     from paperkit.rules import BUILD_PID_ENV, die_with_build
 
@@ -209,7 +217,12 @@ def handoff(smk: Any = None) -> None:
     die_with_build()  # the job still dies with the build
     env = dict(os.environ)
     cwd = os.getcwd()
-    conn = _start_worker(socket_path(worker_key(preload, env, cwd)), preload)
+    try:
+        conn = _start_worker(socket_path(worker_key(preload, env, cwd)), preload)
+    except (OSError, RuntimeError) as exc:
+        print(f"paperkit.warm: warning: {exc}; the job runs in its own process",
+              file=sys.stderr)
+        return
     script = os.path.abspath(sys.argv[0])
     _send(conn, {"script": script, "argv": sys.argv, "cwd": cwd, "env": env,
                  "umask": _umask()}, [0, 1, 2])

@@ -168,3 +168,12 @@ def test_a_cluster_job_runs_in_its_own_process(project):
     path, env = project
     out = _fields(_job(path, env, PAPERKIT_BUILD_PID="999999999"))
     assert out[-3] == "None"  # the submitting build is not on this machine: no worker
+
+
+def test_a_worker_that_cannot_start_leaves_the_job_to_its_own_process(project):
+    path, env = project
+    proc = _job(path, env, **{warm.ENV: "json a_module_that_does_not_exist"},
+                PYTHONPATH=f"{path}:{ROOT}", XDG_RUNTIME_DIR="/proc/no-such-place")
+    assert proc.returncode == 0, proc.stderr
+    assert "the job runs in its own process" in proc.stderr
+    assert _fields(proc)[-3] == "None"

@@ -53,10 +53,17 @@ IDLE_S = 600.0
 IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker ends
 PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
 START_TIMEOUT_S = 60.0
-# Variables a shell, make or the build set per command or per job, and this module's own
-# settings that the fork reads from the job's environment: not part of the key.
-VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "PAPERKIT_BUILD_PID",
+# Variables a shell, make or the build set per command or per job (Snakemake's temporary
+# folder of the job), and this module's own settings that the fork reads from the job's
+# environment: not part of the key. The thread counts Snakemake sets per job are: the
+# linear-algebra libraries read them when the worker imports them.
+VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+                          "TMPDIR", "TMP", "TEMP", "TEMPDIR", "PAPERKIT_BUILD_PID",
                           "PAPERKIT_WARM_IDLE_S", "PAPERKIT_WARM_PEAKS"})
+# What Snakemake sets for a job of one thread, the default (snakemake/shell.py).
+ONE_THREAD_ENV = {name: "1" for name in (
+    "OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 _HEADER = struct.Struct("!I")
 
 
@@ -143,16 +150,16 @@ def _starting(path: Path) -> int | None:
     return None if state in ("Z", "X") else pid  # a zombie never listens
 
 
-def _spawn(path: Path, preload: list[str]) -> None:
-    """Start a worker at ``path`` (the caller holds the lock and found none listening or
-    starting); it removes ``<path>.starting`` once it listens."""
+def _spawn(path: Path, preload: list[str], env: dict[str, str] | None = None) -> None:
+    """Start a worker at ``path`` with ``env`` (the caller holds the lock and found none
+    listening or starting); it removes ``<path>.starting`` once it listens."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     with open(f"{path}.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            close_fds=True)
+            close_fds=True, env=env)
     Path(f"{path}.starting").write_text(str(proc.pid))
 
 
@@ -186,13 +193,14 @@ def _wanted() -> list[str]:
 
 
 def prestart() -> None:
-    """Start this folder's worker now, without waiting for it: its imports then overlap
-    Snakemake's workflow load and DAG (the pre-flight calls this), and the first jobs
-    find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
+    """Start the worker for this folder's one-thread jobs now, without waiting for it: its
+    imports then overlap Snakemake's workflow load and DAG (the pre-flight calls this), and
+    the first jobs find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
     preload = _wanted()
     if not preload:
         return
-    path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
+    env = {**os.environ, **ONE_THREAD_ENV}
+    path = socket_path(worker_key(preload, env, os.getcwd()))
     with open(f"{path}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         conn = _connect(path)
@@ -200,7 +208,7 @@ def prestart() -> None:
             conn.close()
             return
         if _starting(path) is None:
-            _spawn(path, preload)
+            _spawn(path, preload, env)
 
 
 def handoff(smk: Any = None) -> None:

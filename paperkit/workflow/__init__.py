@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 import threading
 from collections.abc import Iterable, Mapping
 from operator import attrgetter
@@ -39,7 +40,7 @@ from paperkit import ipynb, qmd, uptodate, warm
 from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
-from paperkit.preflight import preflight, workflow_outputs
+from paperkit.preflight import builds, preflight, workflow_outputs
 from paperkit.trace import TraceError, rule_function
 
 HERE = Path(__file__).resolve().parent
@@ -260,7 +261,8 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     if not workflow.is_main_process:
         return
     uptodate.start(workflow)
-    warm.prestart()  # the warm worker's imports overlap the DAG (with PAPERKIT_WARM only)
+    if builds(sys.argv):  # the warm worker's imports overlap the DAG (PAPERKIT_WARM only)
+        warm.prestart()
     preflight(workflow.basedir, raw_files(paper["raw_manifest"]), paper["raw_manifest"],
               paper["register_command"], outputs=workflow_outputs(workflow.rules),
               paper=manuscript_outputs(paper))

@@ -160,7 +160,7 @@ def test_a_worker_started_ahead_is_the_one_the_first_job_uses(project, monkeypat
     while not warm.workers(path) and time.monotonic() < deadline:
         time.sleep(0.02)  # until the new process has become the worker
     assert len(warm.workers(path)) == 1
-    out = _fields(_job(path, env))
+    out = _fields(_job(path, env, **warm.ONE_THREAD_ENV, MAKELEVEL="2"))  # as Snakemake's job
     assert warm.workers(path) == [int(out[-2])]
 
 

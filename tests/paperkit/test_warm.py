@@ -43,6 +43,7 @@ def project(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "XDG_RUNTIME_DIR": str(runtime),
            warm.ENV: "json", warm.IDLE_ENV: "30", "X": "x1"}
     env.pop(warm.CHILD_ENV, None)
+    env.pop("PAPERKIT_BUILD_PID", None)  # an in-process pre-flight test may have set it
     yield tmp_path, env
     for sock in runtime.rglob("*.sock"):
         subprocess.run(["pkill", "-f", str(sock)], check=False)

@@ -47,6 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from paperkit import uptodate
+
 ENV = "PAPERKIT_WARM"  # space-separated modules to preload; empty or unset: no worker
 CHILD_ENV = "PAPERKIT_WARM_CHILD"
 IDLE_S = 600.0
@@ -57,9 +59,8 @@ START_TIMEOUT_S = 60.0
 # folder of the job), and this module's own settings that the fork reads from the job's
 # environment: not part of the key. The thread counts Snakemake sets per job are: the
 # linear-algebra libraries read them when the worker imports them.
-VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS",
-                          "TMPDIR", "TMP", "TEMP", "TEMPDIR", "PAPERKIT_BUILD_PID",
-                          "PAPERKIT_WARM_IDLE_S", "PAPERKIT_WARM_PEAKS"})
+VOLATILE_ENV = uptodate.VOLATILE_ENV | {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "TMPDIR", "TMP",
+                                        "TEMP", "TEMPDIR"}
 # What Snakemake sets for a job of one thread, the default (snakemake/shell.py).
 ONE_THREAD_ENV = {name: "1" for name in (
     "OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

@@ -19,6 +19,8 @@ from paperkit.claims import (
     main,
     parse_assertion,
     resolve,
+    sentence_bounds,
+    sentence_ends,
 )
 from tests.buildutil import FIXTURES
 
@@ -389,6 +391,21 @@ def test_a_sentence_with_two_claims_may_print_what_either_reads(tmp_path: Path) 
     swapped = {"clm-a": "a.y > 0.5", "clm-b": "a.x < a.z"}
     assert any("clm-a" in p and "(in its span or the parenthesis" in p
                for p in _sentence_problems(tmp_path, text, swapped))
+
+
+def test_sentence_bounds_from_the_texts_sentence_ends_equal_a_scan_from_its_start() -> None:
+    # A long article: the one scan of sentence ends must find, for every offset, the
+    # sentence a scan from the text's start finds, across paragraphs, headings, lists,
+    # abbreviations, spans' attributes and a line longer than the look-ahead window.
+    pieces = ["Approval is high (e.g. 68.5%). ", "Dr. Li and Mr. Wu agree!", "\n\n",
+              "## A heading\n", "- item one.\n", "[Most approve.]{.claim #clm-a} ",
+              "Fig. 2 shows it? ", "x" * 5000 + ". ", "It is 1.5 i.e. small. ", "\n| a | b |\n"]
+    text = "".join(pieces[i % len(pieces)] for i in range(400))
+    ends = sentence_ends(text)
+
+    for start in range(0, len(text), 97):
+        assert sentence_bounds(text, start, start + 5, ends) == \
+            sentence_bounds(text, start, start + 5)
 
 
 def test_parsing_the_same_assertion_again_reuses_the_first_parse() -> None:

@@ -253,6 +253,29 @@ def cancel_scheduler_timers() -> int:
     return len(timers)
 
 
+def params_without_pandas() -> bool:
+    """Snakemake compares every job's params with its last run's, and to hash any pandas
+    object among them it imports pandas first: 0.4 s of every build, one with nothing to
+    do included. No param can be a pandas object while pandas is not imported, so until
+    it is the params are hashed as Snakemake hashes any other value (the same hash).
+    Returns whether Snakemake's method was wrapped (not when it has none by that name)."""
+    from snakemake import persistence
+
+    base = getattr(persistence, "PersistenceBase", None)
+    original = getattr(base, "_serialize_param_pandas", None)
+    if original is None or getattr(original, "paperkit", False):
+        return False
+
+    def serialize(self: Any, value: Any) -> Any:
+        if "pandas" in sys.modules:
+            return original(self, value)
+        return self._serialize_param_builtin(value)
+
+    serialize.paperkit = True  # type: ignore[attr-defined]
+    base._serialize_param_pandas = serialize
+    return True
+
+
 def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     """Before any job (in the main Snakemake process only): a second build refused, a killed
     build's lock released, the raw data verified against the manifest (every file under
@@ -260,6 +283,7 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     built from the current content rebuilt (paperkit/preflight.py, paperkit/freshness.py)."""
     if not workflow.is_main_process:
         return
+    params_without_pandas()
     uptodate.start(workflow)
     if builds(sys.argv):  # the warm worker's imports overlap the DAG (PAPERKIT_WARM only)
         warm.prestart()

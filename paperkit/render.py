@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from paperkit import ipynb, layout, qmd, quarto, render_features
+from paperkit import ipynb, layout, qmd, quarto, render_features, resident
 from paperkit.cells import embed_cell, execute_cells
 from paperkit.io import YamlError, atomic_path, read_yaml, replace_dir
 
@@ -1081,27 +1081,21 @@ def _typst_error_source(typ: Path, diagnostic: str, lines: Sequence[SourceLine])
 
 def _compile_typst(typ: Path, pdf: Path, epoch: int,
                    lines: Sequence[SourceLine] = ()) -> None:
-    import typst
-
     fonts = cjk_font_paths()
     if not fonts and CJK_CHARS.search(typ.read_text(encoding="utf-8")):
         print("render: warning: the PDF contains Chinese text but no CJK font is installed "
               "(install Debian's fonts-wqy-microhei); those characters will not show",
               file=sys.stderr)
-    try:
-        _, warnings = typst.compile_with_warnings(
-            str(typ), output=str(pdf), root=str(typ.parent), ignore_system_fonts=True,
-            font_paths=fonts, timestamp=epoch,
-        )
-    except typst.TypstError as exc:
+    try:  # in the build's resident typst process, which keeps its layout between edits
+        warnings = resident.compile_typst(typ, pdf, typ.parent, fonts, epoch)
+    except resident.CompileError as exc:
         where = _typst_error_source(typ, exc.diagnostic, lines)
         if where is None:
             raise RenderError(f"{typ}: typst failed: {exc.message}\n{exc.diagnostic}") from exc
         diagnostic = re.sub(r"┌─ \S+?:(\d+):\d+", r"┌─ typst generated from it, line \1",
                             exc.diagnostic)
         raise RenderError(f"{where}: typst failed: {exc.message}\n{diagnostic}") from exc
-    for warning in warnings:
-        text = getattr(warning, "message", str(warning))
+    for text in warnings:
         if "unknown font family" in text:
             raise RenderError(f"{typ}: typst: {text}")
         print(f"render: typst warning: {text}", file=sys.stderr)

@@ -151,29 +151,31 @@ def _starting(path: Path) -> int | None:
     return None if state in ("Z", "X") else pid  # a zombie never listens
 
 
-def _spawn(path: Path, preload: list[str], env: dict[str, str] | None = None) -> None:
-    """Start a worker at ``path`` with ``env`` (the caller holds the lock and found none
-    listening or starting); it removes ``<path>.starting`` once it listens."""
+def _spawn(path: Path, argv: list[str], env: dict[str, str] | None = None) -> None:
+    """Start a server at ``path`` running ``argv`` with ``env`` (the caller holds the lock
+    and found none listening or starting); it removes ``<path>.starting`` once it listens."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     with open(f"{path}.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            close_fds=True, env=env)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True, env=env)
     Path(f"{path}.starting").write_text(str(proc.pid))
 
 
-def _start_worker(path: Path, preload: list[str]) -> socket.socket:
-    """Connect to the worker at ``path``, starting it when there is none (one job, or the
-    pre-flight, starts it; the others wait on a lock for it to listen)."""
+def _serve_argv(path: Path, preload: list[str]) -> list[str]:
+    return [sys.executable, "-m", "paperkit.warm", "serve", str(path), *preload]
+
+
+def connect(path: Path, argv: list[str]) -> socket.socket:
+    """Connect to the server at ``path``, starting it with ``argv`` when there is none (one
+    job, or the pre-flight, starts it; the others wait on a lock for it to listen)."""
     with open(f"{path}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         conn = _connect(path)
         if conn is not None:
             return conn
         if _starting(path) is None:
-            _spawn(path, preload)
+            _spawn(path, argv)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             conn = _connect(path)
@@ -182,7 +184,7 @@ def _start_worker(path: Path, preload: list[str]) -> socket.socket:
             if _starting(path) is None and _connect(path) is None:
                 break  # it died before listening
             time.sleep(0.02)
-    raise RuntimeError(f"paperkit.warm: no worker listens at {path} (see {path}.log)")
+    raise RuntimeError(f"paperkit: nothing listens at {path} (see {path}.log)")
 
 
 def _wanted() -> list[str]:
@@ -209,7 +211,7 @@ def prestart() -> None:
             conn.close()
             return
         if _starting(path) is None:
-            _spawn(path, preload, env)
+            _spawn(path, _serve_argv(path, preload), env)
 
 
 def handoff(smk: Any = None) -> None:
@@ -227,7 +229,8 @@ def handoff(smk: Any = None) -> None:
     env = dict(os.environ)
     cwd = os.getcwd()
     try:
-        conn = _start_worker(socket_path(worker_key(preload, env, cwd)), preload)
+        path = socket_path(worker_key(preload, env, cwd))
+        conn = connect(path, _serve_argv(path, preload))
     except (OSError, RuntimeError) as exc:
         print(f"paperkit.warm: warning: {exc}; the job runs in its own process",
               file=sys.stderr)
@@ -451,8 +454,13 @@ def serve(path: Path, preload: list[str]) -> None:
             log.unlink()
 
 
+# The long-lived processes of a project folder: warm workers, and typst's resident
+# compiler (paperkit/resident.py).
+SERVERS = (b"paperkit.warm", b"paperkit.resident")
+
+
 def workers(folder: str | Path) -> list[int]:
-    """The pids of this user's workers serving ``folder``."""
+    """The pids of this user's warm workers and resident processes serving ``folder``."""
     folder = os.path.realpath(folder)
     found = []
     for entry in os.listdir("/proc"):
@@ -460,15 +468,16 @@ def workers(folder: str | Path) -> list[int]:
             continue
         with contextlib.suppress(OSError):
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            if argv[1:4] == [b"-m", b"paperkit.warm", b"serve"] and \
+            if argv[1:2] == [b"-m"] and argv[2:3] and argv[2] in SERVERS and \
+                    argv[3:4] == [b"serve"] and \
                     os.path.realpath(f"/proc/{entry}/cwd") == folder:
                 found.append(int(entry))
     return found
 
 
 def stop(folder: str | Path) -> int:
-    """End the workers of ``folder`` (``make clean``, a benchmark's cold build); returns
-    how many there were. Their running jobs end with them."""
+    """End the workers and resident processes of ``folder`` (``make clean``, a benchmark's
+    cold build); returns how many there were. Their running jobs end with them."""
     pids = workers(folder)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):

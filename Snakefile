@@ -14,7 +14,7 @@ config/config.yaml and included last, once every rule of the analysis is known.
 from snakemake.utils import min_version
 
 from paperkit.workflow import SNAKEFILE as PAPERKIT_WORKFLOW
-from paperkit.workflow import on_error, on_success
+from paperkit.workflow import on_error, on_start, on_success
 
 min_version("9.0")
 
@@ -56,6 +56,10 @@ module paper:
 
 
 use rule * from paper
+
+
+onstart:
+    on_start(workflow)
 
 
 onsuccess:

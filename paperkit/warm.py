@@ -195,14 +195,20 @@ def _wanted() -> list[str]:
     return os.environ.get(ENV, "").split()
 
 
-def prestart() -> None:
-    """Start the worker for this folder's one-thread jobs now, without waiting for it: its
-    imports then overlap Snakemake's workflow load and DAG (the pre-flight calls this), and
-    the first jobs find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
+def thread_env(threads: int) -> dict[str, str]:
+    """What Snakemake sets for a job of ``threads`` threads (snakemake/shell.py)."""
+    return {name: str(threads) for name in ONE_THREAD_ENV}
+
+
+def prestart(threads: int = 1) -> None:
+    """Start the worker for this folder's jobs of ``threads`` threads now, without waiting
+    for it: its imports then overlap Snakemake's workflow load and DAG (the pre-flight
+    starts the one-thread worker, the workflow's start the others its jobs need), and the
+    first jobs find it ready or about to be. Does nothing without ``PAPERKIT_WARM``."""
     preload = _wanted()
     if not preload:
         return
-    env = {**os.environ, **ONE_THREAD_ENV}
+    env = {**os.environ, **thread_env(threads)}
     path = socket_path(worker_key(preload, env, os.getcwd()))
     with open(f"{path}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -363,15 +369,7 @@ class _Worker:
         worker) and run what already connected before ending."""
         closing = False
         while True:
-            events = self.sel.select(timeout=0 if closing else min(5.0, self.idle))
-            for key, _ in events:
-                kind, pid = key.data
-                if kind == "accept":
-                    self._accept()
-                elif kind == "conn":
-                    self._client_gone(pid)
-                else:
-                    self._child_done(pid)
+            events = self.poll(timeout=0 if closing else min(5.0, self.idle))
             if self.jobs:
                 self.last = time.monotonic()
             elif closing and not events:
@@ -380,6 +378,20 @@ class _Worker:
                     or _stat(str(self.path)) != self.inode:
                 closing = True
                 self._unlisten()
+
+    def poll(self, timeout: float = 0) -> list[Any]:
+        """Handle what happened within ``timeout`` seconds: a job arrived (fork it), a
+        job's process died, a fork ended."""
+        events = self.sel.select(timeout=timeout)
+        for key, _ in events:
+            kind, pid = key.data
+            if kind == "accept":
+                self._accept()
+            elif kind == "conn":
+                self._client_gone(pid)
+            else:
+                self._child_done(pid)
+        return events
 
     def _unlisten(self) -> None:
         """Remove this worker's socket file (not one a newer worker made in its place)."""
@@ -437,14 +449,18 @@ class _Worker:
 
 
 def serve(path: Path, preload: list[str]) -> None:
-    """Import ``preload``, then run jobs at ``path`` until idle (``python -m paperkit.warm``)."""
-    for name in preload:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - a module that fails is imported by the job
-            print(f"paperkit.warm: not preloaded: {name}: {exc}", file=sys.stderr)
+    """Import ``preload``, then run jobs at ``path`` until idle (``python -m paperkit.warm``).
+    It listens from the start: a job that arrives while the modules load is forked after the
+    module at hand, and imports the rest itself (the first jobs of a build then use the
+    second core instead of waiting for every import)."""
     worker = _Worker(path)
     try:
+        for name in preload:
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - a module that fails: the job's import
+                print(f"paperkit.warm: not preloaded: {name}: {exc}", file=sys.stderr)
+            worker.poll()
         worker.serve()
     finally:
         worker._unlisten()

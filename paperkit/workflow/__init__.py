@@ -231,6 +231,18 @@ def done_message(target_rules: Iterable[str], paper: Mapping[str, Any]) -> str:
     return f"\nDone: {', '.join(sorted(targets))}. The paper itself was not a target."
 
 
+def on_start(workflow: Any) -> None:
+    """A study's ``onstart`` (after the DAG, before the first job): start a warm worker for
+    each thread count besides one that the jobs to run use (the pre-flight started the
+    one-thread worker), so that such a job finds its libraries loaded (paperkit/warm.py)."""
+    try:
+        counts = {int(job.threads) for job in workflow.dag.needrun_jobs()}
+    except (AttributeError, TypeError, ValueError):
+        return  # another Snakemake: the jobs start their workers themselves
+    for threads in sorted(counts - {1}):
+        warm.prestart(threads)
+
+
 def on_success(workflow: Any, paper: Mapping[str, Any]) -> str:
     """A study's ``onsuccess``: what the run made (:func:`done_message`), and the stamp that
     lets the next ``make paper`` see without Snakemake that nothing changed

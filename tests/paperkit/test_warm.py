@@ -165,6 +165,25 @@ def test_a_worker_started_ahead_is_the_one_the_first_job_uses(project, monkeypat
     assert warm.workers(path) == [int(out[-2])]
 
 
+def test_a_job_arriving_while_the_worker_imports_is_forked_before_the_rest_loads(
+        project, tmp_path_factory):
+    path, env = project
+    libs = tmp_path_factory.mktemp("libs")  # installed modules: outside the project folder
+    for name in ("slow1", "slow2"):  # each takes two seconds to import
+        (libs / f"{name}.py").write_text("import time\ntime.sleep(2)\n")
+    (path / "early.py").write_text(
+        "import os, sys\nfrom paperkit.warm import handoff\nhandoff(None)\n"
+        "print(os.environ.get('PAPERKIT_WARM_CHILD'), 'slow1' in sys.modules, "
+        "'slow2' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "early.py"], cwd=path,
+                          env={**env, warm.ENV: "slow1 slow2",
+                               "PYTHONPATH": f"{env['PYTHONPATH']}:{libs}"},
+                          capture_output=True,
+                          text=True, timeout=60)
+    # forked after the module being imported when the job came, before the next one
+    assert proc.stdout.split() == ["1", "True", "False"], proc.stderr
+
+
 def test_a_cluster_job_runs_in_its_own_process(project):
     path, env = project
     out = _fields(_job(path, env, PAPERKIT_BUILD_PID="999999999"))

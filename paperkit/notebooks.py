@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+from paperkit import warm
 from paperkit.freshness import input_digests
 from paperkit.io import atomic_path
 
@@ -46,6 +48,15 @@ def _strip_volatile(nb: nbformat.NotebookNode) -> None:
                 output.get("metadata", {}).pop("execution", None)
 
 
+class WarmKernelManager(AsyncKernelManager):
+    """Jupyter's kernel manager, with the kernel started as a warm worker's fork where the
+    build uses warm workers (paperkit.warm.kernel_command): the same kernel, without a new
+    interpreter importing IPython and ipykernel for every notebook."""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return warm.kernel_command(super().format_kernel_cmd(extra_arguments))
+
+
 def execute(nb: nbformat.NotebookNode, cwd: str | Path, kernel: str = KERNEL,
             allow_errors: bool = False) -> None:
     """Run every cell of the notebook ``nb`` (in place) in a fresh kernel started in
@@ -58,6 +69,7 @@ def execute(nb: nbformat.NotebookNode, cwd: str | Path, kernel: str = KERNEL,
         resources={"metadata": {"path": str(cwd)}},
         record_timing=False,
         allow_errors=allow_errors,
+        kernel_manager_class=WarmKernelManager,
     )
     client.execute()
     _strip_volatile(nb)

@@ -89,12 +89,8 @@ def compile_typst(typ: Path, output: Path, root: Path, font_paths: list[str],
 def _used() -> bool:
     """Whether this build keeps typst resident: as for a warm worker, ``PAPERKIT_WARM``
     set, Linux, and not a cluster job (its build runs on another machine)."""
-    if not os.environ.get(warm.ENV) or not sys.platform.startswith("linux"):
-        return False
-    from paperkit.rules import BUILD_PID_ENV
-
-    build = os.environ.get(BUILD_PID_ENV, "")
-    return not (build.isdigit() and not warm._snakemake_here(int(build)))
+    return bool(os.environ.get(warm.ENV)) and sys.platform.startswith("linux") \
+        and not warm._cluster_job()
 
 
 def socket_path() -> Path:

@@ -65,6 +65,18 @@ VOLATILE_ENV = uptodate.VOLATILE_ENV | {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "TMP
 ONE_THREAD_ENV = {name: "1" for name in (
     "OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+# What a notebook's Jupyter kernel loads before its first cell (IPython, ipykernel, zmq):
+# preloaded by the worker whose forks are the build's kernels (kernel_command). Nothing
+# that changes what the cells do (no plotting library: its backend is the kernel's choice).
+KERNEL_MODULE = "ipykernel_launcher"
+KERNEL_PRELOAD = ["zmq", "tornado.ioloop", "jupyter_client.session",
+                  "IPython.core.interactiveshell", "ipykernel.kernelapp", "ipykernel.ipkernel",
+                  "ipykernel.zmqshell", "ipykernel.debugger", "IPython.display", "sqlite3",
+                  "psutil", "pdb"]
+# Signals the job's own process passes on to the fork (a kernel manager interrupts its
+# kernel with SIGINT; a scheduler ends a job with SIGTERM).
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2)
 _HEADER = struct.Struct("!I")
 
 
@@ -224,34 +236,73 @@ def handoff(smk: Any = None) -> None:
     """Run this rule script in a warm worker's fork and exit with its status; return at
     once (the script runs here) without ``PAPERKIT_WARM``, off Linux, or in the fork."""
     preload = _wanted()
-    if not preload:
-        return
-    from paperkit.rules import BUILD_PID_ENV, die_with_build
-
-    build = os.environ.get(BUILD_PID_ENV, "")
-    if build.isdigit() and not _snakemake_here(int(build)):
+    if not preload or _cluster_job():
         return  # a cluster job: the build that started it runs on another machine
+    from paperkit.rules import die_with_build
+
     die_with_build()  # the job still dies with the build
-    env = dict(os.environ)
-    cwd = os.getcwd()
     try:
-        path = socket_path(worker_key(preload, env, cwd))
+        path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
         conn = connect(path, _serve_argv(path, preload))
     except (OSError, RuntimeError) as exc:
         print(f"paperkit.warm: warning: {exc}; the job runs in its own process",
               file=sys.stderr)
         return
     script = os.path.abspath(sys.argv[0])
-    _send(conn, {"script": script, "argv": sys.argv, "cwd": cwd, "env": env,
-                 "umask": _umask()}, [0, 1, 2])
+    _delegate(conn, {"script": script, "argv": sys.argv}, script)
+
+
+def kernel_command(cmd: list[str]) -> list[str]:
+    """The command that starts a notebook's Jupyter kernel: where the build uses warm
+    workers, ipykernel of this interpreter becomes a fork of a worker that loaded the
+    kernel's own machinery once (:data:`KERNEL_PRELOAD`; about half a second a notebook
+    otherwise); any other ``cmd`` is returned as it is."""
+    if cmd[:3] != [sys.executable, "-m", KERNEL_MODULE] or not os.environ.get(ENV) \
+            or not sys.platform.startswith("linux") or _cluster_job():
+        return cmd
+    return [sys.executable, "-m", "paperkit.warm", "kernel", *cmd[3:]]
+
+
+def run_kernel(args: list[str]) -> None:
+    """``python -m paperkit.warm kernel ARGS``: ``python -m ipykernel_launcher ARGS`` in a
+    fork of the kernel worker, exiting with its status; in this process when no worker
+    can start."""
     try:
+        path = socket_path(worker_key(KERNEL_PRELOAD, dict(os.environ), os.getcwd()))
+        conn = connect(path, _serve_argv(path, KERNEL_PRELOAD))
+    except (OSError, RuntimeError) as exc:
+        print(f"paperkit.warm: warning: {exc}; the kernel runs in its own process",
+              file=sys.stderr)
+        os.execv(sys.executable, [sys.executable, "-m", KERNEL_MODULE, *args])
+    _delegate(conn, {"module": KERNEL_MODULE, "argv": [KERNEL_MODULE, *args]},
+              "the notebook's kernel")
+
+
+def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:
+    """Hand ``request`` with this process's folder, environment and streams to the worker
+    at ``conn``; exit with the fork's status."""
+    _send(conn, {**request, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()},
+          [0, 1, 2])
+    try:
+        fork = int(_recv(conn)[0]["pid"])
+        for sig in FORWARDED:  # a signal to this process is one to the fork it stands for
+            signal.signal(sig, lambda signum, _frame: os.kill(fork, signum))
         reply, _ = _recv(conn)
     except ConnectionError:
-        print(f"paperkit.warm: the worker ended while running {script}", file=sys.stderr)
+        print(f"paperkit.warm: the worker ended while running {what}", file=sys.stderr)
         os._exit(1)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(reply["status"]))
+
+
+def _cluster_job() -> bool:
+    """Whether this is a cluster job: the build that started it (``PAPERKIT_BUILD_PID``)
+    is no Snakemake process of this machine."""
+    from paperkit.rules import BUILD_PID_ENV
+
+    build = os.environ.get(BUILD_PID_ENV, "")
+    return build.isdigit() and not _snakemake_here(int(build))
 
 
 def _snakemake_here(pid: int) -> bool:
@@ -324,12 +375,14 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
     # the worker's own modules of the project are dropped: the fork imports them afresh
     for name in _project_modules(request["cwd"]):
         del sys.modules[name]
-    script = request["script"]
     sys.argv = list(request["argv"])
-    sys.path[0] = os.path.dirname(script)
+    sys.path[0] = request["cwd"] if "module" in request else os.path.dirname(request["script"])
     status = 0
     try:
-        runpy.run_path(script, run_name="__main__")
+        if "module" in request:  # python -m MODULE
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(request["script"], run_name="__main__")
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
@@ -419,6 +472,8 @@ class _Worker:
                 os._exit(1)
         for fd in fds:
             os.close(fd)
+        with contextlib.suppress(OSError):
+            _send(conn, {"pid": pid})
         pidfd = os.pidfd_open(pid)
         self.jobs[pid] = (conn, pidfd)
         self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
@@ -502,14 +557,19 @@ def stop(folder: str | Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m paperkit.warm serve SOCKET MODULE...`` | ``stop [FOLDER]``."""
+    """``python -m paperkit.warm serve SOCKET MODULE...`` | ``kernel ARGS...`` |
+    ``stop [FOLDER]``."""
     if argv[:1] == ["serve"] and len(argv) >= 2:
         serve(Path(argv[1]), argv[2:])
+        return 0
+    if argv[:1] == ["kernel"]:
+        run_kernel(argv[1:])
         return 0
     if argv[:1] == ["stop"] and len(argv) <= 2:
         print(f"paperkit.warm: stopped {stop(argv[1] if len(argv) > 1 else '.')} worker(s)")
         return 0
-    print("usage: python -m paperkit.warm serve SOCKET MODULE... | stop [FOLDER]",
+    print("usage: python -m paperkit.warm serve SOCKET MODULE... | kernel ARGS... | "
+          "stop [FOLDER]",
           file=sys.stderr)
     return 2
 

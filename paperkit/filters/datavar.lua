@@ -191,7 +191,9 @@ local function meta_shortcodes(inlines)
 end
 
 function Pandoc(doc)
-  read_records(doc.meta)
+  if is_html then -- only the HTML shows them (tooltips, claim marks)
+    read_records(doc.meta)
+  end
   doc.meta["datavar-records"] = nil
   -- the abstract (the one traced field of the front matter, as in the self-render) and
   -- the body walked apart: each data-var span is traced once

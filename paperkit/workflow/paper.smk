@@ -104,9 +104,12 @@ rule check_numbers:
         "scripts/check_numbers.py"
 
 
+# The claims' check and the trace are the chain from an edit of the text to the rendering
+# (check_claims -> trace -> appendix notebook -> manuscript): run before other ready jobs.
 rule check_claims:
     message:
         "paper: checking every claim of the text against the results"
+    priority: 1
     input:
         article=f"{PAPER['source']}/{PAPER['article']}",
         sources=expand("{source}/{file}", source=PAPER["source"], file=SOURCES),
@@ -147,6 +150,7 @@ rule provenance:
 rule trace:
     message:
         "paper: where every number and claim of the text comes from"
+    priority: 1
     input:
         article=f"{PAPER['source']}/{PAPER['article']}",
         numbers=PAPER["numbers"],

@@ -73,8 +73,8 @@ KERNEL_PRELOAD = ["zmq", "tornado.ioloop", "jupyter_client.session",
                   "IPython.core.interactiveshell", "ipykernel.kernelapp", "ipykernel.ipkernel",
                   "ipykernel.zmqshell", "ipykernel.debugger", "IPython.display", "sqlite3",
                   "psutil", "pdb"]
-# Signals the job's own process passes on to the fork (a kernel manager interrupts its
-# kernel with SIGINT; a scheduler ends a job with SIGTERM).
+# Signals the job's own process passes on to the fork and what it started (a kernel
+# manager interrupts its kernel with SIGINT; a scheduler ends a job with SIGTERM).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
 _HEADER = struct.Struct("!I")
@@ -286,7 +286,7 @@ def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:
     try:
         fork = int(_recv(conn)[0]["pid"])
         for sig in FORWARDED:  # a signal to this process is one to the fork it stands for
-            signal.signal(sig, lambda signum, _frame: os.kill(fork, signum))
+            signal.signal(sig, lambda signum, _frame: _signal_group(fork, signum))
         reply, _ = _recv(conn)
     except ConnectionError:
         print(f"paperkit.warm: the worker ended while running {what}", file=sys.stderr)
@@ -294,6 +294,12 @@ def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(reply["status"]))
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Send ``signum`` to the fork ``pid`` and what it started (its own process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
 
 
 def _cluster_job() -> bool:

@@ -34,7 +34,7 @@ from typing import Any
 
 from paperkit import warm
 
-MAX_MB = 1024.0
+MAX_MB = 640.0
 MAX_ENV = "PAPERKIT_RESIDENT_MAX_MB"  # the memory past which the process ends
 IDLE_ENV = warm.IDLE_ENV
 

@@ -69,10 +69,10 @@ ONE_THREAD_ENV = {name: "1" for name in (
 # preloaded by the worker whose forks are the build's kernels (kernel_command). Nothing
 # that changes what the cells do (no plotting library: its backend is the kernel's choice).
 KERNEL_MODULE = "ipykernel_launcher"
+# (Not ipykernel's debugger: debugpy warns on import, which would go to the worker's log.)
 KERNEL_PRELOAD = ["zmq", "tornado.ioloop", "jupyter_client.session",
                   "IPython.core.interactiveshell", "ipykernel.kernelapp", "ipykernel.ipkernel",
-                  "ipykernel.zmqshell", "ipykernel.debugger", "IPython.display", "sqlite3",
-                  "psutil", "pdb"]
+                  "ipykernel.zmqshell", "IPython.display", "sqlite3", "psutil"]
 # Signals the job's own process passes on to the fork and what it started (a kernel
 # manager interrupts its kernel with SIGINT; a scheduler ends a job with SIGTERM).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,

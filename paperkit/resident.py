@@ -25,6 +25,7 @@ import hashlib
 import os
 import resource
 import selectors
+import signal
 import socket
 import sys
 import time
@@ -143,6 +144,7 @@ def serve(path: Path) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     last = time.monotonic()
+    signal.signal(signal.SIGTERM, warm.exit_on_signal)  # `stop`: end as when idle
     try:
         while _rss_mb() <= limit and folder.is_dir() and warm._stat(str(path)) == inode:
             if not sel.select(timeout=min(5.0, idle)):
@@ -158,10 +160,7 @@ def serve(path: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         listener.close()
-    log = Path(f"{path}.log")
-    with contextlib.suppress(OSError):
-        if log.stat().st_size == 0:
-            log.unlink()
+        warm.drop_empty_log(path)
 
 
 def _answer(conn: socket.socket) -> None:

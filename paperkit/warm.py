@@ -485,6 +485,11 @@ class _Worker:
         self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
         self.sel.register(pidfd, selectors.EVENT_READ, ("child", pid))
 
+    def end_jobs(self) -> None:
+        """Kill the running forks and what they started (the worker is stopped)."""
+        for pid in list(self.jobs):
+            self._client_gone(pid)
+
     def _forget(self, pid: int) -> tuple[socket.socket, int]:
         conn, pidfd = self.jobs.pop(pid)
         self.sel.unregister(conn)
@@ -515,6 +520,7 @@ def serve(path: Path, preload: list[str]) -> None:
     module at hand, and imports the rest itself (the first jobs of a build then use the
     second core instead of waiting for every import)."""
     worker = _Worker(path)
+    signal.signal(signal.SIGTERM, exit_on_signal)  # `stop`: end as when idle
     try:
         for name in preload:
             try:
@@ -525,9 +531,19 @@ def serve(path: Path, preload: list[str]) -> None:
         worker.serve()
     finally:
         worker._unlisten()
+        worker.end_jobs()
+        drop_empty_log(path)
+
+
+def exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def drop_empty_log(path: Path) -> None:
+    """Remove the server's log at ``path`` if nothing was written to it."""
     log = Path(f"{path}.log")
     with contextlib.suppress(OSError):
-        if log.stat().st_size == 0:  # nothing went wrong: no log to keep
+        if log.stat().st_size == 0:
             log.unlink()
 
 
@@ -549,12 +565,20 @@ def workers(folder: str | Path) -> list[int]:
                     argv[3:4] == [b"serve"] and \
                     os.path.realpath(f"/proc/{entry}/cwd") == folder:
                 found.append(int(entry))
-    return found
+    return [pid for pid in found if _parent(pid) not in found]  # a job's fork is no worker
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def stop(folder: str | Path) -> int:
     """End the workers and resident processes of ``folder`` (``make clean``, a benchmark's
-    cold build); returns how many there were. Their running jobs end with them."""
+    cold build); returns how many there were. Their running jobs end with them (their
+    job processes exit with status 1, saying the worker ended)."""
     pids = workers(folder)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):

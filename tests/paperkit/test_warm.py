@@ -142,6 +142,26 @@ def test_stop_ends_the_workers_of_a_folder_only(project):
     assert _job(path, env).returncode == 0  # the next job starts another
 
 
+def test_stop_ends_a_running_job_with_its_worker_and_leaves_no_empty_log(project):
+    path, env = project
+    client = subprocess.Popen([sys.executable, "job.py"], cwd=path, env={**env, "SLEEP": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pidfile = path / "fork.pid"
+    deadline = time.monotonic() + 30
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fork = int(pidfile.read_text())
+    socket = warm.socket_path(warm.worker_key(["json"], {**env, "SLEEP": "1"}, str(path)))
+    assert warm.stop(path) == 1
+    assert client.wait(timeout=30) == 1
+    assert "the worker ended" in client.stderr.read()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{fork}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{fork}").exists()
+    assert not Path(f"{socket}.log").exists() and not socket.exists()
+
+
 def test_a_job_recording_its_peak_elsewhere_uses_the_same_worker(project, tmp_path_factory):
     path, env = project
     first = _fields(_job(path, env))

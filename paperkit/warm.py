@@ -56,11 +56,15 @@ IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker end
 PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
 START_TIMEOUT_S = 60.0
 # Variables a shell, make or the build set per command or per job (Snakemake's temporary
-# folder of the job), and this module's own settings that the fork reads from the job's
-# environment: not part of the key. The thread counts Snakemake sets per job are: the
-# linear-algebra libraries read them when the worker imports them.
+# folder of the job; the pid of the process that starts a notebook's kernel, which
+# ipykernel reads only to end the kernel when that parent is gone, and the fork's parent
+# is the worker, so it falls back to watching for its worker's end), and this module's own
+# settings that the fork reads from the job's environment: not part of the key. The
+# thread counts Snakemake sets per job are: the linear-algebra libraries read them when
+# the worker imports them.
 VOLATILE_ENV = uptodate.VOLATILE_ENV | {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "TMPDIR", "TMP",
-                                        "TEMP", "TEMPDIR"}
+                                        "TEMP", "TEMPDIR", "JPY_PARENT_PID",
+                                        "JPY_SESSION_NAME"}
 # What Snakemake sets for a job of one thread, the default (snakemake/shell.py).
 ONE_THREAD_ENV = {name: "1" for name in (
     "OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

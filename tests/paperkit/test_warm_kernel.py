@@ -69,6 +69,22 @@ def test_the_warm_kernel_runs_in_a_fork_of_the_kernel_worker(warm_env):
     assert argv[5:-1] == [name.encode() for name in warm.KERNEL_PRELOAD]
 
 
+def test_notebooks_executed_by_different_jobs_share_one_kernel_worker(warm_env):
+    # each job (process) starting a kernel sets its own pid in the kernel's environment
+    script = ("import nbformat, sys\nfrom paperkit.notebooks import execute\n"
+              "nb = nbformat.v4.new_notebook()\n"
+              "nb.cells = [nbformat.v4.new_code_cell('import os\\nprint(os.getppid())')]\n"
+              "execute(nb, '.')\nprint(nb.cells[0].outputs[0]['text'].strip())\n")
+    parents = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script], cwd=warm_env, env=os.environ,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        parents.append(proc.stdout.split()[-1])
+    assert parents[0] == parents[1]
+    assert len(warm.workers(warm_env)) == 1
+
+
 def test_an_interrupted_warm_kernel_stops_the_cell_and_runs_the_next(warm_env):
     async def run() -> tuple[dict, dict]:
         km = WarmKernelManager(kernel_name="python3")

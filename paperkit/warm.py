@@ -245,12 +245,8 @@ def handoff(smk: Any = None) -> None:
     from paperkit.rules import die_with_build
 
     die_with_build()  # the job still dies with the build
-    try:
-        path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
-        conn = connect(path, _serve_argv(path, preload))
-    except (OSError, RuntimeError) as exc:
-        print(f"paperkit.warm: warning: {exc}; the job runs in its own process",
-              file=sys.stderr)
+    conn = _worker(preload, "the job")
+    if conn is None:
         return
     script = os.path.abspath(sys.argv[0])
     _delegate(conn, {"script": script, "argv": sys.argv}, script)
@@ -271,15 +267,23 @@ def run_kernel(args: list[str]) -> None:
     """``python -m paperkit.warm kernel ARGS``: ``python -m ipykernel_launcher ARGS`` in a
     fork of the kernel worker, exiting with its status; in this process when no worker
     can start."""
-    try:
-        path = socket_path(worker_key(KERNEL_PRELOAD, dict(os.environ), os.getcwd()))
-        conn = connect(path, _serve_argv(path, KERNEL_PRELOAD))
-    except (OSError, RuntimeError) as exc:
-        print(f"paperkit.warm: warning: {exc}; the kernel runs in its own process",
-              file=sys.stderr)
+    conn = _worker(KERNEL_PRELOAD, "the kernel")
+    if conn is None:
         os.execv(sys.executable, [sys.executable, "-m", KERNEL_MODULE, *args])
     _delegate(conn, {"module": KERNEL_MODULE, "argv": [KERNEL_MODULE, *args]},
               "the notebook's kernel")
+
+
+def _worker(preload: list[str], what: str) -> socket.socket | None:
+    """A connection to this folder's worker for ``preload`` (started if there is none);
+    None, with a warning that ``what`` runs in its own process, when none can start."""
+    try:
+        path = socket_path(worker_key(preload, dict(os.environ), os.getcwd()))
+        return connect(path, _serve_argv(path, preload))
+    except (OSError, RuntimeError) as exc:
+        print(f"paperkit.warm: warning: {exc}; {what} runs in its own process",
+              file=sys.stderr)
+        return None
 
 
 def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:

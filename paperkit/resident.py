@@ -75,7 +75,7 @@ def compile_typst(typ: Path, output: Path, root: Path, font_paths: list[str],
     request = {"typ": str(Path(typ).resolve()), "output": str(Path(output).resolve()),
                "root": str(Path(root).resolve()), "font_paths": list(font_paths),
                "timestamp": int(timestamp)}
-    if _used():
+    if warm.warm_build():
         try:
             return _result(_ask(request))
         except (OSError, RuntimeError, ConnectionError) as exc:
@@ -85,13 +85,6 @@ def compile_typst(typ: Path, output: Path, root: Path, font_paths: list[str],
 
 
 # ------------------------------------------------------------------------- the job side
-
-
-def _used() -> bool:
-    """Whether this build keeps typst resident: as for a warm worker, ``PAPERKIT_WARM``
-    set, Linux, and not a cluster job (its build runs on another machine)."""
-    return bool(os.environ.get(warm.ENV)) and sys.platform.startswith("linux") \
-        and not warm._cluster_job()
 
 
 def socket_path() -> Path:

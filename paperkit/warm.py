@@ -257,8 +257,7 @@ def kernel_command(cmd: list[str]) -> list[str]:
     workers, ipykernel of this interpreter becomes a fork of a worker that loaded the
     kernel's own machinery once (:data:`KERNEL_PRELOAD`; about half a second a notebook
     otherwise); any other ``cmd`` is returned as it is."""
-    if cmd[:3] != [sys.executable, "-m", KERNEL_MODULE] or not os.environ.get(ENV) \
-            or not sys.platform.startswith("linux") or _cluster_job():
+    if cmd[:3] != [sys.executable, "-m", KERNEL_MODULE] or not warm_build():
         return cmd
     return [sys.executable, "-m", "paperkit.warm", "kernel", *cmd[3:]]
 
@@ -308,6 +307,13 @@ def _signal_group(pid: int, signum: int) -> None:
     """Send ``signum`` to the fork ``pid`` and what it started (its own process group)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signum)
+
+
+def warm_build() -> bool:
+    """Whether this build keeps warm processes (``PAPERKIT_WARM`` set, Linux, and not a
+    cluster job): the kernels' worker and typst's resident process (paperkit/resident.py)."""
+    return bool(os.environ.get(ENV)) and sys.platform.startswith("linux") \
+        and not _cluster_job()
 
 
 def _cluster_job() -> bool:

@@ -14,7 +14,11 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 # (paperkit/rules.py), so nothing of a killed build writes anything afterwards.
 DIE_WITH_MAKE := $(shell command -v setpriv >/dev/null 2>&1 && echo setpriv --pdeathsig KILL)
 BUILD_ARGS := --cores $(CORES) --rerun-incomplete
-BUILD := $(DIE_WITH_MAKE) $(BIN)/snakemake $(BUILD_ARGS)
+# Snakemake as `make paper` runs it: in a fork of a worker that loaded Snakemake once
+# (paperkit/warm.py; about a second and a half of every build), or Snakemake itself with
+# WARM= (below). The launcher stands for the build: it dies with make, and Snakemake with it.
+SNAKEMAKE_RUN := $(BIN)/python -m paperkit.warm snakemake
+BUILD := $(DIE_WITH_MAKE) $(SNAKEMAKE_RUN) $(BUILD_ARGS)
 # A no-op `make paper` does not start Snakemake: paperkit/uptodate.py compares every file of
 # the project with the stamp the last finished build left (same command, environment and
 # packages); on any difference, or without a stamp, Snakemake runs and decides as always
@@ -34,7 +38,7 @@ WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse sc
 paper preview diff: export PAPERKIT_WARM = $(WARM)
 
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \
-        check-interviews cluster-env diff warm-modules
+        check-interviews cluster-env diff warm-modules snakemake-command
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
@@ -47,7 +51,7 @@ paper: $(STAMP)
 # `quarto preview paper` works as well (paper/_prerender.py runs the pipeline first).
 PREVIEW_PORT ?= 4848
 preview: $(STAMP)
-	$(SNAKEMAKE) paper_inputs
+	$(SNAKEMAKE_RUN) --cores $(CORES) paper_inputs
 	$(BIN)/python -m paperkit.preview --source paper --stage build/paper --port $(PREVIEW_PORT) \
 	  --generated _variables.yml _traces.json notebooks --pipeline-target paper_inputs \
 	  --pipeline-watch data config analysis paperkit notebooks scripts Snakefile
@@ -143,6 +147,10 @@ clean:
 	-@test ! -x $(BIN)/python || $(BIN)/python -m paperkit.warm stop .
 	rm -rf results build figures/*/ logs .snakemake/log .snakemake/slurm_logs dist
 
-# The modules the warm worker preloads (bench/bench_build.py runs Snakemake as make does).
+# The modules the warm worker preloads and the command that runs Snakemake
+# (bench/bench_build.py runs Snakemake as make does).
 warm-modules:
 	@echo $(WARM)
+
+snakemake-command:
+	@echo $(SNAKEMAKE_RUN)

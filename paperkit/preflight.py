@@ -37,7 +37,7 @@ from paperkit.freshness import (
     stale_outputs,
 )
 from paperkit.manifest import ManifestError, verify_manifest
-from paperkit.rules import BUILD_PID_ENV
+from paperkit.rules import BUILD_PID_ENV, build_pid, is_snakemake
 
 LOCKS = Path(".snakemake/locks")
 
@@ -55,15 +55,6 @@ def _argv(pid: str) -> list[str]:
     return []
 
 
-def _is_snakemake(argv: list[str]) -> bool:
-    """A Snakemake main process (``.../snakemake ...`` or ``python -m snakemake``), not a
-    rule script that merely lives under ``.snakemake/scripts``."""
-    head = argv[:3]
-    if any(Path(a).name == "snakemake" for a in head):
-        return True
-    return any(a == "-m" and b == "snakemake" for a, b in zip(head, head[1:], strict=False))
-
-
 def _ancestors(pid: int) -> set[int]:
     """``pid`` and the processes that started it (``timeout snakemake``, ``time ...``)."""
     chain = set()
@@ -79,11 +70,13 @@ def _ancestors(pid: int) -> set[int]:
 
 def live_snakemake(root: str | Path) -> list[int]:
     """Pids of the other Snakemake processes working in ``root`` (from /proc); this build's
-    own process and those that started it (a wrapper such as ``timeout``) are not others."""
-    here, own = Path(root).resolve(), _ancestors(os.getpid())
+    own process and those that started it (a wrapper such as ``timeout``; for a build run in
+    a warm worker's fork, the launcher and its own starters) are not others."""
+    # (a fork's own ancestors are its worker and whoever started the worker: not this build)
+    here, own = Path(root).resolve(), {os.getpid()} | _ancestors(build_pid())
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in own or not _is_snakemake(_argv(entry)):
+        if not entry.isdigit() or int(entry) in own or not is_snakemake(_argv(entry)):
             continue
         with contextlib.suppress(OSError):
             if Path(os.readlink(f"/proc/{entry}/cwd")).resolve() == here:
@@ -170,7 +163,7 @@ def preflight(root: str | Path, raw: Iterable[str], manifest: str | None,
     others = live_snakemake(root)
     if others and builds(sys.argv):
         _refuse_second_build(root, others)
-    os.environ[BUILD_PID_ENV] = str(os.getpid())
+    os.environ[BUILD_PID_ENV] = str(build_pid())
     if release_stale_lock(root):
         print("preflight: removed the lock of an earlier build that was killed",
               file=sys.stderr)

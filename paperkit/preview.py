@@ -20,7 +20,6 @@ import argparse
 import html
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from paperkit import warm
 from paperkit.quarto import sync_generated
 from paperkit.render import RenderError, render_manuscript
 
@@ -199,8 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def pipeline() -> bool:
         if not args.pipeline_target:
             return True
-        exe = str(Path(sys.executable).with_name("snakemake"))
-        return subprocess.run([exe, "--cores", "2", args.pipeline_target],
+        # through the warm launcher: Snakemake forked from a worker that loaded it once
+        return subprocess.run(warm.snakemake_argv(["--cores", "2", args.pipeline_target]),
                               check=False).returncode == 0
 
     preview = Preview(args.source, args.stage, args.work, args.generated, pipeline)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.freshness import check_unchanged, input_digests, write_record
+from paperkit.warm import fork_client
 
 log = logging.getLogger("paperkit")
 
@@ -52,6 +53,23 @@ def _configure_logging(log_path: str | None) -> None:
 BUILD_PID_ENV = "PAPERKIT_BUILD_PID"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+
+
+def is_snakemake(argv: list[str]) -> bool:
+    """Whether the command line ``argv`` is a Snakemake main process: ``.../snakemake ...``,
+    ``python -m snakemake ...`` or ``python -m paperkit.warm snakemake ...`` (a build run in
+    a warm worker's fork), not a rule script that merely lives under ``.snakemake/scripts``."""
+    head = argv[:3]
+    if any(Path(a).name == "snakemake" for a in head):
+        return True
+    return argv[1:2] == ["-m"] and (argv[2:3] == ["snakemake"]
+                                    or argv[2:4] == ["paperkit.warm", "snakemake"])
+
+
+def build_pid() -> int:
+    """The pid that stands for this build: the launcher of a build run in a warm worker's
+    fork, else this process (called in the Snakemake main process)."""
+    return fork_client() or os.getpid()
 
 
 def _descendants(pid: int) -> list[int]:

@@ -47,9 +47,11 @@ STAMP = Path(".snakemake/paperkit/uptodate.json")
 SKIP_DIRS = frozenset({".git", ".snakemake", "node_modules", "__pycache__", ".pytest_cache",
                        ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints", ".hypothesis"})
 # Variables a shell or make sets per command, the build's own pid (paperkit.rules) and the
-# warm worker's idle time and memory record (paperkit/warm.py): none changes an output.
+# warm worker's idle time, memory record and launcher pid (paperkit/warm.py): none changes
+# an output.
 VOLATILE_ENV = frozenset({"_", "OLDPWD", "PWD", "SHLVL", "PAPERKIT_BUILD_PID",
-                          "PAPERKIT_WARM_IDLE_S", "PAPERKIT_WARM_PEAKS"})
+                          "PAPERKIT_WARM_IDLE_S", "PAPERKIT_WARM_PEAKS",
+                          "PAPERKIT_WARM_CLIENT"})
 # External programs whose presence changes what a build does (the Quarto engine).
 TOOLS = ("quarto",)
 UNKNOWN = "unknown"

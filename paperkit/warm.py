@@ -26,6 +26,12 @@ without a job (``PAPERKIT_WARM_IDLE_S``), or when its folder is gone. A job whos
 dies (Snakemake stopped, ``kill -9``) closes its connection, and the worker kills the
 fork and everything it started at once. Linux only (``SCM_RIGHTS`` file descriptors,
 ``pidfd``); elsewhere ``handoff`` returns and the script runs as always.
+
+The same workers fork the notebooks' Jupyter kernels (:func:`kernel_command`) and
+Snakemake itself (:func:`run_snakemake`, ``python -m paperkit.warm snakemake ARGS``, what
+`make paper` runs): its worker loaded Snakemake, its plugins and its scheduler's solver
+once, and the launcher stands for the build (the pre-flight names it, see
+:func:`paperkit.rules.build_pid`).
 """
 
 from __future__ import annotations
@@ -50,7 +56,11 @@ from typing import Any
 from paperkit import uptodate
 
 ENV = "PAPERKIT_WARM"  # space-separated modules to preload; empty or unset: no worker
-CHILD_ENV = "PAPERKIT_WARM_CHILD"
+# Set in a fork to ``<client>:<fork>``: the pid of the process the fork stands for (for a
+# build run there, the launcher the author started) and the fork's own. The fork's
+# children inherit it; only the fork itself matches its second half (in_fork): a build's
+# jobs are no forks, and hand off to their own workers.
+CLIENT_ENV = "PAPERKIT_WARM_CLIENT"
 IDLE_S = 600.0
 IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker ends
 PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
@@ -77,6 +87,15 @@ KERNEL_MODULE = "ipykernel_launcher"
 KERNEL_PRELOAD = ["zmq", "tornado.ioloop", "jupyter_client.session",
                   "IPython.core.interactiveshell", "ipykernel.kernelapp", "ipykernel.ipkernel",
                   "ipykernel.zmqshell", "IPython.display", "sqlite3", "psutil"]
+# What Snakemake's own start loads (about a second and a half on a small machine, before it
+# reads the workflow), its argument parser (which collects the installed plugins) and its
+# job scheduler's solver: preloaded by the worker whose forks run the builds of `make
+# paper` (run_snakemake). ``module:function`` calls the function once imported.
+SNAKEMAKE_MODULE = "snakemake"
+SNAKEMAKE_PRELOAD = ["snakemake.cli", "snakemake.api", "snakemake.workflow", "snakemake.dag",
+                     "snakemake.scheduling.job_scheduler", "snakemake.executors.local",
+                     "snakemake.script", "snakemake.storage", "pulp", "jsonschema",
+                     "smart_open", "requests", "snakemake.cli:get_argument_parser"]
 # Signals the job's own process passes on to the fork and what it started (a kernel
 # manager interrupts its kernel with SIGINT; a scheduler ends a job with SIGTERM).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
@@ -206,9 +225,20 @@ def connect(path: Path, argv: list[str]) -> socket.socket:
 def _wanted() -> list[str]:
     """The modules to preload, or none where no worker is used (no ``PAPERKIT_WARM``,
     inside a fork already, or off Linux)."""
-    if os.environ.get(CHILD_ENV) or not sys.platform.startswith("linux"):
+    if in_fork() or not sys.platform.startswith("linux"):
         return []
     return os.environ.get(ENV, "").split()
+
+
+def fork_client() -> int | None:
+    """In a warm worker's fork, the pid of the process it stands for; else None."""
+    client, _, fork = os.environ.get(CLIENT_ENV, "").partition(":")
+    return int(client) if client.isdigit() and fork == str(os.getpid()) else None
+
+
+def in_fork() -> bool:
+    """Whether this process is a warm worker's fork (a job's script runs there)."""
+    return fork_client() is not None
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -273,6 +303,25 @@ def run_kernel(args: list[str]) -> None:
               "the notebook's kernel")
 
 
+def run_snakemake(args: list[str]) -> None:
+    """``python -m paperkit.warm snakemake ARGS``: ``snakemake ARGS`` in a fork of this
+    folder's Snakemake worker, which loaded Snakemake once (:data:`SNAKEMAKE_PRELOAD`),
+    exiting with its status; Snakemake itself (``exec``) without ``PAPERKIT_WARM``, off
+    Linux, inside a fork already, or when no worker can start. The launcher stands for the
+    build: the pre-flight names it as the build (its jobs die with it) and counts it as the
+    folder's running Snakemake (a second build is refused)."""
+    exe = str(Path(sys.executable).with_name(SNAKEMAKE_MODULE))
+    conn = _worker(SNAKEMAKE_PRELOAD, "Snakemake") if _wanted() else None
+    if conn is None:
+        os.execv(exe, [exe, *args])
+    _delegate(conn, {"module": SNAKEMAKE_MODULE, "argv": [exe, *args]}, "Snakemake")
+
+
+def snakemake_argv(args: list[str]) -> list[str]:
+    """The command that runs ``snakemake ARGS`` through :func:`run_snakemake`."""
+    return [sys.executable, "-m", "paperkit.warm", "snakemake", *args]
+
+
 def _worker(preload: list[str], what: str) -> socket.socket | None:
     """A connection to this folder's worker for ``preload`` (started if there is none);
     None, with a warning that ``what`` runs in its own process, when none can start."""
@@ -288,8 +337,8 @@ def _worker(preload: list[str], what: str) -> socket.socket | None:
 def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:
     """Hand ``request`` with this process's folder, environment and streams to the worker
     at ``conn``; exit with the fork's status."""
-    _send(conn, {**request, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask()},
-          [0, 1, 2])
+    _send(conn, {**request, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
+                 "client": os.getpid()}, [0, 1, 2])
     try:
         fork = int(_recv(conn)[0]["pid"])
         for sig in FORWARDED:  # a signal to this process is one to the fork it stands for
@@ -326,12 +375,14 @@ def _cluster_job() -> bool:
 
 
 def _snakemake_here(pid: int) -> bool:
-    """Whether ``pid`` is a Snakemake process on this machine."""
+    """Whether ``pid`` is a Snakemake process (or a launcher of one) on this machine."""
+    from paperkit.rules import is_snakemake
+
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return False
-    return any(b"snakemake" in part for part in argv[:3])
+    return is_snakemake(argv)
 
 
 def _umask() -> int:
@@ -388,7 +439,7 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
-    os.environ[CHILD_ENV] = "1"
+    os.environ[CLIENT_ENV] = f"{request['client']}:{os.getpid()}"
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -538,7 +589,10 @@ def serve(path: Path, preload: list[str]) -> None:
     try:
         for name in preload:
             try:
-                importlib.import_module(name)
+                module, _, call = name.partition(":")
+                loaded = importlib.import_module(module)
+                if call:
+                    getattr(loaded, call)()
             except Exception as exc:  # noqa: BLE001 - a module that fails: the job's import
                 print(f"paperkit.warm: not preloaded: {name}: {exc}", file=sys.stderr)
             worker.poll()
@@ -569,7 +623,7 @@ SERVERS = (b"paperkit.warm", b"paperkit.resident")
 def workers(folder: str | Path) -> list[int]:
     """The pids of this user's warm workers and resident processes serving ``folder``."""
     folder = os.path.realpath(folder)
-    found = []
+    found: dict[int, list[bytes]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -578,8 +632,10 @@ def workers(folder: str | Path) -> list[int]:
             if argv[1:2] == [b"-m"] and argv[2:3] and argv[2] in SERVERS and \
                     argv[3:4] == [b"serve"] and \
                     os.path.realpath(f"/proc/{entry}/cwd") == folder:
-                found.append(int(entry))
-    return [pid for pid in found if _parent(pid) not in found]  # a job's fork is no worker
+                found[int(entry)] = argv
+    # a job's fork is no worker: it has its worker's command line (a worker that a build's
+    # fork started has its own)
+    return [pid for pid, argv in found.items() if found.get(_parent(pid)) != argv]
 
 
 def _parent(pid: int) -> int | None:
@@ -602,18 +658,21 @@ def stop(folder: str | Path) -> int:
 
 def main(argv: list[str]) -> int:
     """``python -m paperkit.warm serve SOCKET MODULE...`` | ``kernel ARGS...`` |
-    ``stop [FOLDER]``."""
+    ``snakemake ARGS...`` | ``stop [FOLDER]``."""
     if argv[:1] == ["serve"] and len(argv) >= 2:
         serve(Path(argv[1]), argv[2:])
         return 0
     if argv[:1] == ["kernel"]:
         run_kernel(argv[1:])
         return 0
+    if argv[:1] == ["snakemake"]:
+        run_snakemake(argv[1:])
+        return 0
     if argv[:1] == ["stop"] and len(argv) <= 2:
         print(f"paperkit.warm: stopped {stop(argv[1] if len(argv) > 1 else '.')} worker(s)")
         return 0
     print("usage: python -m paperkit.warm serve SOCKET MODULE... | kernel ARGS... | "
-          "stop [FOLDER]",
+          "snakemake ARGS... | stop [FOLDER]",
           file=sys.stderr)
     return 2
 

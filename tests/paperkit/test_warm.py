@@ -25,8 +25,9 @@ import os, sys
 from paperkit.warm import handoff
 handoff(None)
 import mymod
+from paperkit.warm import in_fork
 print("out", os.getcwd(), os.environ.get("X"), sys.argv[1:], mymod.VALUE,
-      os.environ.get("PAPERKIT_WARM_CHILD"), os.getppid(), "json" in sys.modules)
+      "1" if in_fork() else None, os.getppid(), "json" in sys.modules)
 print("err", file=sys.stderr)
 if os.environ.get("SLEEP"):
     open("fork.pid", "w").write(str(os.getpid()))
@@ -42,7 +43,7 @@ def project(tmp_path):
     (tmp_path / "mymod.py").write_text("VALUE = 1\n")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "XDG_RUNTIME_DIR": str(runtime),
            warm.ENV: "json", warm.IDLE_ENV: "30", "X": "x1"}
-    env.pop(warm.CHILD_ENV, None)
+    env.pop(warm.CLIENT_ENV, None)
     env.pop("PAPERKIT_BUILD_PID", None)  # an in-process pre-flight test may have set it
     yield tmp_path, env
     for sock in runtime.rglob("*.sock"):
@@ -193,7 +194,8 @@ def test_a_job_arriving_while_the_worker_imports_is_forked_before_the_rest_loads
         (libs / f"{name}.py").write_text("import time\ntime.sleep(2)\n")
     (path / "early.py").write_text(
         "import os, sys\nfrom paperkit.warm import handoff\nhandoff(None)\n"
-        "print(os.environ.get('PAPERKIT_WARM_CHILD'), 'slow1' in sys.modules, "
+        "from paperkit.warm import in_fork\n"
+        "print(int(in_fork()), 'slow1' in sys.modules, "
         "'slow2' in sys.modules)\n")
     proc = subprocess.run([sys.executable, "early.py"], cwd=path,
                           env={**env, warm.ENV: "slow1 slow2",

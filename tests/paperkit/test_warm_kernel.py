@@ -31,7 +31,7 @@ def warm_env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv(warm.ENV, "json")
     monkeypatch.setenv(warm.IDLE_ENV, "30")
-    for name in (warm.CHILD_ENV, "PAPERKIT_BUILD_PID"):
+    for name in (warm.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield tmp_path
@@ -61,11 +61,12 @@ def test_the_warm_kernel_executes_a_notebook_to_the_same_outputs(warm_env, monke
 
 
 def test_the_warm_kernel_runs_in_a_fork_of_the_kernel_worker(warm_env):
-    nb = _notebook("import os\nprint(os.getppid(), os.environ.get('PAPERKIT_WARM_CHILD'))")
+    nb = _notebook("import os\nprint(os.getppid(), "
+                   "os.environ['PAPERKIT_WARM_CLIENT'].split(':')[1] == str(os.getpid()))")
     execute(nb, warm_env)
     parent, child = nb.cells[0].outputs[0]["text"].split()
     argv = Path(f"/proc/{parent}/cmdline").read_bytes().split(b"\0")
-    assert child == "1" and argv[1:4] == [b"-m", b"paperkit.warm", b"serve"]
+    assert child == "True" and argv[1:4] == [b"-m", b"paperkit.warm", b"serve"]
     assert argv[5:-1] == [name.encode() for name in warm.KERNEL_PRELOAD]
 
 

@@ -13,7 +13,10 @@ SNAKEMAKE := $(BIN)/snakemake --cores $(CORES)
 # Snakemake dies with make (setpriv --pdeathsig), its rule scripts with Snakemake
 # (paperkit/rules.py), so nothing of a killed build writes anything afterwards.
 DIE_WITH_MAKE := $(shell command -v setpriv >/dev/null 2>&1 && echo setpriv --pdeathsig KILL)
-BUILD_ARGS := --cores $(CORES) --rerun-incomplete
+# The greedy scheduler (it honours the rules' priorities): Snakemake's default solves an
+# integer program in a solver subprocess every scheduling round, which on a few local cores
+# buys nothing and cost about a second of a cold build in our runs.
+BUILD_ARGS := --cores $(CORES) --rerun-incomplete --scheduler greedy
 # Snakemake as `make paper` runs it: in a fork of a worker that loaded Snakemake once
 # (paperkit/warm.py; about a second and a half of every build), or Snakemake itself with
 # WARM= (below). The launcher stands for the build: it dies with make, and Snakemake with it.
@@ -38,7 +41,7 @@ WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse sc
 paper preview diff: export PAPERKIT_WARM = $(WARM)
 
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \
-        check-interviews cluster-env diff warm-modules snakemake-command
+        check-interviews cluster-env diff warm-modules build-command
 
 paper: $(STAMP)
 	@bash scripts/install_system_deps.sh paper
@@ -51,7 +54,7 @@ paper: $(STAMP)
 # `quarto preview paper` works as well (paper/_prerender.py runs the pipeline first).
 PREVIEW_PORT ?= 4848
 preview: $(STAMP)
-	$(SNAKEMAKE_RUN) --cores $(CORES) paper_inputs
+	$(SNAKEMAKE_RUN) $(BUILD_ARGS) paper_inputs
 	$(BIN)/python -m paperkit.preview --source paper --stage build/paper --port $(PREVIEW_PORT) \
 	  --generated _variables.yml _traces.json notebooks --pipeline-target paper_inputs \
 	  --pipeline-watch data config analysis paperkit notebooks scripts Snakefile
@@ -68,7 +71,7 @@ diff: $(STAMP)
 # The Snakemake report of the run (figures annotated with their rules), next to the paper;
 # remade only when the paper was.
 $(REPORT): build/paper/_manuscript/index.html
-	$(SNAKEMAKE) --report $(REPORT)
+	$(SNAKEMAKE_RUN) --cores $(CORES) --report $(REPORT)
 
 report: $(STAMP)
 	$(SNAKEMAKE) --report $(REPORT)
@@ -147,10 +150,10 @@ clean:
 	-@test ! -x $(BIN)/python || $(BIN)/python -m paperkit.warm stop .
 	rm -rf results build figures/*/ logs .snakemake/log .snakemake/slurm_logs dist
 
-# The modules the warm worker preloads and the command that runs Snakemake
+# The modules the warm worker preloads and the command `make paper` builds with
 # (bench/bench_build.py runs Snakemake as make does).
 warm-modules:
 	@echo $(WARM)
 
-snakemake-command:
-	@echo $(SNAKEMAKE_RUN)
+build-command:
+	@echo $(SNAKEMAKE_RUN) $(BUILD_ARGS)

@@ -112,13 +112,16 @@ def warm_modules(project: Path) -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
-def snakemake_command(project: Path) -> list[str]:
+def build_command(project: Path) -> list[str]:
     """How `make paper` runs Snakemake in ``project`` (through the warm launcher, with this
-    interpreter); plain Snakemake for a revision without that Makefile target."""
-    proc = subprocess.run(["make", "--no-print-directory", "-s", "snakemake-command",
+    interpreter, and its arguments); ``snakemake --cores 2`` for a revision without that
+    Makefile target."""
+    proc = subprocess.run(["make", "--no-print-directory", "-s", "build-command",
                            f"BIN={Path(sys.executable).parent}"], cwd=project,
                           capture_output=True, text=True)
-    return proc.stdout.split() if proc.returncode == 0 and proc.stdout.strip() else [SNAKEMAKE]
+    if proc.returncode == 0 and proc.stdout.strip():
+        return proc.stdout.split()
+    return [SNAKEMAKE, "--cores", "2"]
 
 
 def build_env(project: Path, peaks: Path) -> dict[str, str]:
@@ -139,8 +142,7 @@ def _measured_build(command: list[str], project: Path) -> tuple[float, float, st
 def timed_build(project: Path) -> Timed:
     """Run the default target once, as `make paper` runs it; time it and record which
     rules ran."""
-    seconds, peak, text = _measured_build([*snakemake_command(project), "--cores", "2"],
-                                          project)
+    seconds, peak, text = _measured_build(build_command(project), project)
     rules = rules_run(text)
     log = _newest_log(project)
     return Timed(seconds, rules, peak, job_walls(log) if rules and log else {})

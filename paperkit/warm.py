@@ -223,9 +223,9 @@ def connect(path: Path, argv: list[str]) -> socket.socket:
 
 
 def _wanted() -> list[str]:
-    """The modules to preload, or none where no worker is used (no ``PAPERKIT_WARM``,
-    inside a fork already, or off Linux)."""
-    if in_fork() or not sys.platform.startswith("linux"):
+    """The modules to preload, or none where no worker is used (no ``PAPERKIT_WARM``, or
+    off Linux)."""
+    if not sys.platform.startswith("linux"):
         return []
     return os.environ.get(ENV, "").split()
 
@@ -269,7 +269,7 @@ def prestart(threads: int = 1) -> None:
 def handoff(smk: Any = None) -> None:
     """Run this rule script in a warm worker's fork and exit with its status; return at
     once (the script runs here) without ``PAPERKIT_WARM``, off Linux, or in the fork."""
-    preload = _wanted()
+    preload = [] if in_fork() else _wanted()  # in the fork, the script runs on
     if not preload or _cluster_job():
         return  # a cluster job: the build that started it runs on another machine
     from paperkit.rules import die_with_build
@@ -307,7 +307,7 @@ def run_snakemake(args: list[str]) -> None:
     """``python -m paperkit.warm snakemake ARGS``: ``snakemake ARGS`` in a fork of this
     folder's Snakemake worker, which loaded Snakemake once (:data:`SNAKEMAKE_PRELOAD`),
     exiting with its status; Snakemake itself (``exec``) without ``PAPERKIT_WARM``, off
-    Linux, inside a fork already, or when no worker can start. The launcher stands for the
+    Linux, or when no worker can start. The launcher stands for the
     build: the pre-flight names it as the build (its jobs die with it) and counts it as the
     folder's running Snakemake (a second build is refused)."""
     exe = str(Path(sys.executable).with_name(SNAKEMAKE_MODULE))

@@ -24,13 +24,19 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Li
 # At load, the Snakefile records where it runs, names the build as the pre-flight does and
 # lists the other builds of the folder; the rule script says whether it ran in a fork.
 SNAKEFILE = '''
-import json, os, sys
+import glob, json, os, sys
 from paperkit.preflight import live_snakemake
 from paperkit.rules import BUILD_PID_ENV, build_pid
+from paperkit.warm import prestart
 os.environ[BUILD_PID_ENV] = str(build_pid())
+runtime = os.environ["XDG_RUNTIME_DIR"] + "/paperkit-warm-*/"
+before = set(glob.glob(runtime + "*.starting") + glob.glob(runtime + "*.sock"))
+prestart()  # as the pre-flight does
+after = set(glob.glob(runtime + "*.starting") + glob.glob(runtime + "*.sock"))
 with open(f"load-{config.get('tag', 'a')}.json", "w") as fh:
     json.dump({"pid": os.getpid(), "ppid": os.getppid(), "build": build_pid(),
-               "others": live_snakemake("."), "argv": sys.argv}, fh)
+               "others": live_snakemake("."), "argv": sys.argv,
+               "prestarted": sorted(after - before)}, fh)
 
 rule all:
     input: "out.txt"
@@ -106,6 +112,7 @@ def test_the_build_runs_in_a_fork_of_the_snakemake_worker_and_its_job_in_a_job_w
     parent = _argv(load["ppid"])
     assert parent[1:4] == ["-m", "paperkit.warm", "serve"] and "snakemake.cli" in parent
     assert (path / "out.txt").read_text() == "True\n"  # not taken for a cluster job
+    assert len(load["prestarted"]) == 1  # the job worker, started while the DAG is built
     assert sorted(len(_argv(pid)) > 5 for pid in warm.workers(path)) == [True, True]
 
 

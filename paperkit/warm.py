@@ -311,6 +311,11 @@ def run_snakemake(args: list[str]) -> None:
     build: the pre-flight names it as the build (its jobs die with it) and counts it as the
     folder's running Snakemake (a second build is refused)."""
     exe = str(Path(sys.executable).with_name(SNAKEMAKE_MODULE))
+    if _wanted():
+        from paperkit.preflight import builds
+
+        if builds([exe, *args]):
+            prestart()  # the jobs' worker imports on the core Snakemake's own start leaves
     conn = _worker(SNAKEMAKE_PRELOAD, "Snakemake") if _wanted() else None
     if conn is None:
         os.execv(exe, [exe, *args])

@@ -27,16 +27,18 @@ SNAKEFILE = '''
 import glob, json, os, sys
 from paperkit.preflight import live_snakemake
 from paperkit.rules import BUILD_PID_ENV, build_pid
+from paperkit.preflight import builds
 from paperkit.warm import prestart
 os.environ[BUILD_PID_ENV] = str(build_pid())
 runtime = os.environ["XDG_RUNTIME_DIR"] + "/paperkit-warm-*/"
 before = set(glob.glob(runtime + "*.starting") + glob.glob(runtime + "*.sock"))
-prestart()  # as the pre-flight does
+if builds(sys.argv):
+    prestart()  # as the pre-flight does
 after = set(glob.glob(runtime + "*.starting") + glob.glob(runtime + "*.sock"))
 with open(f"load-{config.get('tag', 'a')}.json", "w") as fh:
     json.dump({"pid": os.getpid(), "ppid": os.getppid(), "build": build_pid(),
                "others": live_snakemake("."), "argv": sys.argv,
-               "prestarted": sorted(after - before)}, fh)
+               "servers": sorted(after)}, fh)
 
 rule all:
     input: "out.txt"
@@ -112,8 +114,17 @@ def test_the_build_runs_in_a_fork_of_the_snakemake_worker_and_its_job_in_a_job_w
     parent = _argv(load["ppid"])
     assert parent[1:4] == ["-m", "paperkit.warm", "serve"] and "snakemake.cli" in parent
     assert (path / "out.txt").read_text() == "True\n"  # not taken for a cluster job
-    assert len(load["prestarted"]) == 1  # the job worker, started while the DAG is built
+    # Snakemake's worker and the jobs' one, started while Snakemake loads the workflow
+    assert len({Path(p).name.split(".")[0] for p in load["servers"]}) == 2
     assert sorted(len(_argv(pid)) > 5 for pid in warm.workers(path)) == [True, True]
+
+
+def test_a_dry_run_through_the_launcher_starts_no_job_worker(project):
+    path, env = project
+    dry = subprocess.run(warm.snakemake_argv(["--cores", "1", "-n"]), cwd=path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    assert [_argv(pid)[5] for pid in warm.workers(path)] == ["snakemake.cli"]
 
 
 def test_a_second_build_forks_the_same_worker(project):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,7 +36,7 @@ from paperkit.freshness import (
     stale_outputs,
 )
 from paperkit.manifest import ManifestError, verify_manifest
-from paperkit.rules import BUILD_PID_ENV, build_pid, is_snakemake
+from paperkit.rules import BUILD_PID_ENV, build_pid, builds, is_snakemake
 
 LOCKS = Path(".snakemake/locks")
 
@@ -117,26 +116,6 @@ def workflow_outputs(rules: Iterable) -> list[str]:
 
 
 # --------------------------------------------------------------------------- entry
-
-
-#: Snakemake options that only look at the workflow: such a run builds nothing.
-_LOOK_ONLY = frozenset({
-    "--dry-run", "--dryrun", "--lint", "--list", "--list-rules", "--list-target-rules",
-    "--lt", "--rulegraph", "--dag", "--filegraph", "--d3dag", "--summary",
-    "--detailed-summary", "--list-changes", "--lc", "--list-input-changes", "--li",
-    "--list-params-changes", "--lp", "--list-code-changes", "--print-compilation",
-    "--list-untracked", "--report", "--containerize", "--export-cwl",
-})
-
-
-def builds(argv: list[str]) -> bool:
-    """Does the Snakemake command line ``argv`` run jobs (not ``-n``, ``--lint``, ...)?"""
-    for arg in argv[1:]:
-        if arg.split("=", 1)[0] in _LOOK_ONLY:
-            return False
-        if re.fullmatch(r"-[A-Za-z]+", arg) and ("n" in arg or arg in ("-l", "-S", "-D")):
-            return False
-    return True
 
 
 def _refuse_second_build(root: Path, others: list[int]) -> None:

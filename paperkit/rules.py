@@ -66,6 +66,26 @@ def is_snakemake(argv: list[str]) -> bool:
                                     or argv[2:4] == ["paperkit.warm", "snakemake"])
 
 
+#: Snakemake options that only look at the workflow: such a run builds nothing.
+_LOOK_ONLY = frozenset({
+    "--dry-run", "--dryrun", "--lint", "--list", "--list-rules", "--list-target-rules",
+    "--lt", "--rulegraph", "--dag", "--filegraph", "--d3dag", "--summary",
+    "--detailed-summary", "--list-changes", "--lc", "--list-input-changes", "--li",
+    "--list-params-changes", "--lp", "--list-code-changes", "--print-compilation",
+    "--list-untracked", "--report", "--containerize", "--export-cwl",
+})
+
+
+def builds(argv: list[str]) -> bool:
+    """Does the Snakemake command line ``argv`` run jobs (not ``-n``, ``--lint``, ...)?"""
+    for arg in argv[1:]:
+        if arg.split("=", 1)[0] in _LOOK_ONLY:
+            return False
+        if re.fullmatch(r"-[A-Za-z]+", arg) and ("n" in arg or arg in ("-l", "-S", "-D")):
+            return False
+    return True
+
+
 def build_pid() -> int:
     """The pid that stands for this build: the launcher of a build run in a warm worker's
     fork, else this process (called in the Snakemake main process)."""

@@ -312,7 +312,7 @@ def run_snakemake(args: list[str]) -> None:
     folder's running Snakemake (a second build is refused)."""
     exe = str(Path(sys.executable).with_name(SNAKEMAKE_MODULE))
     if _wanted():
-        from paperkit.preflight import builds
+        from paperkit.rules import builds
 
         if builds([exe, *args]):
             prestart()  # the jobs' worker imports on the core Snakemake's own start leaves

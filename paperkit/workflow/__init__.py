@@ -40,7 +40,8 @@ from paperkit import ipynb, qmd, uptodate, warm
 from paperkit.config import validate_paper
 from paperkit.deps import code_closure
 from paperkit.freshness import OUT_OF_DATE, clear_out_of_date, mark_paper_out_of_date
-from paperkit.preflight import builds, preflight, workflow_outputs
+from paperkit.preflight import preflight, workflow_outputs
+from paperkit.rules import builds
 from paperkit.trace import TraceError, rule_function
 
 HERE = Path(__file__).resolve().parent

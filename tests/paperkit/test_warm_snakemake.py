@@ -27,7 +27,7 @@ SNAKEFILE = '''
 import glob, json, os, sys
 from paperkit.preflight import live_snakemake
 from paperkit.rules import BUILD_PID_ENV, build_pid
-from paperkit.preflight import builds
+from paperkit.rules import builds
 from paperkit.warm import prestart
 os.environ[BUILD_PID_ENV] = str(build_pid())
 runtime = os.environ["XDG_RUNTIME_DIR"] + "/paperkit-warm-*/"

@@ -171,27 +171,31 @@ def test_the_launcher_stands_for_the_build_and_a_second_build_sees_it(project):
         first.wait()
 
 
+def _sleeping_build(path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int, int]:
+    """A build whose job sleeps: its launcher, the Snakemake fork and the job's pids."""
+    launcher = _launch(path, env, "sleep=60", stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    assert _wait_for((path / "job.pid").exists)
+    return launcher, _load(path)["pid"], int((path / "job.pid").read_text())
+
+
+def _ended(*pids: int) -> bool:
+    return all(_wait_for(lambda p=p: not Path(f"/proc/{p}").exists(), 30) for p in pids)
+
+
 def test_stopping_the_launcher_ends_snakemake_and_its_job(project):
     path, env = project
-    launcher = _launch(path, env, "sleep=60", stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
-    assert _wait_for((path / "job.pid").exists)
-    fork, job = _load(path)["pid"], int((path / "job.pid").read_text())
+    launcher, fork, job = _sleeping_build(path, env)
     launcher.send_signal(signal.SIGINT)  # Ctrl-C: passed on to Snakemake
-    launcher.communicate(timeout=60)
+    launcher.wait(timeout=60)
     assert launcher.returncode != 0
-    assert _wait_for(lambda: not Path(f"/proc/{fork}").exists(), 30)
-    assert _wait_for(lambda: not Path(f"/proc/{job}").exists(), 30)
+    assert _ended(fork, job)
     assert not (path / "out.txt").exists()
 
 
 def test_a_killed_launcher_takes_the_build_with_it(project):
     path, env = project
-    launcher = _launch(path, env, "sleep=60", stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-    assert _wait_for((path / "job.pid").exists)
-    fork, job = _load(path)["pid"], int((path / "job.pid").read_text())
+    launcher, fork, job = _sleeping_build(path, env)
     launcher.kill()  # make killed: setpriv's --pdeathsig
     launcher.wait()
-    assert _wait_for(lambda: not Path(f"/proc/{fork}").exists(), 30)
-    assert _wait_for(lambda: not Path(f"/proc/{job}").exists(), 30)
+    assert _ended(fork, job)

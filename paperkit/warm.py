@@ -315,7 +315,8 @@ def run_snakemake(args: list[str]) -> None:
         from paperkit.rules import builds
 
         if builds([exe, *args]):
-            prestart()  # the jobs' worker imports on the core Snakemake's own start leaves
+            with contextlib.suppress(OSError):  # else the pre-flight tries, or the first job
+                prestart()  # the jobs' worker imports on the core Snakemake's start leaves
     conn = _worker(SNAKEMAKE_PRELOAD, "Snakemake") if _wanted() else None
     if conn is None:
         os.execv(exe, [exe, *args])

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from paperkit.freshness import check_unchanged, input_digests, write_record
-from paperkit.warm import fork_client
 
 log = logging.getLogger("paperkit")
 
@@ -84,6 +83,19 @@ def builds(argv: list[str]) -> bool:
         if re.fullmatch(r"-[A-Za-z]+", arg) and ("n" in arg or arg in ("-l", "-S", "-D")):
             return False
     return True
+
+
+#: Set in a warm worker's fork (paperkit/warm.py) to ``<client>:<fork>``: the pid of the
+#: process the fork stands for (for a build run there, the launcher the author started)
+#: and the fork's own. The fork's children inherit it; only the fork itself matches its
+#: second half: a build's jobs are no forks, and hand off to their own workers.
+CLIENT_ENV = "PAPERKIT_WARM_CLIENT"
+
+
+def fork_client() -> int | None:
+    """In a warm worker's fork, the pid of the process it stands for; else None."""
+    client, _, fork = os.environ.get(CLIENT_ENV, "").partition(":")
+    return int(client) if client.isdigit() and fork == str(os.getpid()) else None
 
 
 def build_pid() -> int:

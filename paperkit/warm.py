@@ -56,11 +56,6 @@ from typing import Any
 from paperkit import uptodate
 
 ENV = "PAPERKIT_WARM"  # space-separated modules to preload; empty or unset: no worker
-# Set in a fork to ``<client>:<fork>``: the pid of the process the fork stands for (for a
-# build run there, the launcher the author started) and the fork's own. The fork's
-# children inherit it; only the fork itself matches its second half (in_fork): a build's
-# jobs are no forks, and hand off to their own workers.
-CLIENT_ENV = "PAPERKIT_WARM_CLIENT"
 IDLE_S = 600.0
 IDLE_ENV = "PAPERKIT_WARM_IDLE_S"  # seconds without a job before the worker ends
 PEAKS_ENV = "PAPERKIT_WARM_PEAKS"  # a folder where each fork writes its peak memory
@@ -230,14 +225,10 @@ def _wanted() -> list[str]:
     return os.environ.get(ENV, "").split()
 
 
-def fork_client() -> int | None:
-    """In a warm worker's fork, the pid of the process it stands for; else None."""
-    client, _, fork = os.environ.get(CLIENT_ENV, "").partition(":")
-    return int(client) if client.isdigit() and fork == str(os.getpid()) else None
-
-
 def in_fork() -> bool:
     """Whether this process is a warm worker's fork (a job's script runs there)."""
+    from paperkit.rules import fork_client
+
     return fork_client() is not None
 
 
@@ -445,6 +436,8 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
+    from paperkit.rules import CLIENT_ENV
+
     os.environ[CLIENT_ENV] = f"{request['client']}:{os.getpid()}"
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the job's own streams
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from paperkit import resident, warm
+from paperkit import resident, rules, warm
 from tests.buildutil import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
@@ -39,7 +39,7 @@ def project(tmp_path):
     (tmp_path / "driver.py").write_text(DRIVER)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_RUNTIME_DIR": str(runtime),
            warm.ENV: "json", warm.IDLE_ENV: "30"}
-    for name in (warm.CLIENT_ENV, "PAPERKIT_BUILD_PID", resident.MAX_ENV):
+    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID", resident.MAX_ENV):
         env.pop(name, None)
     yield tmp_path, env
     warm.stop(tmp_path)

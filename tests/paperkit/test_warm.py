@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from paperkit import warm
+from paperkit import rules, warm
 from tests.buildutil import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
@@ -43,7 +43,7 @@ def project(tmp_path):
     (tmp_path / "mymod.py").write_text("VALUE = 1\n")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{ROOT}", "XDG_RUNTIME_DIR": str(runtime),
            warm.ENV: "json", warm.IDLE_ENV: "30", "X": "x1"}
-    env.pop(warm.CLIENT_ENV, None)
+    env.pop(rules.CLIENT_ENV, None)
     env.pop("PAPERKIT_BUILD_PID", None)  # an in-process pre-flight test may have set it
     yield tmp_path, env
     for sock in runtime.rglob("*.sock"):

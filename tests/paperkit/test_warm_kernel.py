@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from paperkit import warm
+from paperkit import rules, warm
 from paperkit.notebooks import WarmKernelManager, execute
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
@@ -31,7 +31,7 @@ def warm_env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv(warm.ENV, "json")
     monkeypatch.setenv(warm.IDLE_ENV, "30")
-    for name in (warm.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
+    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield tmp_path

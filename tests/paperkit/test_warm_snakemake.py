@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from paperkit import warm
+from paperkit import rules, warm
 from tests.buildutil import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
@@ -69,7 +69,7 @@ def project(tmp_path):
     (tmp_path / "job.py").write_text(JOB)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_RUNTIME_DIR": str(runtime),
            warm.ENV: "json", warm.IDLE_ENV: "30"}
-    for name in (warm.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
+    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
         env.pop(name, None)
     yield tmp_path, env
     warm.stop(tmp_path)

@@ -243,16 +243,25 @@ def _null_model(y: np.ndarray, w: np.ndarray, n_cat: int) -> tuple[np.ndarray, f
 
 
 def _check_pd(H: np.ndarray, names: list[str]) -> None:
-    """Raise SeparationError naming the variables that span a (near) null direction of -H."""
+    """Raise SeparationError naming the variables that span the (near) null space of -H.
+
+    The whole null space is used, not the eigenvector of the smallest eigenvalue: when the
+    null space has more than one dimension, that eigenvector is any direction in it, set by
+    rounding (a different number of BLAS threads names other variables). A variable is
+    named when its row of an orthonormal basis of the null space has norm above 0.2, which
+    does not depend on the basis; the names follow the order of the model's terms.
+    """
     neg = -H
     d = np.sqrt(np.clip(np.diag(neg), 1e-300, None))
     scaled = neg / np.outer(d, d)
     vals, vecs = np.linalg.eigh(scaled)
-    if np.all(np.diag(neg) > 0) and vals[0] > 1e-10 * max(vals[-1], 1.0):
+    tol = 1e-10 * max(vals[-1], 1.0)
+    if np.all(np.diag(neg) > 0) and vals[0] > tol:
         return
     labels = list(names) + [f"threshold {j + 1}" for j in range(len(d) - len(names))]
-    load = np.abs(vecs[:, 0])
-    involved = [labels[i] for i in np.argsort(-load) if load[i] > 0.2]
+    basis = vecs[:, : max(int(np.sum(vals <= tol)), 1)]
+    load = np.sqrt(np.sum(basis**2, axis=1))
+    involved = [labels[i] for i in range(len(labels)) if load[i] > 0.2]
     raise SeparationError(
         "the Hessian is not positive definite (smallest scaled eigenvalue "
         f"{vals[0]:.3g}): the variables {involved} are collinear or separate the outcome"

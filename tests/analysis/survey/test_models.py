@@ -4,6 +4,9 @@ paper's seven models on a synthetic frame in the cleaned layout."""
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -230,6 +233,25 @@ def test_collinear_columns_raise_naming_them():
     X = np.column_stack([x, 2 * x + 1, rng.normal(size=300)])
     with pytest.raises(O.SeparationError, match="a.*b|b.*a"):
         O.fit_ordered_logit(rng.integers(0, 3, 300), X, names=["a", "b", "c"])
+
+
+def test_two_collinearities_name_every_variable_in_them_whatever_the_column_order():
+    # Two exact dependencies make a two-dimensional null space: any direction in it is an
+    # eigenvector of the smallest eigenvalue, so naming one such vector named a subset that
+    # moved with the column order (or the number of BLAS threads).
+    rng = np.random.default_rng(3)
+    a, b, c, e = rng.normal(size=(4, 500))
+    cols = {"a": a, "b": b, "a_plus_b": a + b, "c": c, "c_minus_a": c - a, "e": e}
+    y = rng.integers(0, 3, 500)
+    found = []
+    for perm in itertools.islice(itertools.permutations(list(cols)), 0, 720, 37):
+        with pytest.raises(O.SeparationError) as err:
+            O.fit_ordered_logit(y, np.column_stack([cols[k] for k in perm]), names=list(perm))
+        listed = re.search(r"variables \[(.*)\] are", str(err.value)).group(1)
+        names = [n.strip("'") for n in listed.split(", ")]
+        assert names == [k for k in perm if k in names]  # in the order of the terms
+        found.append(set(names))
+    assert all(f == {"a", "b", "a_plus_b", "c", "c_minus_a"} for f in found)
 
 
 def test_brant_test_detects_non_proportional_odds():

@@ -83,14 +83,17 @@ KERNEL_PRELOAD = ["zmq", "tornado.ioloop", "jupyter_client.session",
                   "IPython.core.interactiveshell", "ipykernel.kernelapp", "ipykernel.ipkernel",
                   "ipykernel.zmqshell", "IPython.display", "sqlite3", "psutil"]
 # What Snakemake's own start loads (about a second and a half on a small machine, before it
-# reads the workflow), its argument parser (which collects the installed plugins) and its
-# job scheduler's solver: preloaded by the worker whose forks run the builds of `make
-# paper` (run_snakemake). ``module:function`` calls the function once imported.
+# reads the workflow), its argument parser (which collects the installed plugins), its
+# job scheduler's solver, and what it imports at its first script job (pandas and numpy,
+# to store the job's params: a third of a second or more before that job starts):
+# preloaded by the worker whose forks run the builds of `make paper` (run_snakemake).
+# ``module:function`` calls the function once imported.
 SNAKEMAKE_MODULE = "snakemake"
 SNAKEMAKE_PRELOAD = ["snakemake.cli", "snakemake.api", "snakemake.workflow", "snakemake.dag",
                      "snakemake.scheduling.job_scheduler", "snakemake.executors.local",
                      "snakemake.script", "snakemake.storage", "pulp", "jsonschema",
-                     "smart_open", "requests", "snakemake.cli:get_argument_parser"]
+                     "smart_open", "requests", "snakemake.cli:get_argument_parser", "numpy",
+                     "pandas"]
 # Signals the job's own process passes on to the fork and what it started (a kernel
 # manager interrupts its kernel with SIGINT; a scheduler ends a job with SIGTERM).
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,

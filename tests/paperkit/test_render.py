@@ -5,6 +5,7 @@ PDF text is read with pdftotext (poppler-utils); DOCX text from word/document.xm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -223,6 +224,26 @@ def test_same_sources_give_the_same_bytes(rendered: dict[str, Path], tmp_path: P
     assert again["docx"].read_bytes() == rendered["docx"].read_bytes()
     assert pdf_text(again["pdf"]) == pdf_text(rendered["pdf"])
     assert again["pdf"].read_bytes() == rendered["pdf"].read_bytes()
+
+
+@pytest.mark.parametrize(("formats", "lowered"), [(["html", "pdf", "docx"], 2),
+                                                  (["html", "docx"], 0)])
+def test_writers_other_than_typst_yield_the_cpu_only_when_the_pdf_is_rendered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, formats: list[str],
+        lowered: int) -> None:
+    seen: list[int] = []
+    real = render._yield_cpu
+
+    def spy(pid: int) -> None:
+        real(pid)
+        with contextlib.suppress(OSError):  # pandoc ended already
+            seen.append(os.getpriority(os.PRIO_PROCESS, pid))
+
+    monkeypatch.setattr(render, "_yield_cpu", spy)
+    outputs = render_manuscript(copy_fixture(tmp_path), formats, engine="self")
+    assert sorted(outputs) == sorted(formats)
+    assert len(seen) <= lowered and all(n >= render.WRITER_NICENESS for n in seen)
+    assert (len(seen) > 0) == (lowered > 0)
 
 
 def test_refs_div_places_the_bibliography(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ SLURM_STAMP := $(SLURM_VENV)/.installed
 # job in a new interpreter, as on a cluster.
 WARM ?= numpy pandas pyarrow.parquet scipy.linalg scipy.optimize scipy.sparse scipy.special \
         scipy.stats matplotlib matplotlib.pyplot seaborn pandera.pandas yaml jsonschema nbformat \
-        nbclient snakemake.logging snakemake.iocontainers
+        nbclient snakemake.logging snakemake.iocontainers snakemake.script
 paper preview diff: export PAPERKIT_WARM = $(WARM)
 
 .PHONY: paper preview report archive test test-fast lint dag register-data bench lock clean \

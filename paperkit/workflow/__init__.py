@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Mapping
@@ -289,6 +290,44 @@ def params_without_pandas() -> bool:
     return True
 
 
+def scripts_in_forks() -> bool:
+    """Snakemake runs a ``script:`` job as ``bash -c 'python SCRIPT'``: a new Python that
+    imports Snakemake to read the job (about 0.12 s of one core a job), only to hand the job
+    to a warm worker (paperkit/warm.py). Where the build keeps warm workers, Snakemake
+    sends the script to the worker itself (:func:`paperkit.warm.run_script`): the same
+    script file, environment, streams and exit status, one job per rule as before; a job
+    in a conda environment, a container or with environment modules, a benchmarked one,
+    or any job when no worker serves, runs as always. An interrupted build (Snakemake
+    cancels its jobs) ends the forks too. Returns whether Snakemake's methods were wrapped
+    (not when it has none by those names)."""
+    from snakemake import script
+    from snakemake.executors import local
+
+    runner, executor = getattr(script, "PythonScript", None), getattr(local, "Executor", None)
+    execute = getattr(runner, "execute_script", None)
+    cancel = getattr(executor, "cancel", None)
+    if execute is None or cancel is None or getattr(execute, "paperkit", False):
+        return False
+
+    def execute_script(self: Any, fname: str, edit: bool = False) -> None:
+        plain = edit or self.conda_env or self.container_img or self.env_modules \
+            or self.bench_record is not None
+        status = None if plain else warm.run_script(fname, self.threads, self.resources)
+        if status is None:
+            return execute(self, fname, edit)
+        if status:
+            raise subprocess.CalledProcessError(status, f"{sys.executable} {fname}")
+        return None
+
+    def cancel_jobs(self: Any) -> None:
+        warm.end_scripts()
+        return cancel(self)
+
+    execute_script.paperkit = cancel_jobs.paperkit = True  # type: ignore[attr-defined]
+    runner.execute_script, executor.cancel = execute_script, cancel_jobs
+    return True
+
+
 def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     """Before any job (in the main Snakemake process only): a second build refused, a killed
     build's lock released, the raw data verified against the manifest (every file under
@@ -297,6 +336,7 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     if not workflow.is_main_process:
         return
     params_without_pandas()
+    scripts_in_forks()
     uptodate.start(workflow)
     if builds(sys.argv):  # the warm worker's imports overlap the DAG (PAPERKIT_WARM only)
         warm.prestart()

@@ -332,7 +332,8 @@ def preflight_workflow(workflow: Any, paper: Mapping[str, Any]) -> None:
     """Before any job (in the main Snakemake process only): a second build refused, a killed
     build's lock released, the raw data verified against the manifest (every file under
     its folder, so an unregistered change anywhere stops the build), and every output not
-    built from the current content rebuilt (paperkit/preflight.py, paperkit/freshness.py)."""
+    built from the current content rebuilt (paperkit/preflight.py, paperkit/freshness.py);
+    Snakemake set to send script jobs to the warm workers itself (:func:`scripts_in_forks`)."""
     if not workflow.is_main_process:
         return
     params_without_pandas()

@@ -145,8 +145,8 @@ def test_a_failing_script_fails_its_rule_with_its_message_and_leaves_no_output(p
     assert not (path / "out.json").exists()
 
 
-def test_an_interrupted_build_ends_the_fork_running_its_job(project):
-    path, env = project
+def _sleeping_job(path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """A build whose job sleeps; the build's process and the fork running the job."""
     _snakefile(path)
     proc = _snakemake(path, env, "sleep=60", stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL)
@@ -154,29 +154,28 @@ def test_an_interrupted_build_ends_the_fork_running_its_job(project):
     deadline = time.monotonic() + 60
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    fork = int(pid_file.read_text())
+    return proc, int(pid_file.read_text())
+
+
+def _ends(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
+def test_an_interrupted_build_ends_the_fork_running_its_job(project):
+    path, env = project
+    proc, fork = _sleeping_job(path, env)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) != 0
-    deadline = time.monotonic() + 10
-    while _alive(fork) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(fork)
+    assert _ends(fork)
     assert not (path / "out.json").exists()
 
 
 def test_a_killed_build_takes_the_fork_running_its_job_with_it(project):
     path, env = project
-    _snakefile(path)
-    proc = _snakemake(path, env, "sleep=60", stdout=subprocess.DEVNULL,
-                      stderr=subprocess.DEVNULL)
-    pid_file = path / "job.pid"
-    deadline = time.monotonic() + 60
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    fork = int(pid_file.read_text())
+    proc, fork = _sleeping_job(path, env)
     proc.kill()
     proc.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while _alive(fork) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(fork)
+    assert _ends(fork)

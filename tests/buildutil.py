@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +18,26 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 SKIP = {".venv", ".venv-slurm", ".git", ".snakemake", "results", "build", "logs", "dist",
         ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
+
+
+@contextlib.contextmanager
+def warm_sandbox(folder: Path, prefix: str, *drop: str) -> Iterator[dict[str, str]]:
+    """An environment for processes that use warm workers (``PAPERKIT_WARM=json``) whose
+    sockets live in a private, short runtime folder (a socket path has 107 bytes), with
+    no fork marker or build pid inherited from the test run (nor the variables ``drop``);
+    the workers of ``folder`` are stopped and the folder removed afterwards."""
+    from paperkit import rules, warm
+
+    runtime = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_RUNTIME_DIR": str(runtime),
+           warm.ENV: "json", warm.IDLE_ENV: "30"}
+    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID", *drop):
+        env.pop(name, None)
+    try:
+        yield env
+    finally:
+        warm.stop(folder)
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def copy_project(dst: Path) -> Path:

@@ -5,18 +5,15 @@ the job's process wherever no resident process is used or can start."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from paperkit import resident, rules, warm
-from tests.buildutil import ROOT
+from paperkit import resident, warm
+from tests.buildutil import warm_sandbox
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
@@ -35,15 +32,9 @@ DOC = "#set page(width: 8cm, height: auto)\n= A heading\n\nSome text, version {n
 
 @pytest.fixture
 def project(tmp_path):
-    runtime = Path(tempfile.mkdtemp(prefix="pr"))  # short: a socket path has 107 bytes
     (tmp_path / "driver.py").write_text(DRIVER)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_RUNTIME_DIR": str(runtime),
-           warm.ENV: "json", warm.IDLE_ENV: "30"}
-    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID", resident.MAX_ENV):
-        env.pop(name, None)
-    yield tmp_path, env
-    warm.stop(tmp_path)
-    shutil.rmtree(runtime, ignore_errors=True)
+    with warm_sandbox(tmp_path, "pr", resident.MAX_ENV) as env:
+        yield tmp_path, env
 
 
 def _compile(folder: Path, env: dict[str, str], source: str, pdf: str, **extra: str

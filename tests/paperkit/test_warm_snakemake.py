@@ -5,19 +5,16 @@ for the build, its jobs handed to their own workers, and nothing left when it is
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from paperkit import rules, warm
-from tests.buildutil import ROOT
+from paperkit import warm
+from tests.buildutil import warm_sandbox
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
@@ -64,16 +61,10 @@ open(snakemake.output[0], "w").write(f"{in_fork()}\\n")
 
 @pytest.fixture
 def project(tmp_path):
-    runtime = Path(tempfile.mkdtemp(prefix="ps"))  # short: a socket path has 107 bytes
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     (tmp_path / "job.py").write_text(JOB)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_RUNTIME_DIR": str(runtime),
-           warm.ENV: "json", warm.IDLE_ENV: "30"}
-    for name in (rules.CLIENT_ENV, "PAPERKIT_BUILD_PID"):
-        env.pop(name, None)
-    yield tmp_path, env
-    warm.stop(tmp_path)
-    shutil.rmtree(runtime, ignore_errors=True)
+    with warm_sandbox(tmp_path, "ps") as env:
+        yield tmp_path, env
 
 
 def _launch(path: Path, env: dict[str, str], *config: str, **popen) -> subprocess.Popen:

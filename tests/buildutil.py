@@ -20,6 +20,21 @@ SKIP = {".venv", ".venv-slurm", ".git", ".snakemake", "results", "build", "logs"
         ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__", "bench"}
 
 
+# A toy rule script for the warm-worker tests: it hands its job over as the project's rule
+# scripts do, fails on `--config fail=1`, and on `sleep=N` writes its pid to job.pid and
+# sleeps; each test appends what its job records.
+TOY_JOB = '''
+from paperkit.warm import handoff
+handoff(snakemake)
+import json, os, time
+if snakemake.params.fail:
+    raise SystemExit("the job failed on purpose")
+if snakemake.params.sleep:
+    open("job.pid", "w").write(str(os.getpid()))
+    time.sleep(snakemake.params.sleep)
+'''
+
+
 @contextlib.contextmanager
 def warm_sandbox(folder: Path, prefix: str, *drop: str) -> Iterator[dict[str, str]]:
     """An environment for processes that use warm workers (``PAPERKIT_WARM=json``) whose

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from paperkit import warm
-from tests.buildutil import warm_sandbox
+from tests.buildutil import TOY_JOB, warm_sandbox
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
@@ -38,16 +38,8 @@ rule job:
 '''
 # The job records who stands for it: in a fork, the client named by the fork marker (the
 # process that sent the job); else its own parent (the shell Snakemake started).
-JOB = '''
-from paperkit.warm import handoff
-handoff(snakemake)
-import json, os, time
+JOB = TOY_JOB + '''
 from paperkit.rules import fork_client
-if snakemake.params.fail:
-    raise SystemExit("the job failed on purpose")
-if snakemake.params.sleep:
-    open("job.pid", "w").write(str(os.getpid()))
-    time.sleep(snakemake.params.sleep)
 client = fork_client()
 argv = open(f"/proc/{client or os.getppid()}/cmdline", "rb").read().decode().split("\\0")
 own = open("/proc/self/cmdline", "rb").read().decode().split("\\0")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from paperkit import warm
-from tests.buildutil import warm_sandbox
+from tests.buildutil import TOY_JOB, warm_sandbox
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
@@ -45,16 +45,8 @@ rule job:
     params: fail=config.get("fail", 0), sleep=config.get("sleep", 0)
     script: "job.py"
 '''
-JOB = '''
-from paperkit.warm import handoff
-handoff(snakemake)
-import os, time
+JOB = TOY_JOB + '''
 from paperkit.warm import in_fork
-if snakemake.params.fail:
-    raise SystemExit("the job failed on purpose")
-if snakemake.params.sleep:
-    open("job.pid", "w").write(str(os.getpid()))
-    time.sleep(snakemake.params.sleep)
 open(snakemake.output[0], "w").write(f"{in_fork()}\\n")
 '''
 

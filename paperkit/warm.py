@@ -322,8 +322,8 @@ def run_script(fname: str, threads: int, resources: Mapping[str, Any] | None = N
         return None
     with conn:
         try:
-            _send(conn, {"script": os.path.abspath(fname), "argv": [fname], "cwd": os.getcwd(),
-                         "env": env, "umask": _umask(), "client": os.getpid()}, [0, 1, 2])
+            _send(conn, _job_request({"script": os.path.abspath(fname), "argv": [fname]}, env),
+                  [0, 1, 2])
         except OSError:
             return None  # nothing was forked
         fork = None
@@ -409,11 +409,16 @@ def _worker(preload: list[str], what: str) -> socket.socket | None:
         return None
 
 
+def _job_request(request: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """``request`` with what the fork becomes: this process's folder and umask, ``env``, and
+    this process as the client it stands for."""
+    return {**request, "cwd": os.getcwd(), "env": env, "umask": _umask(), "client": os.getpid()}
+
+
 def _delegate(conn: socket.socket, request: dict[str, Any], what: str) -> None:
     """Hand ``request`` with this process's folder, environment and streams to the worker
     at ``conn``; exit with the fork's status."""
-    _send(conn, {**request, "cwd": os.getcwd(), "env": dict(os.environ), "umask": _umask(),
-                 "client": os.getpid()}, [0, 1, 2])
+    _send(conn, _job_request(request, dict(os.environ)), [0, 1, 2])
     try:
         fork = int(_recv(conn)[0]["pid"])
         for sig in FORWARDED:  # a signal to this process is one to the fork it stands for
